@@ -1,0 +1,118 @@
+"""Settings read from the environment and `.env`; the names are the public interface."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0 Safari/537.36"
+)
+
+IdList = Annotated[frozenset[int], NoDecode]
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it and never echoes its value."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        hide_input_in_errors=True,
+    )
+
+    bot_token: SecretStr
+    telegram_api_url: str | None = None
+    panel_url: str
+    panel_key: SecretStr | None = None
+    allowed_user_ids: IdList = frozenset()
+    admin_ids: IdList = frozenset()
+    database_path: Path = Path("data/bot.sqlite3")
+    poll_interval_seconds: float = Field(60.0, gt=0)
+    poll_max_interval_seconds: float = Field(1800.0, gt=0)
+    panel_timeout_seconds: float = Field(30.0, gt=0)
+    panel_user_agent: str = DEFAULT_USER_AGENT
+    default_language: str = "en"
+    secret_key: SecretStr | None = None
+    catalog_ttl_seconds: float = Field(600.0, ge=0)
+    telegram_messages_per_second: float = Field(30.0, gt=0)
+    telegram_chat_interval_seconds: float = Field(1.0, ge=0)
+    throttle_updates_per_second: float = Field(3.0, gt=0)
+    throttle_burst: int = Field(8, ge=1)
+    locales_dir: Path = Path(__file__).resolve().parent.parent / "locales"
+    log_level: str = "INFO"
+
+    @field_validator("allowed_user_ids", "admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",")]
+            ids = []
+            for part in parts:
+                if not part:
+                    continue
+                if not part.lstrip("-").isdigit():
+                    raise ValueError("expected comma-separated Telegram user IDs")
+                ids.append(int(part))
+            return frozenset(ids)
+        return value
+
+    @field_validator("panel_url", "telegram_api_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("expected an http(s) URL")
+        return value.strip().rstrip("/")
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        token = value.get_secret_value().strip()
+        head, _, tail = token.partition(":")
+        if not head.isdigit() or not tail:
+            raise ValueError("expected a token like 123456:ABC... from @BotFather")
+        return SecretStr(token)
+
+    @field_validator("default_language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not value.replace("_", "").isalpha():
+            raise ValueError("expected a language code such as en")
+        return value
+
+    @property
+    def shared_key_mode(self) -> bool:
+        return self.panel_key is not None and bool(self.panel_key.get_secret_value())
+
+    def may_use(self, user_id: int) -> bool:
+        """Shared-key mode serves only listed people; own-key mode serves anyone."""
+        if not self.shared_key_mode:
+            return True
+        return user_id in self.allowed_user_ids or user_id in self.admin_ids
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning pydantic's report into one line per bad setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors(include_input=False, include_url=False):
+            name = str(error["loc"][0]).upper() if error["loc"] else "?"
+            reason = "is required" if error["type"] == "missing" else error["msg"]
+            reason = reason.removeprefix("Value error, ")
+            lines.append(f"{name}: {reason}")
+        raise ConfigError("; ".join(lines)) from None
