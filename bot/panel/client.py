@@ -1,0 +1,434 @@
+"""HTTP client of the SMM panel API v2.
+
+The client holds no key: every method takes the key as its first argument, so one client (one
+connection pool) serves every user. The key travels only in the POST body and is scrubbed from
+every text that leaves this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import aiohttp
+from pydantic import BaseModel, ValidationError
+from yarl import URL
+
+from bot.panel.errors import (
+    OrderOutcomeUnknown,
+    PanelRejected,
+    PanelUnavailable,
+    known_error_code,
+    rejection,
+)
+from bot.panel.models import Balance, ItemError, NewOrder, OrderStatus, Service
+
+log = logging.getLogger(__name__)
+
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0 Safari/537.36"
+)
+BATCH_SIZE = 100
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+class _NotSent(PanelUnavailable):
+    """The connection failed before the request could be written: safe to send again."""
+
+
+class _RateLimited(PanelUnavailable):
+    """HTTP 429: refused before being processed, so not an unknown outcome, but sending
+    again at once would only prolong the limit."""
+
+
+class PanelClient:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 30,
+        user_agent: str = DEFAULT_USER_AGENT,
+        read_retries: int = 3,
+        retry_backoff: float = 0.5,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self._url = URL(url)
+        # Connect must time out before the total does: only a connect timeout proves that the
+        # request was not sent, a total timeout during connect is indistinguishable.
+        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=timeout / 2)
+        self._headers = {"User-Agent": user_agent, "Accept": "application/json, */*"}
+        self._read_retries = read_retries
+        self._retry_backoff = retry_backoff
+        self._session = session
+        self._owns_session = session is None
+
+    def __repr__(self) -> str:
+        return f"PanelClient(url={str(self._url)!r})"
+
+    @property
+    def url(self) -> str:
+        return str(self._url)
+
+    async def close(self) -> None:
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+        self._session = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # --- actions -------------------------------------------------------------------------
+
+    async def services(self, key: str) -> list[Service]:
+        answer = await self._read(key, "services", {})
+        if isinstance(answer, dict):  # a few panels key the catalogue by service ID
+            answer = list(answer.values())
+        if not isinstance(answer, list) or not all(isinstance(e, dict) for e in answer):
+            raise PanelUnavailable(f"services: unexpected answer ({_shape(answer)})")
+        services: list[Service] = []
+        skipped = 0
+        first_problem = ""
+        for entry in answer:
+            try:
+                services.append(Service.model_validate(entry))
+            except ValidationError as exc:
+                if not skipped:
+                    ident = entry.get("service") if isinstance(entry, dict) else None
+                    problem = exc.errors()[0]
+                    first_problem = f"service {ident!r}: {problem['loc']} {problem['msg']}"
+                skipped += 1
+        if skipped and not services:
+            raise PanelUnavailable(f"services: no readable service ({first_problem})")
+        if skipped:
+            # One line for the whole catalogue: a bad panel may send thousands of such entries.
+            log.warning(
+                "panel %s: skipped %d malformed services (first: %s)",
+                self._url.host,
+                skipped,
+                first_problem,
+            )
+        return services
+
+    async def add(self, key: str, order: NewOrder) -> int:
+        answer = await self._call(key, "add", order.to_form(), after_send=OrderOutcomeUnknown)
+        order_id = _int_or_none(answer.get("order") if isinstance(answer, dict) else answer)
+        if order_id is None:
+            raise OrderOutcomeUnknown(f"add: answer without an order ID ({_shape(answer)})")
+        return order_id
+
+    async def status(self, key: str, order_id: int) -> OrderStatus:
+        answer = await self._read(key, "status", {"order": str(order_id)})
+        return _validate(OrderStatus, answer, "status")
+
+    async def statuses(self, key: str, ids: Sequence[int]) -> dict[int, OrderStatus | ItemError]:
+        result: dict[int, OrderStatus | ItemError] = {}
+        for batch in _batches(ids):
+            answer = await self._read(key, "status", {"orders": _joined(batch)})
+            if len(batch) == 1 and isinstance(answer, dict) and "status" in answer:
+                answer = {str(batch[0]): answer}  # a panel answering one ID in the single form
+            _collect(result, _items(answer, "order", batch), _parse_order_status, key)
+        return result
+
+    async def refill(self, key: str, order_id: int) -> int:
+        answer = await self._call(key, "refill", {"order": str(order_id)})
+        return _single(answer, "refill", _parse_id, "refill", key)
+
+    async def refills(self, key: str, ids: Sequence[int]) -> dict[int, int | ItemError]:
+        result: dict[int, int | ItemError] = {}
+        for batch in _batches(ids):
+            answer = await self._call(key, "refill", {"orders": _joined(batch)})
+            pairs = _items(answer, "order", batch, value_field="refill")
+            _collect(result, pairs, _parse_id, key)
+        return result
+
+    async def refill_status(self, key: str, refill_id: int) -> str:
+        answer = await self._read(key, "refill_status", {"refill": str(refill_id)})
+        return _single(answer, "status", _parse_status_text, "refill_status", key)
+
+    async def refill_statuses(self, key: str, ids: Sequence[int]) -> dict[int, str | ItemError]:
+        result: dict[int, str | ItemError] = {}
+        for batch in _batches(ids):
+            answer = await self._read(key, "refill_status", {"refills": _joined(batch)})
+            pairs = _items(answer, "refill", batch, value_field="status")
+            _collect(result, pairs, _parse_status_text, key)
+        return result
+
+    async def cancel(self, key: str, ids: Sequence[int]) -> dict[int, bool | ItemError]:
+        result: dict[int, bool | ItemError] = {}
+        for batch in _batches(ids):
+            answer = await self._call(key, "cancel", {"orders": _joined(batch)})
+            pairs = _items(answer, "order", batch, value_field="cancel")
+            _collect(result, pairs, _parse_accepted, key)
+        return result
+
+    async def balance(self, key: str) -> Balance:
+        return _validate(Balance, await self._read(key, "balance", {}), "balance")
+
+    # --- transport -----------------------------------------------------------------------
+
+    async def _read(self, key: str, action: str, form: dict[str, str]) -> Any:
+        return await self._call(key, action, form, after_send=None)
+
+    async def _call(
+        self,
+        key: str,
+        action: str,
+        form: dict[str, str],
+        *,
+        after_send: type[PanelUnavailable] | None = PanelUnavailable,
+    ) -> Any:
+        """One action with retries.
+
+        `after_send` is None for reads (every unavailability is retried); for state-changing
+        actions it is the exception raised, without retry, once the request may have been sent.
+        """
+        attempt = 0
+        while True:
+            try:
+                return await self._post(key, action, form)
+            except PanelRejected as exc:
+                log.info("panel %s: %s rejected: %s", self._url.host, action, exc.message)
+                raise
+            except _NotSent as exc:
+                failure = PanelUnavailable(exc.reason)
+            except _RateLimited as exc:
+                failure = PanelUnavailable(exc.reason)
+                if after_send is not None:
+                    log.warning("panel %s: %s (not retried)", self._url.host, exc.reason)
+                    raise failure from exc
+            except PanelUnavailable as exc:
+                if after_send is not None:
+                    log.warning("panel %s: %s (not retried)", self._url.host, exc.reason)
+                    raise after_send(exc.reason) from exc
+                failure = exc
+            final = attempt >= self._read_retries
+            log.warning(
+                "panel %s: %s (attempt %d/%d)",
+                self._url.host,
+                failure.reason,
+                attempt + 1,
+                self._read_retries + 1,
+            )
+            if final:
+                raise failure
+            await asyncio.sleep(self._backoff(attempt))
+            attempt += 1
+
+    def _backoff(self, attempt: int) -> float:
+        base = self._retry_backoff * 2**attempt
+        return base + random.uniform(0, base / 2)
+
+    def _session_for_request(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+            self._owns_session = True
+        return self._session
+
+    async def _post(self, key: str, action: str, form: dict[str, str]) -> Any:
+        data = {"key": key, "action": action, **form}
+        try:
+            async with self._session_for_request().post(
+                self._url,
+                data=data,
+                headers=self._headers,
+                timeout=self._timeout,
+                allow_redirects=False,
+            ) as response:
+                status = response.status
+                body = await response.read()
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise _NotSent(f"{action}: connect timed out") from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise _NotSent(f"{action}: cannot connect ({exc.strerror or 'error'})") from exc
+        except TimeoutError as exc:
+            raise PanelUnavailable(f"{action}: timed out") from exc
+        except aiohttp.ClientError as exc:
+            raise PanelUnavailable(_scrub(f"{action}: {_describe(exc)}", key)) from exc
+        return _decode(action, status, body, key)
+
+
+def _decode(action: str, status: int, body: bytes, key: str) -> Any:
+    """The JSON answer, or the exception the HTTP status and body amount to."""
+    if status == 429:
+        raise _RateLimited(f"{action}: HTTP 429 rate limited")
+    text = body.decode("utf-8", errors="replace").lstrip("\ufeff").strip()
+    try:
+        answer, is_json = json.loads(text, parse_float=Decimal), True
+    except ValueError:
+        answer, is_json = None, False
+    # Non-standard panels answer errors with 4xx and a JSON error body: read it first.
+    if status < 500 and isinstance(answer, dict) and answer.get("error"):
+        raise rejection(_error_text(answer["error"], key))
+    if not 200 <= status < 300 or not is_json:
+        raise PanelUnavailable(_scrub(f"{action}: HTTP {status}{_body_kind(text, is_json)}", key))
+    return answer
+
+
+def _body_kind(text: str, is_json: bool) -> str:
+    if is_json:
+        return ""
+    if not text:
+        return ", empty answer"
+    if text.startswith("<"):
+        return ", HTML instead of JSON"
+    return f", not JSON: {text[:40]!r}"
+
+
+def _error_text(error: Any, key: str) -> str:
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        error = error["message"]
+    text = error if isinstance(error, str) else json.dumps(error, default=str)[:200]
+    return _scrub(text, key).strip()
+
+
+def _scrub(text: str, key: str) -> str:
+    return text.replace(key, "***") if key else text
+
+
+def _describe(exc: BaseException) -> str:
+    detail = str(exc)
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+def _shape(answer: Any) -> str:
+    if isinstance(answer, dict):
+        return "object with " + ", ".join(sorted(map(str, answer))[:5])
+    return type(answer).__name__
+
+
+def _batches(ids: Sequence[int]) -> Iterator[list[int]]:
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), BATCH_SIZE):
+        yield unique[start : start + BATCH_SIZE]
+
+
+def _joined(ids: list[int]) -> str:
+    return ",".join(map(str, ids))
+
+
+def _items(
+    answer: Any, id_field: str, batch: list[int], *, value_field: str | None = None
+) -> Iterator[tuple[int, Any]]:
+    """(ID, value) pairs of a multi answer, whether keyed by ID or a list of objects."""
+    if isinstance(answer, dict):
+        pairs: Iterator[tuple[Any, Any]] = iter(answer.items())
+        if value_field is not None:
+            pairs = ((k, v.get(value_field) if isinstance(v, dict) else v) for k, v in pairs)
+    elif isinstance(answer, list):
+        pairs = (
+            (entry.get(id_field), entry if value_field is None else entry.get(value_field))
+            for entry in answer
+            if isinstance(entry, dict)
+        )
+    else:
+        raise PanelUnavailable(f"unexpected multi answer ({type(answer).__name__})")
+    wanted = set(batch)
+    for raw_id, value in pairs:
+        item_id = _int_or_none(raw_id)
+        if item_id in wanted:
+            yield item_id, value
+
+
+def _collect(
+    into: dict[int, T | ItemError],
+    pairs: Iterator[tuple[int, Any]],
+    parse: Callable[[Any], T],
+    key: str,
+) -> None:
+    """Parsed items of a multi answer.
+
+    An item the panel left out, or sent in a shape nobody can read, stays out of the result:
+    its state is unknown, which is not the same as an error.
+    """
+    unreadable = 0
+    for item_id, value in pairs:
+        if isinstance(value, dict) and value.get("error"):
+            into[item_id] = ItemError(message=_error_text(value["error"], key))
+            continue
+        try:
+            into[item_id] = parse(value)
+        except ValueError:
+            if isinstance(value, str) and value.strip():  # a bare-string error
+                into[item_id] = ItemError(message=_error_text(value, key))
+            else:
+                unreadable += 1
+    if unreadable:
+        log.warning("panel answer: %d unreadable items left out", unreadable)
+
+
+def _single(answer: Any, field: str, parse: Callable[[Any], T], action: str, key: str) -> T:
+    value = answer.get(field) if isinstance(answer, dict) else None
+    if isinstance(value, dict) and value.get("error"):
+        raise rejection(_error_text(value["error"], key))
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise PanelUnavailable(f"{action}: unexpected answer ({_shape(answer)})") from exc
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _parse_id(value: Any) -> int:
+    number = _int_or_none(value)
+    if number is None:
+        raise ValueError("not an ID")
+    return number
+
+
+def _parse_status_text(value: Any) -> str:
+    # A bare-string error ("Refill not found") would otherwise pass for a status.
+    if not isinstance(value, str) or not value.strip() or known_error_code(value) is not None:
+        raise ValueError("not a status")
+    return value.strip()
+
+
+def _parse_accepted(value: Any) -> bool:
+    if isinstance(value, bool | int | Decimal):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().casefold()
+        if word in {"1", "true", "ok", "success", "yes"}:
+            return True
+        if word in {"0", "false", "no"}:
+            return False
+    raise ValueError("not a cancel answer")
+
+
+def _parse_order_status(value: Any) -> OrderStatus:
+    if not isinstance(value, dict):
+        raise ValueError("not an order object")
+    return OrderStatus.model_validate(value)
+
+
+def _validate(model: type[M], answer: Any, action: str) -> M:
+    try:
+        return model.model_validate(answer)
+    except ValidationError as exc:
+        raise PanelUnavailable(f"{action}: unexpected answer ({_shape(answer)})") from exc

@@ -1,0 +1,231 @@
+"""Pydantic models of API v2 answers and requests, tolerant to the variants panels send."""
+
+from __future__ import annotations
+
+import html
+import logging
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+
+log = logging.getLogger(__name__)
+
+
+class ServiceType(StrEnum):
+    DEFAULT = "Default"
+    PACKAGE = "Package"
+    CUSTOM_COMMENTS = "Custom Comments"
+    CUSTOM_COMMENTS_PACKAGE = "Custom Comments Package"
+    MENTIONS = "Mentions"
+    MENTIONS_WITH_HASHTAGS = "Mentions with Hashtags"
+    MENTIONS_CUSTOM_LIST = "Mentions Custom List"
+    MENTIONS_HASHTAG = "Mentions Hashtag"
+    MENTIONS_USER_FOLLOWERS = "Mentions User Followers"
+    MENTIONS_MEDIA_LIKERS = "Mentions Media Likers"
+    COMMENT_LIKES = "Comment Likes"
+    COMMENT_REPLIES = "Comment Replies"
+    POLL = "Poll"
+    INVITES_FROM_GROUPS = "Invites from Groups"
+    SUBSCRIPTIONS = "Subscriptions"
+    WEB_TRAFFIC = "Web Traffic"
+
+    @classmethod
+    def parse(cls, raw: str) -> ServiceType | None:
+        return _TYPES_BY_NORMAL_NAME.get(_normal(raw))
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+_TYPES_BY_NORMAL_NAME = {_normal(member.value): member for member in ServiceType}
+
+# Each unknown type is logged once per process, not once per service or per lookup.
+_reported_unknown_types: set[str] = set()
+
+_UNKNOWN_WORDS = frozenset({"", "unknown", "null", "none", "n/a", "-"})
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        if value.casefold() in _UNKNOWN_WORDS:
+            return None
+    return value
+
+
+def _optional_decimal(value: Any) -> Decimal | None:
+    value = _blank_to_none(value)
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        # str() keeps a float's short repr (0.9 -> "0.9") instead of its binary expansion.
+        number = Decimal(value if isinstance(value, Decimal | int) else str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def _optional_int(value: Any) -> int | None:
+    number = _optional_decimal(value)
+    if number is None or number != number.to_integral_value():
+        return None
+    return int(number)
+
+
+def _optional_text(value: Any) -> str | None:
+    value = _blank_to_none(value)
+    return None if value is None else str(value)
+
+
+def _flag(value: Any) -> Any:
+    return False if value is None or value == "" else value
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _unescaped(value: Any) -> str:
+    return html.unescape(_text(value)).strip()
+
+
+def _lines(value: Any) -> Any:
+    if isinstance(value, str):
+        return [line for line in value.splitlines() if line.strip()]
+    return value
+
+
+OptionalDecimal = Annotated[Decimal | None, BeforeValidator(_optional_decimal)]
+OptionalInt = Annotated[int | None, BeforeValidator(_optional_int)]
+OptionalText = Annotated[str | None, BeforeValidator(_optional_text)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
+Text = Annotated[str, BeforeValidator(_text)]
+UnescapedText = Annotated[str, BeforeValidator(_unescaped)]
+Lines = Annotated[list[str] | None, BeforeValidator(_lines)]
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, frozen=True)
+
+
+class Service(_Answer):
+    service: int
+    name: UnescapedText
+    type: Annotated[str, BeforeValidator(lambda v: _text(v).strip())] = ServiceType.DEFAULT.value
+    category: UnescapedText = ""
+    rate: Decimal
+    min: int
+    max: int
+    refill: Flag = False
+    cancel: Flag = False
+    dripfeed: Flag = False
+    description: Text = Field(default="", validation_alias=AliasChoices("desc", "description"))
+
+    @property
+    def type_known(self) -> bool:
+        return ServiceType.parse(self.type) is not None
+
+    @property
+    def kind(self) -> ServiceType:
+        known = ServiceType.parse(self.type)
+        if known is not None:
+            return known
+        if self.type not in _reported_unknown_types:
+            _reported_unknown_types.add(self.type)
+            log.warning(
+                "unknown service type %r (service %d): treated as Default", self.type, self.service
+            )
+        return ServiceType.DEFAULT
+
+
+class OrderStatus(_Answer):
+    """One order's state; every field is None when the panel did not say (not zero)."""
+
+    status: OptionalText = None
+    charge: OptionalDecimal = None
+    start_count: OptionalInt = None
+    remains: OptionalInt = None
+    currency: OptionalText = None
+
+
+class Balance(_Answer):
+    balance: Decimal
+    currency: Annotated[str, BeforeValidator(lambda v: _optional_text(v) or "USD")] = "USD"
+
+
+class ItemError(_Answer):
+    """The panel's error for one item of a multi answer."""
+
+    message: str
+
+
+class NewOrder(BaseModel):
+    """The fields of an `add` request; which ones apply depends on the service type."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    service: int
+    link: str | None = None
+    quantity: int | None = None
+    runs: int | None = None
+    interval: int | None = None
+    comments: Lines = None
+    usernames: Lines = None
+    hashtags: Lines = None
+    hashtag: str | None = None
+    username: str | None = None
+    media: str | None = None
+    answer_number: int | None = None
+    groups: Lines = None
+    min: int | None = None
+    max: int | None = None
+    posts: int | None = None
+    old_posts: int | None = None
+    delay: int | None = None
+    expiry: str | None = None
+    country: str | None = None
+    device: int | None = None
+    type_of_traffic: int | None = None
+    google_keyword: str | None = None
+    referring_url: str | None = None
+
+    def to_form(self) -> dict[str, str]:
+        form: dict[str, str] = {}
+        for name, value in self.model_dump(exclude_none=True).items():
+            form[name] = "\n".join(value) if isinstance(value, list) else str(value)
+        return form
+
+
+_CANONICAL_STATUSES = {
+    "pending": "pending",
+    "in progress": "in_progress",
+    "inprogress": "in_progress",
+    "processing": "processing",
+    "active": "active",
+    "completed": "completed",
+    "partial": "partial",
+    "canceled": "canceled",
+    "cancelled": "canceled",
+    "refunded": "refunded",
+    "fail": "fail",
+    "error": "error",
+    "rejected": "rejected",
+}
+_FINAL_ORDER = frozenset({"completed", "partial", "canceled", "refunded", "fail", "error"})
+_FINAL_REFILL = frozenset({"completed", "rejected", "error", "canceled"})
+
+
+def canonical_status(status: str) -> str | None:
+    """A stable lowercase code for a known order or refill status; None when unknown."""
+    return _CANONICAL_STATUSES.get(_normal(status.replace("_", " ").replace("-", " ")))
+
+
+def is_final_order_status(status: str | None) -> bool:
+    return status is not None and canonical_status(status) in _FINAL_ORDER
+
+
+def is_final_refill_status(status: str | None) -> bool:
+    return status is not None and canonical_status(status) in _FINAL_REFILL

@@ -1,0 +1,746 @@
+"""An in-memory SMM panel speaking API v2 over real HTTP, for tests and the local demo.
+
+Behaviour choices (documented because real panels differ):
+- `cancel` acts at once: the order becomes "Canceled" and its charge goes back to the balance.
+- A Subscriptions order costs `rate × max / 1000` per post (`posts`, at least 1).
+- Package and Custom Comments Package orders cost `rate` (one package).
+- More than 100 IDs in a multi request is refused with "Incorrect request".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from types import MappingProxyType, TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+
+from bot.panel.models import ServiceType, canonical_status, is_final_order_status
+
+FAULTS = frozenset(
+    {
+        "html_500",
+        "html_200",
+        "empty",
+        "garbage",
+        "hang",
+        "hang_after",
+        "reset",
+        "error",
+        "http_429",
+        "json_4xx",
+    }
+)
+DEMO_KEY = "demo-key"
+MULTI_LIMIT = 100
+HANG_SECONDS = 3600.0
+
+INVALID_KEY = "Invalid API key"
+INCORRECT_REQUEST = "Incorrect request"
+INCORRECT_SERVICE = "Incorrect service ID"
+INCORRECT_ORDER = "Incorrect order ID"
+NOT_ENOUGH_FUNDS = "Not enough funds on balance"
+BAD_LINK = "Bad link"
+LINK_DUPLICATE = "You have active order with this link. Please wait until order being completed."
+NOT_ELIGIBLE_REFILL = "Order not eligible for refill."
+REFILL_NOT_FOUND = "Refill not found"
+CANNOT_CANCEL = "Order cannot be canceled."
+
+_LINK = re.compile(r"(https?://)?([a-z0-9-]+\.)+[a-z]{2,}(:\d+)?(/\S*)?", re.IGNORECASE)
+
+_HTML_502 = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+_HTML_CHALLENGE = (
+    '<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>'
+    '<meta http-equiv="refresh" content="390"></head><body><div class="main-wrapper">'
+    "<h1>Checking if the site connection is secure</h1></div></body></html>"
+)
+_GARBAGE = 'Notice: Undefined index: orders in /var/www/panel/api/v2.php on line 42\n{"1":'
+
+# Which form fields each type needs, and where its quantity comes from: a form field, the
+# number of lines of a list field, or "package" (one unit priced at `rate`).
+_RULES: dict[ServiceType, tuple[tuple[str, ...], str]] = {
+    ServiceType.DEFAULT: (("link", "quantity"), "quantity"),
+    ServiceType.PACKAGE: (("link",), "package"),
+    ServiceType.CUSTOM_COMMENTS: (("link", "comments"), "comments"),
+    ServiceType.CUSTOM_COMMENTS_PACKAGE: (("link", "comments"), "package"),
+    ServiceType.MENTIONS: (("link", "quantity", "usernames"), "quantity"),
+    ServiceType.MENTIONS_WITH_HASHTAGS: (
+        ("link", "quantity", "usernames", "hashtags"),
+        "quantity",
+    ),
+    ServiceType.MENTIONS_CUSTOM_LIST: (("link", "usernames"), "usernames"),
+    ServiceType.MENTIONS_HASHTAG: (("link", "quantity", "hashtag"), "quantity"),
+    ServiceType.MENTIONS_USER_FOLLOWERS: (("link", "quantity", "username"), "quantity"),
+    ServiceType.MENTIONS_MEDIA_LIKERS: (("link", "quantity", "media"), "quantity"),
+    ServiceType.COMMENT_LIKES: (("link", "quantity", "username"), "quantity"),
+    ServiceType.COMMENT_REPLIES: (("link", "username", "comments"), "comments"),
+    ServiceType.POLL: (("link", "quantity", "answer_number"), "quantity"),
+    ServiceType.INVITES_FROM_GROUPS: (("link", "quantity", "groups"), "quantity"),
+    ServiceType.SUBSCRIPTIONS: (("username", "min", "max"), "max"),
+    ServiceType.WEB_TRAFFIC: (("link", "quantity"), "quantity"),
+}
+
+
+@dataclass
+class SimOrder:
+    id: int
+    key: str
+    service: int
+    fields: dict[str, str]
+    quantity: int
+    charge: Decimal
+    status: str = "Pending"
+    start_count: int | None = 0
+    remains: int | None = None
+    currency: str = "USD"
+
+
+@dataclass
+class SimRefill:
+    id: int
+    order_id: int
+    key: str
+    status: str = "Pending"
+
+
+@dataclass
+class _Fault:
+    kind: str
+    remaining: int
+    action: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class _Offer:
+    """The parts of a catalogue entry the simulator checks orders against."""
+
+    id: int
+    kind: ServiceType
+    rate: Decimal
+    min: int
+    max: int
+    refill: bool
+    cancel: bool
+    dripfeed: bool
+
+    @classmethod
+    def parse(cls, entry: Mapping[str, Any]) -> _Offer | None:
+        try:
+            return cls(
+                id=int(str(entry["service"])),
+                kind=ServiceType.parse(str(entry.get("type", ""))) or ServiceType.DEFAULT,
+                rate=Decimal(str(entry["rate"])),
+                min=int(str(entry["min"])),
+                max=int(str(entry["max"])),
+                refill=_truthy(entry.get("refill")),
+                cancel=_truthy(entry.get("cancel")),
+                dripfeed=_truthy(entry.get("dripfeed")),
+            )
+        except (KeyError, ValueError, InvalidOperation):
+            return None
+
+
+class _Rejected(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in {"1", "true"}
+
+
+def _int(raw: str | None, *, minimum: int = 0) -> int:
+    try:
+        number = int((raw or "").strip())
+    except ValueError:
+        raise _Rejected(INCORRECT_REQUEST) from None
+    if number < minimum:
+        raise _Rejected(INCORRECT_REQUEST)
+    return number
+
+
+def _lines(raw: str) -> list[str]:
+    return [line for line in raw.splitlines() if line.strip()]
+
+
+class PanelSimulator:
+    def __init__(
+        self,
+        *,
+        services: list[dict[str, Any]] | None = None,
+        keys: Mapping[str, Decimal | int] | None = None,
+        numbers_as_strings: bool = True,
+        bare_string_errors: bool = False,
+        auto_progress: bool = False,
+        refuse_duplicate_links: bool = False,
+    ) -> None:
+        self._catalogue = default_catalogue() if services is None else services
+        self._offers = {
+            offer.id: offer for offer in map(_Offer.parse, self._catalogue) if offer is not None
+        }
+        self._balances = {
+            key: Decimal(amount)
+            for key, amount in ({DEMO_KEY: Decimal(100)} if keys is None else keys).items()
+        }
+        self.numbers_as_strings = numbers_as_strings
+        self.bare_string_errors = bare_string_errors
+        self.auto_progress = auto_progress
+        self.refuse_duplicate_links = refuse_duplicate_links
+        self._orders: dict[int, SimOrder] = {}
+        self._refills: dict[int, SimRefill] = {}
+        self._next_order = 1000
+        self._next_refill = 500
+        self._faults: list[_Fault] = []
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self._stopping = asyncio.Event()
+        self._request_seen = asyncio.Condition()
+        self._app = web.Application()
+        self._app.router.add_post("/api/v2", self._handle)
+        self._app.router.add_post("/api/v2/", self._handle)
+        self._runner: web.AppRunner | None = None
+        self._url: str | None = None
+
+    @staticmethod
+    def big_catalogue(n: int) -> list[dict[str, Any]]:
+        return big_catalogue(n)
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    @property
+    def app(self) -> web.Application:
+        return self._app
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            raise RuntimeError("simulator not started")
+        return self._url
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        self._stopping.clear()
+        self._runner = web.AppRunner(self._app, shutdown_timeout=1.0, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host, port).start()
+        bound_port = self._runner.addresses[0][1]
+        self._url = f"http://{host}:{bound_port}/api/v2"
+        return self._url
+
+    async def stop(self) -> None:
+        # Release hanging handlers first, or shutdown would wait for them.
+        self._stopping.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self._url = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # --- test controls -------------------------------------------------------------------
+
+    def set_balance(self, key: str, amount: Decimal | int) -> None:
+        self._balances[key] = Decimal(amount)
+
+    def balance_of(self, key: str) -> Decimal:
+        return self._balances[key]
+
+    @property
+    def catalogue(self) -> list[dict[str, Any]]:
+        """The catalogue entries as configured (a copy)."""
+        return [dict(entry) for entry in self._catalogue]
+
+    @property
+    def orders(self) -> Mapping[int, SimOrder]:
+        return MappingProxyType(self._orders)
+
+    @property
+    def refills(self) -> Mapping[int, SimRefill]:
+        return MappingProxyType(self._refills)
+
+    def set_order(
+        self,
+        order_id: int,
+        *,
+        status: str | None = None,
+        remains: int | None = None,
+        start_count: int | None = None,
+        charge: Decimal | None = None,
+    ) -> None:
+        """Change an order; arguments left None keep their value."""
+        order = self._orders[order_id]
+        if status is not None:
+            order.status = status
+        if remains is not None:
+            order.remains = remains
+        if start_count is not None:
+            order.start_count = start_count
+        if charge is not None:
+            order.charge = charge
+
+    def set_refill(self, refill_id: int, status: str) -> None:
+        self._refills[refill_id].status = status
+
+    def request_count(self, action: str | None = None) -> int:
+        return sum(1 for name, _ in self.requests if action is None or name == action)
+
+    async def wait_for_requests(self, count: int, action: str | None = None) -> None:
+        """Return once `count` requests (of `action`, or any) have arrived."""
+        async with self._request_seen:
+            await self._request_seen.wait_for(lambda: self.request_count(action) >= count)
+
+    def reset_requests(self) -> None:
+        self.requests.clear()
+
+    def fail_next(
+        self,
+        fault: str,
+        times: int = 1,
+        action: str | None = None,
+        *,
+        message: str | None = None,
+    ) -> None:
+        """Answer the next `times` requests (of `action`, or any) with `fault` (see FAULTS).
+
+        `message` is the error text of "error" (default "Incorrect request") and "json_4xx"
+        (default "Not enough funds on balance").
+        """
+        if fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; known: {sorted(FAULTS)}")
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        if message is None:
+            message = NOT_ENOUGH_FUNDS if fault == "json_4xx" else INCORRECT_REQUEST
+        self._faults.append(_Fault(fault, times, action, message))
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    # --- HTTP ----------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        form = {name: str(value) for name, value in (await request.post()).items()}
+        key = form.pop("key", "")
+        action = form.get("action", "")
+        self.requests.append((action, {k: v for k, v in form.items() if k != "action"}))
+        async with self._request_seen:
+            self._request_seen.notify_all()
+        fault = self._take_fault(action)
+        kind = fault.kind if fault else None
+        if kind == "hang":
+            await self._hang()
+            return web.Response(status=503)
+        if kind == "reset":
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=503)
+        if kind == "html_500":
+            return web.Response(status=502, text=_HTML_502, content_type="text/html")
+        if kind == "html_200":
+            return web.Response(text=_HTML_CHALLENGE, content_type="text/html")
+        if kind == "empty":
+            return web.Response(body=b"", content_type="text/html")
+        if kind == "garbage":
+            return web.Response(text=_GARBAGE, content_type="text/html")
+        if kind == "http_429":
+            return web.Response(status=429, text="Too Many Requests", headers={"Retry-After": "1"})
+        if kind == "error":
+            assert fault is not None
+            return web.json_response({"error": fault.message})
+        if kind == "json_4xx":
+            assert fault is not None
+            return web.json_response({"error": fault.message}, status=402)
+        answer = self._answer(key, action, form)
+        if kind == "hang_after":
+            await self._hang()
+        return web.json_response(answer)
+
+    def _take_fault(self, action: str) -> _Fault | None:
+        for fault in self._faults:
+            if fault.action is None or fault.action == action:
+                fault.remaining -= 1
+                if not fault.remaining:
+                    self._faults.remove(fault)
+                return fault
+        return None
+
+    async def _hang(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), HANG_SECONDS)
+
+    def _answer(self, key: str, action: str, form: dict[str, str]) -> Any:
+        if key not in self._balances:
+            return {"error": INVALID_KEY}
+        actions = {
+            "services": self._services,
+            "add": self._add,
+            "status": self._status,
+            "refill": self._refill,
+            "refill_status": self._refill_status,
+            "cancel": self._cancel,
+            "balance": self._balance,
+        }
+        try:
+            handler = actions.get(action)
+            if handler is None:
+                raise _Rejected(INCORRECT_REQUEST)
+            return handler(key, form)
+        except _Rejected as exc:
+            return {"error": exc.message}
+
+    # --- encoding ------------------------------------------------------------------------
+
+    def _num(self, value: int | Decimal) -> Any:
+        if self.numbers_as_strings:
+            return format(value, "f") if isinstance(value, Decimal) else str(value)
+        # PHP panels encode floats; a short decimal survives the round trip through float.
+        return float(value) if isinstance(value, Decimal) else value
+
+    def _item_error(self, message: str) -> Any:
+        return message if self.bare_string_errors else {"error": message}
+
+    def _ids(self, form: dict[str, str], field_name: str) -> list[str]:
+        ids = [part.strip() for part in form.get(field_name, "").split(",") if part.strip()]
+        if not ids or len(ids) > MULTI_LIMIT:
+            raise _Rejected(INCORRECT_REQUEST)
+        return ids
+
+    def _id_out(self, raw: str) -> Any:
+        return self._num(int(raw)) if raw.isdigit() else raw
+
+    # --- actions -------------------------------------------------------------------------
+
+    def _services(self, key: str, form: dict[str, str]) -> list[dict[str, Any]]:
+        return [self._encode_service(entry) for entry in self._catalogue]
+
+    def _encode_service(self, entry: dict[str, Any]) -> dict[str, Any]:
+        encoded = dict(entry)
+        for name, parse in (("service", int), ("min", int), ("max", int), ("rate", Decimal)):
+            # Entries a test made malformed on purpose are served as they are.
+            with contextlib.suppress(KeyError, ValueError, InvalidOperation):
+                encoded[name] = self._num(parse(str(entry[name])))
+        return encoded
+
+    def _balance(self, key: str, form: dict[str, str]) -> dict[str, Any]:
+        return {"balance": self._num(self._balances[key]), "currency": "USD"}
+
+    def _add(self, key: str, form: dict[str, str]) -> dict[str, Any]:
+        raw_service = form.get("service", "").strip()
+        offer = self._offers.get(int(raw_service)) if raw_service.isdigit() else None
+        if offer is None:
+            raise _Rejected(INCORRECT_SERVICE)
+        required, quantity_source = _RULES[offer.kind]
+        for name in required:
+            if not form.get(name, "").strip():
+                raise _Rejected(BAD_LINK if name == "link" else INCORRECT_REQUEST)
+        if "link" in required and not _LINK.fullmatch(form["link"].strip()):
+            raise _Rejected(BAD_LINK)
+        runs = 1
+        if form.get("runs"):
+            if not (offer.dripfeed or offer.kind is ServiceType.WEB_TRAFFIC):
+                raise _Rejected(INCORRECT_REQUEST)
+            runs = _int(form["runs"], minimum=1)
+            _int(form.get("interval"), minimum=0)
+        if quantity_source == "package":
+            quantity, charge = 1, offer.rate
+        else:
+            if quantity_source in ("comments", "usernames"):
+                quantity = len(_lines(form[quantity_source]))
+            else:
+                quantity = _int(form[quantity_source])
+            self._check_bounds(offer, quantity)
+            if offer.kind is ServiceType.SUBSCRIPTIONS:
+                if _int(form["min"]) > quantity:
+                    raise _Rejected(INCORRECT_REQUEST)
+                runs = max(_int(form.get("posts") or "0"), 1)
+            charge = offer.rate * quantity * runs / 1000
+        link = form.get("link", "").strip()
+        if self.refuse_duplicate_links and link and self._active_order_with(key, link):
+            raise _Rejected(LINK_DUPLICATE)
+        if self._balances[key] < charge:
+            raise _Rejected(NOT_ENOUGH_FUNDS)
+        self._balances[key] -= charge
+        order = SimOrder(
+            id=self._next_order,
+            key=key,
+            service=offer.id,
+            fields={k: v for k, v in form.items() if k != "action"},
+            quantity=quantity * runs,
+            charge=charge,
+            remains=quantity * runs,
+        )
+        self._orders[order.id] = order
+        self._next_order += 1
+        return {"order": self._num(order.id)}
+
+    @staticmethod
+    def _check_bounds(offer: _Offer, quantity: int) -> None:
+        if quantity < offer.min:
+            raise _Rejected(f"Quantity less than minimal {offer.min}")
+        if quantity > offer.max:
+            raise _Rejected(f"Quantity more than maximal {offer.max}")
+
+    def _active_order_with(self, key: str, link: str) -> bool:
+        return any(
+            order.key == key
+            and order.fields.get("link", "").strip() == link
+            and not is_final_order_status(order.status)
+            for order in self._orders.values()
+        )
+
+    def _owned_order(self, key: str, raw: str) -> SimOrder | None:
+        order = self._orders.get(int(raw)) if raw.isdigit() else None
+        return order if order is not None and order.key == key else None
+
+    def _status(self, key: str, form: dict[str, str]) -> dict[str, Any]:
+        if "orders" in form:
+            answer: dict[str, Any] = {}
+            for raw in self._ids(form, "orders"):
+                order = self._owned_order(key, raw)
+                answer[raw] = (
+                    self._item_error(INCORRECT_ORDER)
+                    if order is None
+                    else self._order_object(order)
+                )
+            return answer
+        order = self._owned_order(key, form.get("order", "").strip())
+        if order is None:
+            raise _Rejected(INCORRECT_ORDER)
+        return self._order_object(order)
+
+    def _order_object(self, order: SimOrder) -> dict[str, Any]:
+        if self.auto_progress:
+            self._progress(order)
+        values: dict[str, Any] = {
+            "charge": self._num(order.charge),
+            "start_count": None if order.start_count is None else self._num(order.start_count),
+            "status": order.status,
+            "remains": None if order.remains is None else self._num(order.remains),
+            "currency": order.currency,
+        }
+        return {name: value for name, value in values.items() if value is not None}
+
+    @staticmethod
+    def _progress(order: SimOrder) -> None:
+        step = canonical_status(order.status)
+        if step == "pending":
+            order.status = "In progress"
+            order.start_count = 100
+        elif step == "in_progress":
+            order.status = "Completed"
+            order.remains = 0
+
+    def _refill(self, key: str, form: dict[str, str]) -> Any:
+        if "orders" in form:
+            answer = []
+            for raw in self._ids(form, "orders"):
+                try:
+                    refill: Any = self._num(self._create_refill(key, raw))
+                except _Rejected as exc:
+                    refill = self._item_error(exc.message)
+                answer.append({"order": self._id_out(raw), "refill": refill})
+            return answer
+        return {"refill": self._num(self._create_refill(key, form.get("order", "").strip()))}
+
+    def _create_refill(self, key: str, raw: str) -> int:
+        order = self._owned_order(key, raw)
+        if order is None:
+            raise _Rejected(INCORRECT_ORDER)
+        offer = self._offers.get(order.service)
+        if offer is None or not offer.refill:
+            raise _Rejected(NOT_ELIGIBLE_REFILL)
+        if canonical_status(order.status) not in ("completed", "partial"):
+            raise _Rejected(NOT_ELIGIBLE_REFILL)
+        refill = SimRefill(id=self._next_refill, order_id=order.id, key=key)
+        self._refills[refill.id] = refill
+        self._next_refill += 1
+        return refill.id
+
+    def _owned_refill(self, key: str, raw: str) -> SimRefill | None:
+        refill = self._refills.get(int(raw)) if raw.isdigit() else None
+        return refill if refill is not None and refill.key == key else None
+
+    def _refill_status(self, key: str, form: dict[str, str]) -> Any:
+        if "refills" in form:
+            answer = []
+            for raw in self._ids(form, "refills"):
+                refill = self._owned_refill(key, raw)
+                status = self._item_error(REFILL_NOT_FOUND) if refill is None else refill.status
+                answer.append({"refill": self._id_out(raw), "status": status})
+            return answer
+        refill = self._owned_refill(key, form.get("refill", "").strip())
+        if refill is None:
+            raise _Rejected(REFILL_NOT_FOUND)
+        return {"status": refill.status}
+
+    def _cancel(self, key: str, form: dict[str, str]) -> list[dict[str, Any]]:
+        answer = []
+        for raw in self._ids(form, "orders" if "orders" in form else "order"):
+            try:
+                self._cancel_one(key, raw)
+                result: Any = self._num(1)
+            except _Rejected as exc:
+                result = self._item_error(exc.message)
+            answer.append({"order": self._id_out(raw), "cancel": result})
+        return answer
+
+    def _cancel_one(self, key: str, raw: str) -> None:
+        order = self._owned_order(key, raw)
+        if order is None:
+            raise _Rejected(INCORRECT_ORDER)
+        offer = self._offers.get(order.service)
+        if offer is None or not offer.cancel or is_final_order_status(order.status):
+            raise _Rejected(CANNOT_CANCEL)
+        order.status = "Canceled"
+        self._balances[key] += order.charge
+        order.charge = Decimal(0)
+        order.remains = order.quantity
+
+
+# --- catalogues ------------------------------------------------------------------------------
+
+_LONG_NAME = (
+    "Instagram Followers | Real Looking Profiles With Posts & Profile Pictures | "
+    "Non-Drop 365 Days Guarantee | Instant Start 0-1 Hour | Speed 10K-50K/Day | "
+    "Auto-Refill Button Enabled | Works For Private & Public Accounts | "
+    "Max 1M | Cheapest On The Market 🔥🔥🔥"
+)
+
+# (category, name, type, rate, min, max, refill, cancel, dripfeed)
+_HANDMADE: tuple[tuple[str, str, str, str, int, int, bool, bool, bool], ...] = (
+    ("Instagram Followers", "Instagram Followers [Max 10K] ⚡", "Default", "0.90", 50, 10000,
+     True, True, True),
+    ("Instagram Followers", "Instagram Followers &amp; Likes Combo [R30]", "Default", "1.45",
+     100, 50000, True, False, False),
+    ("Instagram Followers", _LONG_NAME, "Default", "2.10", 100, 1000000, True, True, True),
+    ("Instagram Followers", "Instagram Followers Package — 1K", "Package", "8", 1, 1, False,
+     False, False),
+    ("Instagram Likes", "Instagram Likes [Real] 💖", "Default", "0.0123", 10, 100000, False,
+     True, True),
+    ("Instagram Likes", "Instagram Comment Likes", "Comment Likes", "3.50", 20, 5000, False,
+     False, False),
+    ("Instagram Likes", "Instagram Poll Votes &#9989;", "Poll", "1.20", 100, 20000, False,
+     False, False),
+    ("Instagram Comments & Mentions", "Instagram Custom Comments [Worldwide]",
+     "Custom Comments", "8", 10, 1500, False, True, False),
+    ("Instagram Comments & Mentions", "Instagram Custom Comments Package [5 comments]",
+     "Custom Comments Package", "2.50", 1, 1, False, False, False),
+    ("Instagram Comments & Mentions", "Instagram Comment Replies", "Comment Replies", "12",
+     5, 500, False, False, False),
+    ("Instagram Comments & Mentions", "Instagram Mentions [Custom list]",
+     "Mentions Custom List", "4", 100, 10000, False, False, False),
+    ("Instagram Comments & Mentions", "Instagram Mentions", "Mentions", "3", 100, 20000,
+     False, False, False),
+    ("Instagram Comments & Mentions", "Instagram Mentions + Hashtags #️⃣",
+     "Mentions with Hashtags", "3.80", 100, 20000, False, False, False),
+    ("Instagram Comments & Mentions", "Instagram Mentions [Hashtag users]",
+     "Mentions Hashtag", "2.75", 500, 50000, False, False, False),
+    ("Instagram Comments & Mentions", "Instagram Mentions [User followers]",
+     "Mentions User Followers", "2.75", 500, 50000, False, False, False),
+    ("Instagram Comments & Mentions", "Instagram Mentions [Media likers]",
+     "Mentions Media Likers", "2.90", 500, 50000, False, False, False),
+    ("Instagram Auto", "Instagram Auto Likes [Subscription] ♻️", "Subscriptions", "0.95",
+     50, 10000, False, True, False),
+    ("Telegram", "Telegram Channel Members [Invites from groups]", "Invites from Groups",
+     "5.20", 100, 10000, True, True, False),
+    ("Telegram", "Telegram Post Views [Last 5 posts] 👁", "Default", "0.05", 100, 1000000,
+     False, False, True),
+    ("Website Traffic", "Website Traffic [Google Keyword] 🌍", "Web Traffic", "0.35", 1000,
+     1000000, False, True, True),
+)  # fmt: skip
+
+_GENERATED_FAMILIES: tuple[tuple[str, str, str], ...] = (
+    ("YouTube", "YouTube Views", "1.80"),
+    ("YouTube", "YouTube Likes 👍", "2.40"),
+    ("TikTok", "TikTok Followers", "1.10"),
+    ("TikTok", "TikTok Views", "0.02"),
+    ("Telegram", "Telegram Reactions", "0.40"),
+)
+_GENERATED_TIERS: tuple[tuple[str, str, int], ...] = (
+    ("[Cheap]", "1", 100),
+    ("[HQ] [R30]", "1.5", 50),
+    ("[Real] [R60]", "2", 20),
+    ("[Instant] &amp; [Non-drop]", "2.5", 10),
+    ("[Max 1M] [Lifetime]", "3", 100),
+    ("[Slow] [Drip-feed]", "0.8", 100),
+    ("[Premium] 💎", "4", 10),
+    ("[Targeted: USA] 🇺🇸", "3.5", 50),
+)
+
+
+def default_catalogue() -> list[dict[str, Any]]:
+    """About 60 services: every type, several categories, emoji, HTML entities, a long name."""
+    entries: list[dict[str, Any]] = []
+    for category, name, kind, rate, low, high, refill, cancel, dripfeed in _HANDMADE:
+        entries.append(
+            {
+                "service": str(len(entries) + 1),
+                "name": name,
+                "type": kind,
+                "category": category,
+                "rate": rate,
+                "min": str(low),
+                "max": str(high),
+                "refill": refill,
+                "cancel": cancel,
+                "dripfeed": dripfeed,
+            }
+        )
+    for category, family, base_rate in _GENERATED_FAMILIES:
+        for index, (tier, factor, low) in enumerate(_GENERATED_TIERS):
+            rate = (Decimal(base_rate) * Decimal(factor)).normalize()
+            entries.append(
+                {
+                    "service": str(len(entries) + 1),
+                    "name": f"{family} {tier}",
+                    "type": "Default" if index % 3 else "default",
+                    "category": category,
+                    "rate": format(rate, "f"),
+                    "min": str(low),
+                    "max": str(low * 10000),
+                    "refill": "[R" in tier,
+                    "cancel": index % 2 == 0,
+                    "dripfeed": 1 if "Drip" in tier else 0,
+                    "desc": f"Start: 0-6 hours.<br>Speed: {low * 100}/day.",
+                }
+            )
+    return entries
+
+
+def big_catalogue(n: int) -> list[dict[str, Any]]:
+    """`n` services over every type, 100 per category (for load tests)."""
+    kinds = list(ServiceType)
+    return [
+        {
+            "service": str(number),
+            "name": f"Service {number} — {kinds[number % len(kinds)].value} &amp; more",
+            "type": kinds[number % len(kinds)].value,
+            "category": f"Category {number // 100:03d}",
+            "rate": format(Decimal(number % 997 + 1) / 100, "f"),
+            "min": "10",
+            "max": "100000",
+            "refill": number % 2 == 0,
+            "cancel": number % 3 == 0,
+            "description": "Generated service",
+        }
+        for number in range(1, n + 1)
+    ]
