@@ -1,0 +1,63 @@
+"""The price shown before an order is confirmed: exact `Decimal`, never float, never rounded.
+
+`rate` is per 1000 units, so a priced order costs `rate × quantity / 1000`, times `runs` for
+drip-feed (quantity is then per run). Package types cost the rate itself (one package).
+Subscriptions cost nothing up front: the panel charges each new post as it comes, so the price is
+unknown (None) and the confirmation says it is charged by the panel. The panel's own `charge` is
+the truth afterwards.
+"""
+
+from __future__ import annotations
+
+from decimal import (
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
+
+from bot.panel.models import Service, ServiceType
+
+PACKAGE_KINDS = frozenset({ServiceType.PACKAGE, ServiceType.CUSTOM_COMMENTS_PACKAGE})
+
+# Far more digits than a rate (panels keep up to 7 decimals) times 12-digit quantities and runs
+# can need; Inexact is trapped so that a result would raise rather than be silently rounded.
+_EXACT = Context(prec=200, traps=[InvalidOperation, Inexact, Overflow, DivisionByZero])
+
+
+def order_price(
+    service: Service, *, quantity: int | None, runs: int | None = None
+) -> Decimal | None:
+    """The order's price; None for Subscriptions (charged by the panel per post)."""
+    kind = service.kind
+    if kind is ServiceType.SUBSCRIPTIONS:
+        return None
+    if kind in PACKAGE_KINDS:
+        return _normalised(service.rate)
+    if quantity is None:
+        raise ValueError(f"service type {kind.value!r} is priced by quantity; none given")
+    with localcontext(_EXACT):
+        total = service.rate * quantity * (1 if runs is None else runs)
+        return _normalised(total.scaleb(-3))
+
+
+def format_decimal_plain(value: Decimal) -> str:
+    """Plain digits without exponent or trailing zeros: "0.00000001", "900", "0.9"."""
+    if not value.is_finite():
+        raise ValueError("not a finite number")
+    return format(_normalised(value), "f")
+
+
+def _normalised(value: Decimal) -> Decimal:
+    """Trailing fractional zeros trimmed, but no positive exponent: 900, not 9E+2."""
+    with localcontext(_EXACT):
+        value = value.normalize()
+        if value.is_zero():
+            return Decimal(0)  # also drops the sign of -0
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent > 0:
+            value = value.quantize(Decimal(1))
+        return value
