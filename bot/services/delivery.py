@@ -1,0 +1,323 @@
+"""Outbound message queue that keeps within Telegram's sending limits.
+
+Telegram allows about 30 messages a second overall and one a second per chat; going faster
+earns 429 answers and, repeated, longer bans. The queue spaces sends globally and per chat,
+keeps a FIFO per chat so a chat with many messages never holds up the others, and turns the
+failures a send function reports into pauses, drops or retries. It knows nothing of aiogram:
+the send function (see ``bot.telegram.sender``) translates Telegram's errors into the
+exceptions below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+Callback = Callable[[], Awaitable[None]]
+
+
+class ChatUnreachable(Exception):
+    """The chat cannot receive messages: the person blocked the bot or the chat is gone."""
+
+
+class RetryLater(Exception):
+    """Telegram's flood control answered 429: nothing may be sent for ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class PermanentFailure(Exception):
+    """Sending again would fail the same way or could show the message twice: give it up."""
+
+
+@dataclass
+class Outgoing:
+    """A message to deliver; ``on_sent`` runs after Telegram accepted it, ``on_failed`` when it
+    is given up (unreachable chat, permanent failure or retries exhausted)."""
+
+    chat_id: int
+    text: str
+    reply_markup: Any = None
+    on_sent: Callback | None = None
+    on_failed: Callback | None = None
+
+
+SendFn = Callable[[Outgoing], Awaitable[None]]
+
+
+@dataclass
+class DeliveryStats:
+    sent: int = 0
+    retried: int = 0  # attempts repeated after a 429 or a transient error
+    blocked: int = 0  # chats found unreachable
+    dropped: int = 0  # messages not sent because their chat is unreachable
+    failed: int = 0  # messages given up after errors
+
+
+@dataclass
+class _Chat:
+    chat_id: int
+    pending: deque[Outgoing] = field(default_factory=deque)
+    next_at: float = 0.0  # earliest start of the next send to this chat
+    attempts: int = 0  # failed attempts of the message at the head
+    busy: bool = False
+    scheduled: bool = False
+    unreachable: bool = False
+
+
+class OutboundQueue:
+    """Delivers messages at most ``global_per_second`` overall and one per
+    ``per_chat_interval`` seconds per chat, in order within each chat.
+
+    Limits are counted from the end of the previous send, not its start: Telegram counts a
+    message when it arrives, so network jitter can never push two sends into one window.
+    """
+
+    _WINDOW = 1.0  # seconds over which Telegram counts the global limit
+
+    def __init__(
+        self,
+        send: SendFn,
+        *,
+        global_per_second: float = 30.0,
+        per_chat_interval: float = 1.0,
+        on_blocked: Callable[[int], Awaitable[None]] | None = None,
+        max_attempts: int = 3,
+        retry_backoff: float = 1.0,
+    ) -> None:
+        if global_per_second <= 0 or per_chat_interval < 0 or max_attempts < 1:
+            raise ValueError("rates, intervals and attempts must be positive")
+        self._send = send
+        self._gap = 1.0 / global_per_second
+        self._window_size = max(1, math.floor(global_per_second * self._WINDOW))
+        self._per_chat_interval = per_chat_interval
+        self._on_blocked = on_blocked
+        self._max_attempts = max_attempts
+        self._retry_backoff = retry_backoff
+        self.stats = DeliveryStats()
+        self._chats: dict[int, _Chat] = {}
+        self._prune_at = 1024
+        self._ready: list[tuple[float, int, int]] = []  # (next_at, arrival order, chat_id)
+        self._order = itertools.count()
+        self._sending = 0
+        self._releases: deque[float] = deque()  # when finished sends leave the global window
+        self._next_slot = 0.0  # evenly spaced start times at the global rate
+        self._pause_until = 0.0
+        self._unfinished = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._wakeup = asyncio.Event()
+        self._worker: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    @property
+    def pending(self) -> int:
+        """Messages queued or being sent."""
+        return self._unfinished
+
+    async def start(self) -> None:
+        if self._closed:
+            raise RuntimeError("OutboundQueue is stopped")
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._run(), name="outbound-queue")
+
+    async def stop(self, drain: bool = True, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Stop sending; with ``drain``, first wait up to ``timeout`` s for the queue to empty."""
+        self._closed = True
+        if drain and self._worker is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._idle.wait()
+        tasks = [task for task in (self._worker, *self._tasks) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._worker = None
+        if self._unfinished:
+            logger.warning("outbound queue stopped with %d messages undelivered", self._unfinished)
+
+    async def put(self, message: Outgoing) -> None:
+        if self._closed:
+            raise RuntimeError("OutboundQueue is stopped")
+        chat = self._chats.get(message.chat_id)
+        if chat is None:
+            if len(self._chats) >= self._prune_at:
+                self._prune()
+            chat = self._chats[message.chat_id] = _Chat(message.chat_id)
+        if chat.unreachable:
+            self.stats.dropped += 1
+            await _run_callback(message.on_failed, "on_failed", message.chat_id)
+            return
+        chat.pending.append(message)
+        self._unfinished += 1
+        self._idle.clear()
+        self._schedule(chat)
+
+    async def join(self) -> None:
+        """Wait until every queued message was delivered or given up."""
+        await self._idle.wait()
+
+    def unblock(self, chat_id: int) -> None:
+        """Accept messages for a chat found unreachable again (the person came back)."""
+        chat = self._chats.get(chat_id)
+        if chat is not None:
+            chat.unreachable = False
+
+    # scheduling
+
+    def _schedule(self, chat: _Chat) -> None:
+        if chat.busy or chat.scheduled or chat.unreachable or not chat.pending:
+            return
+        heapq.heappush(self._ready, (chat.next_at, next(self._order), chat.chat_id))
+        chat.scheduled = True
+        self._wakeup.set()
+
+    def _delay(self) -> float | None:
+        """Seconds until the next send may start; None while only an event can change that."""
+        if not self._ready:
+            return None
+        now = time.monotonic()
+        while self._releases and self._releases[0] <= now:
+            self._releases.popleft()
+        window_at = now
+        if self._sending + len(self._releases) >= self._window_size:
+            if not self._releases:
+                return None  # the window is full of sends still in flight
+            window_at = self._releases[0]
+        start_at = max(self._ready[0][0], self._pause_until, self._next_slot, window_at)
+        return start_at - now
+
+    async def _run(self) -> None:
+        while True:
+            self._wakeup.clear()
+            delay = self._delay()
+            if delay is None or delay > 0:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel
+                # that arrives as the event fires, and stop() would then hang.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._wakeup.wait()
+                continue
+            chat = self._chats[heapq.heappop(self._ready)[2]]
+            chat.scheduled = False
+            message = chat.pending.popleft()
+            chat.busy = True
+            self._sending += 1
+            # Advance from the planned slot, not the actual start, so timer lateness does not
+            # add up over thousands of sends; after an idle spell, spacing restarts from now.
+            now = time.monotonic()
+            on_time = now - self._next_slot < self._gap
+            self._next_slot = (self._next_slot if on_time else now) + self._gap
+            task = asyncio.create_task(self._deliver(chat, message))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _prune(self) -> None:
+        # Idle chats whose per-chat interval has passed carry no state worth keeping.
+        now = time.monotonic()
+        self._chats = {
+            chat_id: chat
+            for chat_id, chat in self._chats.items()
+            if chat.pending or chat.busy or chat.unreachable or chat.next_at > now
+        }
+        self._prune_at = max(1024, 2 * len(self._chats))
+
+    # delivery
+
+    async def _deliver(self, chat: _Chat, message: Outgoing) -> None:
+        finished = 0
+        hold = 0.0
+        try:
+            error = await self._attempt(chat, message)
+            if error is None:
+                chat.attempts = 0
+                self.stats.sent += 1
+                finished = 1
+                await _run_callback(message.on_sent, "on_sent", chat.chat_id)
+            elif isinstance(error, RetryLater):
+                self._pause_until = max(self._pause_until, time.monotonic() + error.retry_after)
+                self.stats.retried += 1
+                chat.pending.appendleft(message)
+                logger.warning(
+                    "Telegram flood control: pausing deliveries for %s s", error.retry_after
+                )
+            elif isinstance(error, ChatUnreachable):
+                finished = await self._drop_chat(chat, message)
+            else:
+                chat.attempts += 1
+                logger.warning(
+                    "sending to chat %s failed (%s), attempt %d",
+                    chat.chat_id,
+                    type(error).__name__,
+                    chat.attempts,
+                )
+                if isinstance(error, PermanentFailure) or chat.attempts >= self._max_attempts:
+                    chat.attempts = 0
+                    self.stats.failed += 1
+                    finished = 1
+                    await _run_callback(message.on_failed, "on_failed", chat.chat_id)
+                else:
+                    self.stats.retried += 1
+                    chat.pending.appendleft(message)
+                    hold = self._retry_backoff * 2 ** (chat.attempts - 1)
+        finally:
+            chat.busy = False
+            chat.next_at = max(chat.next_at, time.monotonic() + hold)
+            self._finish(finished)
+            self._schedule(chat)
+            self._wakeup.set()
+
+    async def _attempt(self, chat: _Chat, message: Outgoing) -> Exception | None:
+        try:
+            await self._send(message)
+        except Exception as error:  # every failure is classified by the caller
+            return error
+        finally:
+            self._sending -= 1
+            done = time.monotonic()
+            self._releases.append(done + self._WINDOW)
+            chat.next_at = done + self._per_chat_interval
+        return None
+
+    async def _drop_chat(self, chat: _Chat, message: Outgoing) -> int:
+        chat.unreachable = True
+        dropped = [message, *chat.pending]
+        chat.pending.clear()
+        self.stats.blocked += 1
+        self.stats.dropped += len(dropped)
+        logger.info("chat %s is unreachable: %d messages dropped", chat.chat_id, len(dropped))
+        if self._on_blocked is not None:
+            on_blocked = self._on_blocked
+            await _run_callback(lambda: on_blocked(chat.chat_id), "on_blocked", chat.chat_id)
+        for item in dropped:
+            await _run_callback(item.on_failed, "on_failed", chat.chat_id)
+        return len(dropped)
+
+    def _finish(self, count: int) -> None:
+        self._unfinished -= count
+        if self._unfinished == 0:
+            self._idle.set()
+
+
+async def _run_callback(callback: Callback | None, name: str, chat_id: int) -> None:
+    if callback is None:
+        return
+    try:
+        await callback()
+    except Exception:
+        # A failing callback (e.g. a database write) must not stop deliveries to anyone.
+        logger.exception("delivery %s callback failed for chat %s", name, chat_id)
