@@ -456,6 +456,17 @@ class OrderRepository:
         )
         return changed > 0
 
+    async def mark_not_placed(
+        self, local_id: int, failure: str, *, now: float | None = None
+    ) -> bool:
+        """unknown -> failed, once an admin has checked that the panel has no such order."""
+        changed = await self._db.execute(
+            "UPDATE orders SET placement = 'failed', failure = ?, final = 1, updated_at = ? "
+            "WHERE id = ? AND placement = 'unknown'",
+            (failure, _now(now), local_id),
+        )
+        return changed > 0
+
     async def list_for_owner(self, owner_id: int, *, offset: int, limit: int) -> list[OrderRow]:
         rows = await self._db.fetchall(
             _SELECT_ORDERS + " WHERE owner_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
@@ -536,8 +547,10 @@ class OrderRepository:
             for u in updates
         ]
         async with self._db.transaction() as tx:
+            # The unary plus keeps SQLite from choosing the orders_tracking index over the
+            # primary key here: with it, a 100-id lookup scans every placed order.
             before = await _statuses(
-                tx, "orders", [u.local_id for u in updates], "AND placement = 'placed'"
+                tx, "orders", [u.local_id for u in updates], "AND +placement = 'placed'"
             )
             await tx.executemany(
                 "UPDATE orders SET status = ?, remains = ?, start_count = ?, charge = ?, "
@@ -577,6 +590,28 @@ class OrderRepository:
             (status, local_id, status),
         )
         return changed > 0
+
+    async def due_for_polling(
+        self, now: float
+    ) -> list[
+        tuple[int, str, int, str | None, int | None, int | None, Decimal | None, float | None]
+    ]:
+        """What a status poll needs of every due order (those due_for_tracking selects):
+        (id, account, panel_order_id, status, remains, start_count, charge, poll_interval).
+
+        Plain tuples, not OrderRow: reading 100,000 due orders at once stays cheap.
+        """
+        rows = await self._db.fetchall(
+            "SELECT id, account, panel_order_id, status, remains, start_count, charge, "
+            "poll_interval FROM orders "
+            "WHERE placement = 'placed' AND final = 0 AND next_poll_at <= ? "
+            "ORDER BY next_poll_at, id",
+            (now,),
+        )
+        return [
+            (r[0], r[1], r[2], r[3], r[4], r[5], None if r[6] is None else Decimal(r[6]), r[7])
+            for r in rows
+        ]
 
 
 class RefillRepository:
