@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -40,6 +42,8 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = Field(60.0, gt=0)
     poll_max_interval_seconds: float = Field(1800.0, gt=0)
     panel_timeout_seconds: float = Field(30.0, gt=0)
+    panel_read_retries: int = Field(3, ge=0)
+    panel_retry_backoff_seconds: float = Field(0.5, ge=0)
     panel_user_agent: str = DEFAULT_USER_AGENT
     default_language: str = "en"
     secret_key: SecretStr | None = None
@@ -91,6 +95,35 @@ class Settings(BaseSettings):
         value = value.strip().lower()
         if not value.replace("_", "").isalpha():
             raise ValueError("expected a language code such as en")
+        return value
+
+    @field_validator("panel_key")
+    @classmethod
+    def _key_or_none(cls, value: SecretStr | None) -> SecretStr | None:
+        # A blank PANEL_KEY (`PANEL_KEY=` in a .env) means own-key mode, not a key of spaces.
+        key = value.get_secret_value().strip() if value is not None else ""
+        return SecretStr(key) if key else None
+
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        key = value.get_secret_value().strip() if value is not None else ""
+        if not key:
+            return None
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ValueError(
+                "expected a Fernet key: 32 bytes in url-safe base64 (44 characters)"
+            ) from None
+        return SecretStr(key)
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value not in logging.getLevelNamesMapping():
+            raise ValueError("expected DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return value
 
     @property

@@ -1,0 +1,1 @@
+"""Shared by every test folder: nothing here talks to a real network."""
