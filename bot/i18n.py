@@ -1,0 +1,88 @@
+"""Translation layer: gettext catalogues compiled at start, locale-aware numbers and money."""
+
+from __future__ import annotations
+
+import gettext
+import io
+from decimal import Decimal
+from pathlib import Path
+
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from babel import Locale, UnknownLocaleError
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+__all__ = ["CatalogI18n", "_", "__", "format_money", "format_number", "normalize_language"]
+
+DOMAIN = "messages"
+
+
+class CatalogI18n(I18n):
+    """aiogram's I18n that compiles `.po` catalogues in memory, so no build step is ever needed.
+
+    English is the source language: it needs no catalogue, and is always available.
+    """
+
+    def find_locales(self) -> dict[str, gettext.GNUTranslations]:
+        translations: dict[str, gettext.GNUTranslations] = {}
+        if not self.path.is_dir():
+            return translations
+        for folder in sorted(self.path.iterdir()):
+            po_path = folder / "LC_MESSAGES" / f"{self.domain}.po"
+            if not po_path.is_file():
+                continue
+            with po_path.open("rb") as fp:
+                catalog = read_po(fp, locale=folder.name, domain=self.domain)
+            buffer = io.BytesIO()
+            write_mo(buffer, catalog)
+            buffer.seek(0)
+            translations[folder.name] = gettext.GNUTranslations(buffer)
+        return translations
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Languages a person may choose: the source language and every catalogue."""
+        return tuple(dict.fromkeys([self.default_locale, "en", *sorted(self.locales)]))
+
+
+# aiogram's `gettext` finds the current instance through I18n's own context variable, and every
+# subclass gets a new one: share I18n's, so `_()` sees this instance.
+CatalogI18n._ContextInstanceMixin__context_instance = I18n._ContextInstanceMixin__context_instance  # type: ignore[attr-defined]
+
+
+def build_i18n(path: Path, default_language: str) -> CatalogI18n:
+    return CatalogI18n(path=path, default_locale=default_language, domain=DOMAIN)
+
+
+def normalize_language(code: str | None, available: tuple[str, ...], default: str) -> str:
+    """Map Telegram's `language_code` (e.g. `pt-br`, `ru`) to a language we have."""
+    if code:
+        base = code.replace("_", "-").split("-")[0].lower()
+        if base in available:
+            return base
+    return default
+
+
+def _babel_locale(language: str) -> Locale:
+    try:
+        return Locale.parse(language)
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
+
+
+def current_language() -> str:
+    return I18n.get_current().current_locale
+
+
+def format_number(value: Decimal | int, language: str | None = None) -> str:
+    """A number in the person's locale, every digit kept (money is exact, never rounded here)."""
+    locale = _babel_locale(language or current_language())
+    return format_decimal(value, locale=locale, decimal_quantization=False)
+
+
+def format_money(amount: Decimal, currency: str | None, language: str | None = None) -> str:
+    text = format_number(amount, language)
+    return f"{text} {currency}" if currency else text
