@@ -1,0 +1,252 @@
+"""Tracking benchmark: full status cycles over 1,000 to 100,000 open orders.
+
+Run by hand: ``python -m bench.tracking_bench`` (about a minute with the defaults).
+The panel simulator runs in its own process, answering over real HTTP on 127.0.0.1, so the
+tracker's CPU time is measured apart from the panel's. The orders are seeded straight into the
+simulator's state and into a real SQLite file (placing 100,000 orders through `add` would only
+measure `add`). Each size runs in a fresh tracker process, so its peak memory is its own.
+
+Three cycles per size, each with every order due (the clock jumps past the longest interval):
+- first: no order has a status yet, so every answer is stored (the heaviest write path);
+- steady: nothing changed on the panel, so every order is only rescheduled;
+- 10% done: a tenth of the orders became Completed (stored, final, never asked again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import multiprocessing
+import resource
+import tempfile
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from bot.panel.client import PanelClient
+from bot.panel.simulator import PanelSimulator, SimOrder
+from bot.services.accounts import SHARED_LABEL, AccountResolver
+from bot.services.tracking import OrderTracker
+from bot.storage import (
+    Database,
+    KeyRepository,
+    OrderRepository,
+    RefillRepository,
+    SecretBox,
+)
+
+KEY = "bench-shared-key-0123456789"
+FIRST_ORDER = 10_000_000
+BASE_INTERVAL = 60.0
+MAX_INTERVAL = 1800.0
+SIZES = (1_000, 10_000, 100_000)
+
+
+# --- the panel, in its own process ------------------------------------------------------------
+
+
+def seed_simulator(sim: PanelSimulator, count: int) -> None:
+    """Open orders straight into the simulator's state: it has no bulk seeding API."""
+    for number in range(count):
+        order_id = FIRST_ORDER + number
+        sim._orders[order_id] = SimOrder(
+            id=order_id,
+            key=KEY,
+            service=1,
+            fields={"link": "https://instagram.com/p/bench", "quantity": "100"},
+            quantity=100,
+            charge=Decimal("0.09"),
+            status="In progress",
+            start_count=1000,
+            remains=100,
+        )
+    sim._next_order = FIRST_ORDER + count
+
+
+def simulator_process(conn: Connection, count: int) -> None:
+    async def serve() -> None:
+        sim = PanelSimulator(keys={KEY: Decimal(10**9)})
+        seed_simulator(sim, count)
+        conn.send(await sim.start())
+        loop = asyncio.get_running_loop()
+        while True:
+            command, argument = await loop.run_in_executor(None, conn.recv)
+            if command == "stats":
+                conn.send((time.process_time(), sim.request_count("status")))
+            elif command == "complete":  # every `argument`-th order is done
+                for order_id in range(FIRST_ORDER, FIRST_ORDER + count, argument):
+                    sim.set_order(order_id, status="Completed", remains=0)
+                conn.send(None)
+            else:
+                break
+        await sim.stop()
+
+    asyncio.run(serve())
+
+
+# --- the bot's side ---------------------------------------------------------------------------
+
+
+async def seed_database(path: Path, count: int) -> None:
+    """Placed orders without a status, all due: written in one statement, not through the
+    repository one by one (the seeding is not what is measured)."""
+    db = await Database.open(path)
+    rows = [
+        (
+            f"bench-{number}",
+            1_000 + number % 5_000,  # 5,000 people
+            SHARED_LABEL,
+            FIRST_ORDER + number,
+            1,
+            "Instagram Followers [Max 10K]",
+            "Default",
+            "0.90",
+            "https://instagram.com/p/bench",
+            100,
+            "0.09",
+            0.0,
+            BASE_INTERVAL,
+        )
+        for number in range(count)
+    ]
+    async with db.transaction() as tx:
+        await tx.executemany(
+            "INSERT INTO orders (intent_token, owner_id, account, panel_order_id, service_id, "
+            "service_name, service_type, rate, link, quantity, price, placement, refillable, "
+            "cancelable, final, next_poll_at, poll_interval, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'placed', 1, 1, 0, ?, ?, 0, 0)",
+            rows,
+        )
+    await db.close()
+
+
+@dataclass
+class CycleFigures:
+    name: str
+    requests: int
+    panel_saw: int
+    changed: int
+    wall: float
+    cpu: float
+    panel_cpu: float
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. Linux's VmHWM, not ru_maxrss: after a spawn,
+    ru_maxrss still counts the pages of the parent the child was forked from."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def tracker_process(
+    url: str, db_path: str, count: int, panel: Connection, results: Connection
+) -> None:
+    async def measure() -> tuple[list[CycleFigures], float, float]:
+        start_rss = peak_rss_mb()
+        db = await Database.open(db_path)
+        client = PanelClient(url, timeout=60)
+        clock = FakeClock()
+        orders = OrderRepository(db)
+        accounts = AccountResolver(client, KeyRepository(db, SecretBox(Fernet.generate_key())), KEY)
+        tracker = OrderTracker(
+            orders,
+            RefillRepository(db),
+            accounts,
+            base_interval=BASE_INTERVAL,
+            max_interval=MAX_INTERVAL,
+            clock=clock,
+        )
+        figures = []
+        for name in ("first", "steady", "10% done"):
+            if name == "10% done":
+                panel.send(("complete", 10))
+                panel.recv()
+            clock.now += MAX_INTERVAL * 2  # every open order is due
+            panel.send(("stats", None))
+            panel_cpu, panel_requests = panel.recv()
+            wall, cpu = time.perf_counter(), time.process_time()
+            report = await tracker.run_cycle()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            panel.send(("stats", None))
+            panel_cpu_after, panel_requests_after = panel.recv()
+            figures.append(
+                CycleFigures(
+                    name=name,
+                    requests=report.requests,
+                    panel_saw=panel_requests_after - panel_requests,
+                    changed=report.changed,
+                    wall=wall,
+                    cpu=cpu,
+                    panel_cpu=panel_cpu_after - panel_cpu,
+                )
+            )
+        await client.close()
+        await db.close()
+        return figures, start_rss, peak_rss_mb()
+
+    results.send(asyncio.run(measure()))
+
+
+def run_size(count: int) -> None:
+    spawn = multiprocessing.get_context("spawn")
+    panel_end, simulator_end = spawn.Pipe()
+    simulator = spawn.Process(target=simulator_process, args=(simulator_end, count))
+    simulator.start()
+    url = panel_end.recv()
+    with tempfile.TemporaryDirectory() as folder:
+        db_path = Path(folder) / "bench.sqlite3"
+        asyncio.run(seed_database(db_path, count))
+        results_in, results_out = spawn.Pipe(duplex=False)
+        tracker = spawn.Process(
+            target=tracker_process, args=(url, str(db_path), count, panel_end, results_out)
+        )
+        tracker.start()
+        figures, start_rss, peak_rss = results_in.recv()
+        tracker.join()
+    panel_end.send(("stop", None))
+    simulator.join()
+
+    expected = math.ceil(count / 100)
+    print(f"{count:,} open orders (requests expected per full cycle: {expected:,})")
+    for f in figures:
+        print(
+            f"  {f.name:>9} cycle: {f.requests:,} status requests (panel saw {f.panel_saw:,}), "
+            f"{f.changed:,} changed; wall {f.wall:.2f} s; tracker CPU {f.cpu:.2f} s; "
+            f"simulator CPU {f.panel_cpu:.2f} s"
+        )
+    print(
+        f"  tracker process peak RSS {peak_rss:.0f} MB "
+        f"({start_rss:.0f} MB of it before the database was opened, mostly imports)"
+    )
+    bad = [f.name for f in figures if f.requests != expected]
+    if bad:
+        print(f"  !! cycles {bad} did not make exactly {expected} requests")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    for count in parser.parse_args().sizes:
+        run_size(count)
+
+
+if __name__ == "__main__":
+    main()

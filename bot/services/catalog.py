@@ -1,0 +1,102 @@
+"""The panel's catalogue, cached per account: categories in the panel's order, search."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.panel.errors import PanelUnavailable
+from bot.panel.models import Service
+from bot.services.accounts import Account
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    index: int
+    name: str
+    services: tuple[Service, ...]
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    services: tuple[Service, ...]
+    categories: tuple[Category, ...] = field(init=False)
+    by_id: dict[int, Service] = field(init=False)
+
+    def __post_init__(self) -> None:
+        grouped: dict[str, list[Service]] = {}
+        for service in self.services:
+            grouped.setdefault(service.category, []).append(service)
+        categories = tuple(
+            Category(index, name, tuple(items))
+            for index, (name, items) in enumerate(grouped.items())
+        )
+        object.__setattr__(self, "categories", categories)
+        object.__setattr__(self, "by_id", {s.service: s for s in self.services})
+
+    def category(self, index: int) -> Category | None:
+        return self.categories[index] if 0 <= index < len(self.categories) else None
+
+    def category_of(self, service: Service) -> Category | None:
+        return next((c for c in self.categories if c.name == service.category), None)
+
+    def page_of(self, service: Service, page_size: int) -> tuple[int, int]:
+        """The category index and page number listing the service (for Back from a search)."""
+        category = self.category_of(service)
+        if category is None:
+            return 0, 0
+        position = next((i for i, s in enumerate(category.services) if s is service), 0)
+        return category.index, position // page_size
+
+    def search(self, query: str) -> list[Service]:
+        """Services whose ID is the query, then those whose name contains it (case-insensitive)."""
+        query = query.strip().lstrip("#")
+        if not query:
+            return []
+        exact = self.by_id.get(int(query)) if query.isdecimal() and len(query) < 12 else None
+        needle = query.casefold()
+        found = [s for s in self.services if needle in s.name.casefold() and s is not exact]
+        return [exact, *found] if exact else found
+
+
+class CatalogService:
+    """One fetch per account per TTL, shared by everyone asking at the same moment.
+
+    When the panel is down, an expired catalogue is served rather than none.
+    """
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._cache: dict[str, tuple[float, Catalogue]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def get(self, account: Account) -> Catalogue:
+        cached = self._fresh(account.label)
+        if cached is not None:
+            return cached
+        async with self._locks.setdefault(account.label, asyncio.Lock()):
+            cached = self._fresh(account.label)
+            if cached is not None:
+                return cached
+            try:
+                catalogue = Catalogue(tuple(await account.panel.services()))
+            except PanelUnavailable:
+                # A catalogue a little old beats none while the panel is down.
+                stale = self._cache.get(account.label)
+                if stale is None:
+                    raise
+                return stale[1]
+            self._cache[account.label] = (self._clock(), catalogue)
+            return catalogue
+
+    def _fresh(self, label: str) -> Catalogue | None:
+        entry = self._cache.get(label)
+        if entry is None or self._clock() - entry[0] > self._ttl:
+            return None
+        return entry[1]
+
+    def invalidate(self, label: str) -> None:
+        self._cache.pop(label, None)

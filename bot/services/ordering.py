@@ -1,0 +1,231 @@
+"""Placing orders exactly once, and the rules for acting on them afterwards."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from bot.panel.errors import OrderOutcomeUnknown, PanelRejected, PanelUnavailable
+from bot.panel.models import ItemError, Service, canonical_status, is_final_order_status
+from bot.services.accounts import Account
+from bot.services.order_form import build_order, order_quantity, price_for
+from bot.storage.repositories import OrderRepository, OrderRow, RefillRepository
+
+log = logging.getLogger(__name__)
+
+REFILL_STATUSES = frozenset({"completed", "partial"})
+
+
+class Placement(StrEnum):
+    PLACED = "placed"
+    REJECTED = "rejected"  # the panel said no; nothing was ordered
+    UNAVAILABLE = "unavailable"  # the request surely did not reach the panel
+    UNKNOWN = "unknown"  # it may have been placed: never resent
+    DUPLICATE = "duplicate"  # this confirmation was already handled
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementResult:
+    outcome: Placement
+    order: OrderRow | None
+    panel_message: str | None = None
+
+
+def may_refill(order: OrderRow) -> bool:
+    return bool(order.refillable) and canonical_status(order.status or "") in REFILL_STATUSES
+
+
+def may_cancel(order: OrderRow) -> bool:
+    return bool(order.cancelable) and order.placement == "placed" and not order.final
+
+
+class OrderService:
+    def __init__(
+        self,
+        orders: OrderRepository,
+        refills: RefillRepository,
+        *,
+        poll_interval: float,
+        on_unknown: Callable[[OrderRow], Awaitable[None]] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._orders = orders
+        self._refills = refills
+        self._poll_interval = poll_interval
+        self._on_unknown = on_unknown
+        self._clock = clock
+
+    async def place(
+        self,
+        *,
+        intent_token: str,
+        owner_id: int,
+        account: Account,
+        service: Service,
+        answers: dict[str, object],
+        currency: str | None = None,
+    ) -> PlacementResult:
+        """Write the intent, then `add` once. A second call with the same token does nothing.
+
+        `currency` is the one the price was shown in (the balance's), until the panel says.
+        """
+        new_order = build_order(service, answers)
+        quantity = order_quantity(service, answers)
+        form = new_order.model_dump(mode="json", exclude_none=True)
+        extra = {k: v for k, v in form.items() if k not in ("service", "link", "quantity")}
+        price = price_for(service, answers)
+        intent = await self._orders.create_intent(
+            intent_token=intent_token,
+            owner_id=owner_id,
+            account=account.label,
+            service_id=service.service,
+            service_name=service.name,
+            service_type=service.type,
+            rate=service.rate,
+            link=new_order.link,
+            quantity=quantity,
+            extra=extra,
+            price=price,
+            currency=currency,
+            refillable=service.refill,
+            cancelable=service.cancel,
+        )
+        if intent is None:
+            return PlacementResult(
+                Placement.DUPLICATE, await self._orders.get_by_intent(intent_token)
+            )
+        try:
+            panel_order_id = await account.panel.add(new_order)
+        except PanelRejected as exc:
+            await self._orders.mark_failed(intent.id, exc.message)
+            return PlacementResult(Placement.REJECTED, intent, exc.message)
+        except OrderOutcomeUnknown as exc:
+            return await self._unknown(intent.id, exc.reason)
+        except PanelUnavailable as exc:
+            await self._orders.mark_failed(intent.id, exc.reason)
+            return PlacementResult(Placement.UNAVAILABLE, intent)
+        now = self._clock()
+        try:
+            await self._orders.mark_placed(
+                intent.id,
+                panel_order_id,
+                first_poll_at=now + self._poll_interval,
+                poll_interval=self._poll_interval,
+            )
+        except sqlite3.IntegrityError:
+            # The panel gave an ID another order of this account already has: someone must look.
+            return await self._unknown(intent.id, f"panel order ID {panel_order_id} already known")
+        return PlacementResult(Placement.PLACED, await self._orders.get(intent.id))
+
+    async def _unknown(self, local_id: int, reason: str) -> PlacementResult:
+        await self._orders.mark_unknown(local_id, reason)
+        order = await self._orders.get(local_id)
+        log.warning("order %s: outcome unknown (%s)", local_id, reason)
+        if self._on_unknown is not None and order is not None:
+            await self._on_unknown(order)
+        return PlacementResult(Placement.UNKNOWN, order)
+
+    async def refresh(self, order: OrderRow, account: Account) -> OrderRow:
+        """Ask the panel for one order's status now, keeping the tracking schedule."""
+        if order.panel_order_id is None:
+            return order
+        info = await account.panel.status(order.panel_order_id)
+        await self._orders.apply_status(
+            order.id,
+            status=info.status,
+            remains=info.remains,
+            start_count=info.start_count,
+            charge=info.charge,
+            currency=info.currency,
+            final=is_final_order_status(info.status),
+            next_poll_at=order.next_poll_at,
+            poll_interval=order.poll_interval,
+        )
+        return await self._orders.get(order.id) or order
+
+    async def refill(self, order: OrderRow, account: Account) -> int:
+        assert order.panel_order_id is not None
+        refill_id = await account.panel.refill(order.panel_order_id)
+        await self._refills.create(order.id, refill_id, order.owner_id, order.account)
+        return refill_id
+
+    async def cancel(self, order: OrderRow, account: Account) -> str | None:
+        """Ask for a cancel; the panel's refusal message, or None when it was accepted."""
+        assert order.panel_order_id is not None
+        answers = await account.panel.cancel([order.panel_order_id])
+        answer = answers.get(order.panel_order_id)
+        if answer is True:
+            return None
+        return answer.message if isinstance(answer, ItemError) else ""
+
+    async def adopt(self, owner_id: int, account: Account, panel_order_id: int) -> OrderRow | None:
+        """Own-key mode: an order placed on the person's key outside the bot, tracked from now.
+
+        None when the panel does not know the ID on this key.
+        """
+        try:
+            info = await account.panel.status(panel_order_id)
+        except PanelRejected:
+            return None
+        intent = await self._orders.create_intent(
+            intent_token=f"adopt:{account.label}:{panel_order_id}",
+            owner_id=owner_id,
+            account=account.label,
+            service_id=0,
+            service_name="",
+            service_type="",
+            rate=Decimal(0),
+            link=None,
+            quantity=None,
+            extra={},
+            price=None,
+            currency=info.currency,
+            # Unknown service: offer both and let the panel decide.
+            refillable=True,
+            cancelable=True,
+        )
+        if intent is None:
+            return await self._orders.get_by_panel_id(account.label, panel_order_id)
+        now = self._clock()
+        await self._orders.mark_placed(
+            intent.id,
+            panel_order_id,
+            first_poll_at=now + self._poll_interval,
+            poll_interval=self._poll_interval,
+        )
+        placed = await self._orders.get(intent.id)
+        if placed is None:
+            return None
+        order = await self.refresh(placed, account)
+        await self.seen(order)
+        return order
+
+    async def seen(self, order: OrderRow) -> None:
+        """The person was shown this order's current status: only later changes are news."""
+        if order.status is not None:
+            await self._orders.mark_notified(order.id, order.status)
+
+    async def resolve_unknown(
+        self, order: OrderRow, account: Account, panel_order_id: int | None
+    ) -> bool:
+        """An admin's verdict on an order of unknown outcome: found on the panel, or not placed.
+
+        A panel ID is checked with the panel first, so a typo cannot attach someone else's order.
+        """
+        if panel_order_id is None:
+            return await self._orders.mark_not_placed(order.id, "not placed (checked by an admin)")
+        await account.panel.status(panel_order_id)  # PanelRejected when the panel has no such order
+        try:
+            return await self._orders.mark_placed(
+                order.id,
+                panel_order_id,
+                first_poll_at=self._clock(),
+                poll_interval=self._poll_interval,
+            )
+        except sqlite3.IntegrityError:
+            return False  # that panel order is already another order of this account

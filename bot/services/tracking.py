@@ -1,0 +1,479 @@
+"""Tracking placed orders and refills: batched status polls, each item on its own backoff.
+
+Every due item is asked in `orders=`/`refills=` batches of 100 per panel account, and its next
+poll is set from the answer: soon after a change, later and later while nothing changes.
+Failures of a whole account (outage, refused key) postpone that account's items only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Generic, NamedTuple, TypeVar
+
+from bot.panel.client import BATCH_SIZE
+from bot.panel.errors import InvalidKey, PanelRejected, PanelUnavailable
+from bot.panel.models import (
+    ItemError,
+    OrderStatus,
+    canonical_status,
+    is_final_order_status,
+    is_final_refill_status,
+)
+from bot.services.accounts import Account, AccountResolver
+from bot.storage.repositories import (
+    OrderRepository,
+    RefillRepository,
+    RefillRow,
+    RefillStatusUpdate,
+    StatusUpdate,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")  # an item tracked: an order or a refill
+A = TypeVar("A")  # the panel's answer for one item
+
+
+@dataclass
+class CycleReport:
+    """What one pass over the due orders and refills did."""
+
+    requests: int = 0  # panel requests sent (the client's own retries not counted)
+    orders_polled: int = 0  # orders the panel was asked about and answered for
+    refills_polled: int = 0
+    changed: int = 0  # orders and refills whose status changed
+    errors: int = 0  # failed requests, plus items answered with an error or left out
+
+
+class _Order(NamedTuple):
+    """An order due for a poll (see OrderRepository.due_for_polling)."""
+
+    id: int
+    account: str
+    panel_id: int
+    status: str | None
+    remains: int | None
+    start_count: int | None
+    charge: Decimal | None
+    interval: float | None
+
+
+@dataclass(frozen=True)
+class _Kind(Generic[T, A]):
+    """How to track one kind of item: what to ask the panel and where the answers go."""
+
+    action: str
+    id: Callable[[T], int]
+    panel_id: Callable[[T], int]
+    account: Callable[[T], str]
+    interval: Callable[[T], float | None]
+    ask: Callable[[Account, list[int]], Awaitable[dict[int, A | ItemError]]]
+    store: Callable[[list[T], dict[int, A | ItemError], CycleReport], Awaitable[None]]
+    reschedule: Callable[[Sequence[int], float, float], Awaitable[None]]
+
+
+@dataclass
+class _Outage:
+    started: float
+    failures: int
+    retry_at: float
+
+
+class OrderTracker:
+    def __init__(
+        self,
+        orders: OrderRepository,
+        refills: RefillRepository,
+        accounts: AccountResolver,
+        *,
+        base_interval: float,
+        max_interval: float,
+        clock: Callable[[], float] = time.time,
+        on_changes: Callable[[], Awaitable[None]] | None = None,
+        growth: float = 2.0,
+        concurrency: int = 4,
+    ) -> None:
+        """`on_changes` is awaited after every cycle (the notifier's flush); `concurrency` is
+        how many accounts are polled at once (one account's batches always go one by one)."""
+        if not 0 < base_interval <= max_interval or growth < 1 or concurrency < 1:
+            raise ValueError(
+                "need 0 < base_interval <= max_interval, growth >= 1, concurrency >= 1"
+            )
+        self._orders = orders
+        self._refills = refills
+        self._accounts = accounts
+        self._base = base_interval
+        self._max = max_interval
+        self._clock = clock
+        self._on_changes = on_changes
+        self._growth = growth
+        self._concurrency = concurrency
+        self._outages: dict[str, _Outage] = {}
+        # Conditions already logged, so that each is reported once and not every cycle.
+        self._refused_keys: set[str] = set()
+        self._missing_keys: set[str] = set()
+        self._refused_batches: set[str] = set()
+        self._item_errors: set[tuple[str, int]] = set()
+        self._order_kind: _Kind[_Order, OrderStatus] = _Kind(
+            action="status",
+            id=lambda o: o.id,
+            panel_id=lambda o: o.panel_id,
+            account=lambda o: o.account,
+            interval=lambda o: o.interval,
+            ask=lambda account, ids: account.panel.statuses(ids),
+            store=self._store_orders,
+            reschedule=orders.reschedule,
+        )
+        self._refill_kind: _Kind[RefillRow, str] = _Kind(
+            action="refill_status",
+            id=lambda r: r.id,
+            panel_id=lambda r: r.panel_refill_id,
+            account=lambda r: r.account,
+            interval=lambda r: r.poll_interval,
+            ask=lambda account, ids: account.panel.refill_statuses(ids),
+            store=self._store_refills,
+            reschedule=refills.reschedule,
+        )
+        self._stop: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run the tracking loop in a background task (no-op if it runs already)."""
+        if self._task is not None and not self._task.done():
+            return
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(self.run(self._stop), name="order-tracker")
+
+    async def stop(self) -> None:
+        """End the loop; a cycle in progress is abandoned (its unanswered items stay due)."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        assert self._stop is not None
+        self._stop.set()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Cycle until `stop` is set, sleeping until the next item is due (at most
+        `base_interval`, so orders placed meanwhile are picked up in time)."""
+        while not stop.is_set():
+            try:
+                await self.run_cycle()
+                delay = await self._time_to_next_poll()
+            except Exception:
+                log.exception("tracking cycle failed; trying again in %s s", self._base)
+                delay = self._base
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await stop.wait()
+
+    async def _time_to_next_poll(self) -> float:
+        now = self._clock()
+        horizon = now + self._base
+        soonest = [horizon]
+        for rows in (
+            await self._orders.due_for_tracking(horizon, limit=1),
+            await self._refills.due_for_tracking(horizon, limit=1),
+        ):
+            soonest += [row.next_poll_at for row in rows if row.next_poll_at is not None]
+        return max(0.0, min(soonest) - now)
+
+    # --- one cycle -----------------------------------------------------------------------
+
+    async def run_cycle(self) -> CycleReport:
+        """One pass: every due order, then every due refill; then `on_changes`."""
+        report = CycleReport()
+        now = self._clock()
+        orders = [_Order._make(row) for row in await self._orders.due_for_polling(now)]
+        refills = await self._refills.due_for_tracking(now)
+        if orders or refills:
+            accounts = await self._accounts.by_label()
+            await self._per_account(self._order_kind, accounts, orders, report)
+            await self._per_account(self._refill_kind, accounts, refills, report)
+        if self._on_changes is not None:
+            try:
+                await self._on_changes()
+            except Exception:
+                log.exception("on_changes callback failed")
+        return report
+
+    async def _per_account(
+        self,
+        kind: _Kind[T, A],
+        accounts: dict[str, Account],
+        items: list[T],
+        report: CycleReport,
+    ) -> None:
+        groups: dict[str, list[T]] = defaultdict(list)
+        for item in items:
+            groups[kind.account(item)].append(item)
+        labels = deque(groups)
+
+        async def worker() -> None:
+            while labels:
+                label = labels.popleft()
+                await self._poll(kind, label, accounts.get(label), groups[label], report)
+
+        async with asyncio.TaskGroup() as tasks:
+            for _ in range(min(self._concurrency, len(labels))):
+                tasks.create_task(worker())
+
+    async def _poll(
+        self,
+        kind: _Kind[T, A],
+        label: str,
+        account: Account | None,
+        items: list[T],
+        report: CycleReport,
+    ) -> None:
+        """Ask one account about its due items, 100 a request, one request at a time."""
+        if account is None:
+            self._note_missing_key(label, len(items))
+            await self._postpone(kind, items, self._clock() + self._max, self._max)
+            return
+        self._missing_keys.discard(label)
+        for start in range(0, len(items), BATCH_SIZE):
+            retry_at = self._postponed_until(label)
+            if retry_at is not None:  # the account failed in this cycle's order pass
+                await self._postpone(kind, items[start:], retry_at)
+                return
+            batch = items[start : start + BATCH_SIZE]
+            report.requests += 1
+            try:
+                answers = await kind.ask(account, [kind.panel_id(item) for item in batch])
+            except InvalidKey:
+                report.errors += 1
+                self._note_refused_key(label)
+                await self._postpone(kind, items[start:], self._clock() + self._max, self._max)
+                return
+            except PanelRejected as exc:
+                report.errors += 1
+                self._note_refused_batch(label, kind.action, exc.message)
+                await self._reschedule_unchanged(kind, batch)
+                continue
+            except PanelUnavailable as exc:
+                report.errors += 1
+                retry_at = self._note_outage(label, exc.reason)
+                await self._postpone(kind, items[start:], retry_at)
+                return
+            self._note_answer(label)
+            await kind.store(batch, answers, report)
+
+    async def _reschedule_unchanged(self, kind: _Kind[T, A], items: Sequence[T]) -> None:
+        """Items without news: asked again after their grown interval."""
+        now = self._clock()
+        groups: dict[float, list[int]] = defaultdict(list)
+        for item in items:
+            groups[self._next_interval(kind.interval(item), changed=False)].append(kind.id(item))
+        for interval, ids in groups.items():
+            await kind.reschedule(ids, now + interval, interval)
+
+    async def _postpone(
+        self, kind: _Kind[T, A], items: Sequence[T], until: float, interval: float | None = None
+    ) -> None:
+        """Items not asked: due again at `until`, with `interval` or else their own."""
+        groups: dict[float, list[int]] = defaultdict(list)
+        for item in items:
+            groups[interval or kind.interval(item) or self._base].append(kind.id(item))
+        for new_interval, ids in groups.items():
+            await kind.reschedule(ids, until, new_interval)
+
+    # --- answers -------------------------------------------------------------------------
+
+    async def _store_orders(
+        self,
+        batch: list[_Order],
+        answers: dict[int, OrderStatus | ItemError],
+        report: CycleReport,
+    ) -> None:
+        now = self._clock()
+        updates: list[StatusUpdate] = []
+        unchanged: list[_Order] = []
+        failed: list[tuple[int, int, ItemError | None]] = []
+        for order in batch:
+            answer = answers.get(order.panel_id)
+            if not isinstance(answer, OrderStatus):
+                failed.append((order.id, order.panel_id, answer))
+                unchanged.append(order)
+                continue
+            report.orders_polled += 1
+            status = _same_or_new(order.status, answer.status)
+            charge = order.charge if answer.charge is None else answer.charge
+            changed = status != order.status
+            final = is_final_order_status(status)
+            if (
+                not changed
+                and not final
+                and (answer.remains, answer.start_count, charge)
+                == (order.remains, order.start_count, order.charge)
+            ):
+                unchanged.append(order)
+                continue
+            interval = self._next_interval(order.interval, changed=changed)
+            updates.append(
+                StatusUpdate(
+                    local_id=order.id,
+                    status=status,
+                    remains=answer.remains,
+                    start_count=answer.start_count,
+                    charge=charge,
+                    currency=answer.currency,
+                    final=final,
+                    next_poll_at=None if final else now + interval,
+                    poll_interval=None if final else interval,
+                )
+            )
+        self._note_item_errors("order", [o.id for o in batch], failed, report)
+        # Only what the panel changed is written; the rest just moves to its next poll.
+        report.changed += len(await self._orders.apply_statuses(updates, now=now))
+        await self._reschedule_unchanged(self._order_kind, unchanged)
+
+    async def _store_refills(
+        self, batch: list[RefillRow], answers: dict[int, str | ItemError], report: CycleReport
+    ) -> None:
+        now = self._clock()
+        updates: list[RefillStatusUpdate] = []
+        unchanged: list[RefillRow] = []
+        failed: list[tuple[int, int, ItemError | None]] = []
+        for refill in batch:
+            answer = answers.get(refill.panel_refill_id)
+            if not isinstance(answer, str):
+                failed.append((refill.id, refill.panel_refill_id, answer))
+                unchanged.append(refill)
+                continue
+            report.refills_polled += 1
+            status = _same_or_new(refill.status, answer)
+            changed = status != refill.status
+            final = is_final_refill_status(status)
+            if not changed and not final:
+                unchanged.append(refill)
+                continue
+            interval = self._next_interval(refill.poll_interval, changed=changed)
+            updates.append(
+                RefillStatusUpdate(
+                    refill_id=refill.id,
+                    status=status,
+                    final=final,
+                    next_poll_at=None if final else now + interval,
+                    poll_interval=None if final else interval,
+                )
+            )
+        self._note_item_errors("refill", [r.id for r in batch], failed, report)
+        report.changed += len(await self._refills.apply_statuses(updates, now=now))
+        await self._reschedule_unchanged(self._refill_kind, unchanged)
+
+    # --- schedule and account state ------------------------------------------------------
+
+    def _next_interval(self, current: float | None, *, changed: bool) -> float:
+        if changed or current is None:
+            return self._base
+        return min(max(current, self._base) * self._growth, self._max)
+
+    def _postponed_until(self, label: str) -> float | None:
+        outage = self._outages.get(label)
+        if outage is None or outage.retry_at <= self._clock():
+            return None
+        return outage.retry_at
+
+    def _note_outage(self, label: str, reason: str) -> float:
+        """Record a failed request; return when to try this account again."""
+        now = self._clock()
+        outage = self._outages.get(label)
+        if outage is None:
+            outage = self._outages[label] = _Outage(started=now, failures=0, retry_at=now)
+            log.warning(
+                "panel unavailable for account %s (%s): tracking paused, retrying with backoff",
+                label,
+                reason,
+            )
+        outage.failures += 1
+        delay = min(self._base * self._growth ** (outage.failures - 1), self._max)
+        # Jitter, so that many accounts (or bots) do not all come back in the same second.
+        outage.retry_at = now + delay * random.uniform(1.0, 1.25)
+        return outage.retry_at
+
+    def _note_answer(self, label: str) -> None:
+        outage = self._outages.pop(label, None)
+        if outage is not None:
+            log.info(
+                "panel answers again for account %s after %.0f s (%d failed requests)",
+                label,
+                self._clock() - outage.started,
+                outage.failures,
+            )
+        if label in self._refused_keys:
+            self._refused_keys.discard(label)
+            log.info("the panel accepts the key of account %s again", label)
+        self._refused_batches.discard(label)
+
+    def _note_refused_key(self, label: str) -> None:
+        if label not in self._refused_keys:
+            self._refused_keys.add(label)
+            log.warning(
+                "the panel refuses the key of account %s: its items are asked every %s s",
+                label,
+                self._max,
+            )
+
+    def _note_missing_key(self, label: str, count: int) -> None:
+        if label not in self._missing_keys:
+            self._missing_keys.add(label)
+            log.warning(
+                "account %s has no key any more: its %d due items are asked every %s s",
+                label,
+                count,
+                self._max,
+            )
+
+    def _note_refused_batch(self, label: str, action: str, message: str) -> None:
+        if label not in self._refused_batches:
+            self._refused_batches.add(label)
+            log.warning("panel refused %s for account %s: %s", action, label, message)
+
+    def _note_item_errors(
+        self,
+        kind: str,
+        ids: list[int],
+        failed: list[tuple[int, int, ItemError | None]],
+        report: CycleReport,
+    ) -> None:
+        """Count items answered without a status; log each one the first time only."""
+        report.errors += len(failed)
+        if self._item_errors:
+            # An item that answers again is forgotten, so that a later error is logged again.
+            failed_ids = {local_id for local_id, _, _ in failed}
+            self._item_errors.difference_update((kind, i) for i in ids if i not in failed_ids)
+        new = [item for item in failed if (kind, item[0]) not in self._item_errors]
+        if not new:
+            return
+        self._item_errors.update((kind, local_id) for local_id, _, _ in new)
+        sample = "; ".join(
+            f"{kind} {local_id} (panel {panel_id}): "
+            + (answer.message if answer is not None else "left out of the answer")
+            for local_id, panel_id, answer in new[:3]
+        )
+        log.warning("%d %ss without a status, still tracked: %s", len(new), kind, sample)
+
+
+def _same_or_new(old: str | None, new: str | None) -> str | None:
+    """The status to store: the old text when the panel only changed its spelling (letter
+    case, Canceled/Cancelled), so that no change is reported; the old one when it said none."""
+    if new is None:
+        return old
+    if old is not None and old != new:
+        code = canonical_status(old)
+        if code is not None and code == canonical_status(new):
+            return old
+    return new
