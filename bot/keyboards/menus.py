@@ -1,0 +1,185 @@
+"""Inline and reply keyboards; every label goes through the translation layer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
+from aiogram.utils.keyboard import InlineKeyboardBuilder, ReplyKeyboardBuilder
+
+from bot.i18n import _, __, format_number
+from bot.keyboards.callbacks import (
+    CategoriesPage,
+    CategoryPage,
+    ConfirmOrder,
+    Noop,
+    OrderAction,
+    OrdersPage,
+    PickLanguage,
+    ServiceCard,
+    StartOrder,
+    WizardStep,
+)
+from bot.panel.models import Service
+from bot.services.catalog import Catalogue, Category
+from bot.services.order_form import FieldSpec
+from bot.services.ordering import may_cancel, may_refill
+from bot.services.paging import Page, paginate
+from bot.storage.repositories import OrderRow
+from bot.texts import order_button, service_button
+
+PAGE_SIZE = 10
+
+MENU_NEW = __("🛒 New order")
+MENU_ORDERS = __("📦 My orders")
+MENU_SEARCH = __("🔎 Search")
+MENU_BALANCE = __("💰 Balance")
+MENU_LANGUAGE = __("🌐 Language")
+MENU_HELP = __("❓ Help")
+MENU_LABELS = (MENU_NEW, MENU_ORDERS, MENU_SEARCH, MENU_BALANCE, MENU_LANGUAGE, MENU_HELP)
+
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "ja": "日本語"}
+
+
+def main_menu() -> ReplyKeyboardMarkup:
+    builder = ReplyKeyboardBuilder()
+    for label in MENU_LABELS:
+        builder.add(KeyboardButton(text=str(label)))
+    builder.adjust(2)
+    return builder.as_markup(resize_keyboard=True, is_persistent=True)
+
+
+def _paging_row(
+    builder: InlineKeyboardBuilder, page: Page[object], make: Callable[[int], CallbackData]
+) -> None:
+    if page.count <= 1:
+        return
+    row = []
+    if page.has_previous:
+        row.append(("◀️", make(page.number - 1)))
+    row.append((f"{page.number + 1}/{page.count}", Noop()))
+    if page.has_next:
+        row.append(("▶️", make(page.number + 1)))
+    builder.row(*(_button(text, data) for text, data in row))
+
+
+def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def categories(catalogue: Catalogue, number: int) -> tuple[InlineKeyboardMarkup, Page[Category]]:
+    page = paginate(catalogue.categories, number, PAGE_SIZE)
+    builder = InlineKeyboardBuilder()
+    for category in page.items:
+        name = category.name if len(category.name) <= 48 else category.name[:47] + "…"
+        label = f"{name} ({format_number(len(category.services))})"
+        builder.row(_button(label, CategoryPage(category=category.index, page=0)))
+    _paging_row(builder, page, lambda n: CategoriesPage(page=n))
+    return builder.as_markup(), page
+
+
+def services(category: Category, number: int) -> tuple[InlineKeyboardMarkup, Page[Service]]:
+    page = paginate(category.services, number, PAGE_SIZE)
+    builder = InlineKeyboardBuilder()
+    for service in page.items:
+        data = ServiceCard(service=service.service, category=category.index, page=page.number)
+        builder.row(_button(service_button(service), data))
+    _paging_row(builder, page, lambda n: CategoryPage(category=category.index, page=n))
+    builder.row(_button(_("⬅️ Categories"), CategoriesPage(page=category.index // PAGE_SIZE)))
+    return builder.as_markup(), page
+
+
+def search_results(found: Sequence[Service]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for service in found:
+        builder.row(_button(service_button(service), ServiceCard(service=service.service)))
+    return builder.as_markup()
+
+
+def service_card(service: Service, category: int, page: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.row(_button(_("🛒 Order"), StartOrder(service=service.service)))
+    if category >= 0:
+        builder.row(_button(_("⬅️ Back"), CategoryPage(category=category, page=page)))
+    return builder.as_markup()
+
+
+def wizard_step(spec: FieldSpec, *, can_go_back: bool) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if spec.choices:
+        builder.row(
+            *(
+                _button(str(choice), WizardStep(action="pick", field=spec.name, value=str(choice)))
+                for choice in spec.choices
+            ),
+            width=5,
+        )
+    if spec.optional:
+        builder.row(_button(_("⏭ Skip"), WizardStep(action="skip", field=spec.name)))
+    nav = []
+    if can_go_back:
+        nav.append(_button(_("⬅️ Back"), WizardStep(action="back")))
+    nav.append(_button(_("✖️ Cancel"), WizardStep(action="cancel")))
+    builder.row(*nav)
+    return builder.as_markup()
+
+
+def confirmation(token: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.row(_button(_("✅ Confirm"), ConfirmOrder(token=token)))
+    builder.row(
+        _button(_("⬅️ Back"), WizardStep(action="back")),
+        _button(_("✖️ Cancel"), WizardStep(action="cancel")),
+    )
+    return builder.as_markup()
+
+
+def order_list(page: Page[OrderRow]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for order in page.items:
+        builder.row(_button(order_button(order), OrderAction(action="card", id=order.id)))
+    _paging_row(builder, page, lambda n: OrdersPage(page=n))
+    return builder.as_markup()
+
+
+def order_card(order: OrderRow) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if order.placement == "placed":  # the panel knows nothing of the others
+        row = [_button(_("🔄 Refresh"), OrderAction(action="refresh", id=order.id))]
+        if may_refill(order):
+            row.append(_button(_("♻️ Refill"), OrderAction(action="refill", id=order.id)))
+        if may_cancel(order):
+            row.append(_button(_("✖️ Cancel order"), OrderAction(action="cancel", id=order.id)))
+        builder.row(*row)
+    builder.row(_button(_("📦 My orders"), OrdersPage(page=0)))
+    return builder.as_markup()
+
+
+def cancel_confirmation(order: OrderRow) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.row(
+        _button(_("Yes, cancel it"), OrderAction(action="cancel_yes", id=order.id)),
+        _button(_("No"), OrderAction(action="card", id=order.id)),
+    )
+    return builder.as_markup()
+
+
+def languages(available: Sequence[str], current: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for code in available:
+        mark = "✅ " if code == current else ""
+        builder.add(_button(mark + LANGUAGE_NAMES.get(code, code), PickLanguage(code=code)))
+    builder.adjust(3)
+    return builder.as_markup()
+
+
+def order_link(order: OrderRow) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.row(_button(_("📄 Order card"), OrderAction(action="card", id=order.id)))
+    return builder.as_markup()
