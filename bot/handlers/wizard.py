@@ -1,0 +1,330 @@
+"""The order wizard: one question per step, a priced confirmation, and exactly one order."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from html import escape
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from bot.handlers.screens import is_answer, reply, show
+from bot.i18n import _, format_number
+from bot.keyboards import menus
+from bot.keyboards.callbacks import ConfirmOrder, StartOrder, WizardStep
+from bot.panel.errors import PanelError
+from bot.panel.models import Balance, Service
+from bot.services.accounts import Account
+from bot.services.catalog import CatalogService
+from bot.services.order_form import (
+    FieldSpec,
+    InvalidAnswer,
+    next_field,
+    order_quantity,
+    parse_answer,
+    previous_field,
+    price_for,
+)
+from bot.services.ordering import OrderService, Placement, PlacementResult
+from bot.storage.repositories import OrderRepository
+from bot.texts import field_label, field_prompt, invalid_answer, money, order_title, panel_message
+
+LIST_PREVIEW = 5
+
+log = logging.getLogger(__name__)
+
+
+class OrderWizard(StatesGroup):
+    answering = State()
+    confirming = State()
+
+
+class Draft:
+    """The wizard's state as kept in the FSM storage (JSON): a service snapshot and answers.
+
+    The snapshot, not the live catalogue, is what gets priced and ordered: the price a person
+    confirmed is the price of the order placed.
+    """
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.service = Service.model_validate(data["service"])
+        self.answers: dict[str, Any] = dict(data.get("answers", {}))
+        self.label: str = data["label"]
+        self.token: str | None = data.get("token")
+        self.currency: str | None = data.get("currency")  # the one the price was shown in
+
+    @staticmethod
+    def new(service: Service, account: Account) -> dict[str, Any]:
+        return {"service": service.model_dump(mode="json"), "answers": {}, "label": account.label}
+
+    async def save(self, state: FSMContext) -> None:
+        await state.update_data(answers=self.answers, token=self.token, currency=self.currency)
+
+
+async def _draft(state: FSMContext) -> Draft | None:
+    """The saved form; None when there is none or it cannot be read (an older bot's format)."""
+    data = await state.get_data()
+    if "service" not in data:
+        return None
+    try:
+        return Draft(data)
+    except (KeyError, TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+        log.warning("unreadable order form dropped: %s", type(exc).__name__)
+        return None
+
+
+async def start_order(
+    callback: CallbackQuery,
+    callback_data: StartOrder,
+    state: FSMContext,
+    account: Account,
+    catalog: CatalogService,
+) -> None:
+    service = (await catalog.get(account)).by_id.get(callback_data.service)
+    if service is None:
+        await callback.answer(_("This service is no longer offered."), show_alert=True)
+        return
+    await state.set_state(OrderWizard.answering)
+    await state.set_data(Draft.new(service, account))
+    draft = await _draft(state)
+    assert draft is not None
+    await _ask(callback, state, draft, account)
+
+
+async def _ask(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    draft: Draft,
+    account: Account,
+    note: str = "",
+) -> None:
+    spec = next_field(draft.service, draft.answers)
+    if spec is None:
+        await _confirm_screen(event, state, draft, account)
+        return
+    await state.set_state(OrderWizard.answering)
+    text = f"<b>{escape(draft.service.name)}</b>\n\n{field_prompt(spec)}"
+    if note:
+        text = f"{note}\n\n{text}"
+    await reply(event, text, menus.wizard_step(spec, can_go_back=bool(draft.answers)))
+
+
+async def answer_text(message: Message, state: FSMContext, account: Account) -> None:
+    draft = await _draft(state)
+    assert message.text is not None
+    if draft is None:
+        await state.clear()
+        await message.answer(_("This order form has expired. Start again with /new."))
+        return
+    spec = next_field(draft.service, draft.answers)
+    if spec is None:
+        await _confirm_screen(message, state, draft, account)
+        return
+    await _accept(message, state, draft, account, spec, message.text)
+
+
+async def answer_not_text(message: Message) -> None:
+    await message.answer(_("Please answer with text, or press Cancel."))
+
+
+async def _accept(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    draft: Draft,
+    account: Account,
+    spec: FieldSpec,
+    text: str,
+) -> None:
+    try:
+        value = parse_answer(spec, draft.service, text, draft.answers)
+    except InvalidAnswer as error:
+        await _ask(event, state, draft, account, note="❗ " + invalid_answer(error))
+        return
+    draft.answers[spec.name] = value
+    await draft.save(state)
+    await _ask(event, state, draft, account)
+
+
+async def step_button(
+    callback: CallbackQuery, callback_data: WizardStep, state: FSMContext, account: Account
+) -> None:
+    draft = await _draft(state)
+    if draft is None:
+        await state.clear()
+        await callback.answer(_("This order form has expired."), show_alert=True)
+        return
+    if callback_data.action == "cancel":
+        await state.clear()
+        await show(callback, _("Order cancelled. Nothing was placed."))
+        return
+    if callback_data.action == "back":
+        previous = previous_field(draft.service, draft.answers)
+        if previous is not None:
+            draft.answers.pop(previous.name, None)
+        draft.token = None
+        await draft.save(state)
+        await _ask(callback, state, draft, account)
+        return
+    spec = next_field(draft.service, draft.answers)
+    if spec is None or spec.name != callback_data.field:
+        await callback.answer(_("This question was already answered."))
+        return
+    if callback_data.action == "skip" and spec.optional:
+        draft.answers[spec.name] = None
+        await draft.save(state)
+        await _ask(callback, state, draft, account)
+    elif callback_data.action == "pick":
+        await _accept(callback, state, draft, account, spec, callback_data.value)
+    else:
+        await callback.answer()
+
+
+async def stale_step(callback: CallbackQuery) -> None:
+    await callback.answer(_("This order form has expired."), show_alert=True)
+
+
+def _summary(draft: Draft) -> list[str]:
+    lines = [f"<b>{escape(draft.service.name)}</b>"]
+    for name, value in draft.answers.items():
+        if value is None:
+            continue
+        if isinstance(value, list):
+            preview = "\n".join(f"  {escape(str(item))}" for item in value[:LIST_PREVIEW])
+            more = len(value) - LIST_PREVIEW
+            if more > 0:
+                preview += "\n  " + _("… and {count} more").format(count=format_number(more))
+            lines.append(f"{field_label(name)} ({format_number(len(value))}):\n{preview}")
+        elif isinstance(value, int):
+            lines.append(f"{field_label(name)}: {format_number(value)}")
+        else:
+            lines.append(f"{field_label(name)}: {escape(str(value))}")
+    quantity = order_quantity(draft.service, draft.answers)
+    runs = draft.answers.get("runs")
+    if quantity is not None and isinstance(runs, int):
+        lines.append(_("Total: {total}").format(total=format_number(quantity * runs)))
+    return lines
+
+
+async def _confirm_screen(
+    event: Message | CallbackQuery, state: FSMContext, draft: Draft, account: Account
+) -> None:
+    price = price_for(draft.service, draft.answers)
+    balance = await _balance(account)
+    currency = balance.currency if balance is not None else None
+    draft.token = uuid.uuid4().hex
+    draft.currency = currency
+    await draft.save(state)
+    await state.set_state(OrderWizard.confirming)
+    lines = [_("<b>Please check your order</b>"), "", *_summary(draft), ""]
+    if price is None:
+        lines.append(_("Price: set by the panel when the order is placed."))
+    else:
+        lines.append(_("Price: <b>{price}</b>").format(price=money(price, currency)))
+    if balance is not None:
+        lines.append(_("Your balance: {balance}").format(balance=money(balance.balance, currency)))
+        if price is not None and balance.balance < price:
+            lines.append(_("⚠️ The balance is lower than the price."))
+    await reply(event, "\n".join(lines), menus.confirmation(draft.token))
+
+
+async def _balance(account: Account) -> Balance | None:
+    """The balance beside the price is a courtesy: the confirmation shows without it."""
+    try:
+        return await account.panel.balance()
+    except PanelError:
+        return None
+
+
+async def confirm(
+    callback: CallbackQuery,
+    callback_data: ConfirmOrder,
+    state: FSMContext,
+    account: Account,
+    ordering: OrderService,
+    orders: OrderRepository,
+) -> None:
+    draft = await _draft(state)
+    current = await state.get_state()
+    if (
+        draft is None
+        or current != OrderWizard.confirming.state
+        or draft.token != callback_data.token
+    ):
+        # A second press, another device, or an old confirmation: never a second order.
+        done = await orders.get_by_intent(callback_data.token)
+        if done is not None:
+            await callback.answer(_("This order was already sent."), show_alert=True)
+        else:
+            await callback.answer(_("This confirmation has expired."), show_alert=True)
+        return
+    if draft.label != account.label:
+        await state.clear()
+        await callback.answer(_("Your panel key changed: start the order again."), show_alert=True)
+        return
+    await callback.answer(_("Sending the order…"))
+    if isinstance(callback.message, Message):
+        with contextlib.suppress(TelegramBadRequest):
+            await callback.message.edit_reply_markup(reply_markup=None)
+    assert callback.from_user is not None
+    result = await ordering.place(
+        intent_token=callback_data.token,
+        owner_id=callback.from_user.id,
+        account=account,
+        service=draft.service,
+        answers=draft.answers,
+        currency=draft.currency,
+    )
+    await state.clear()
+    text, markup = _outcome(result)
+    if callback.message is not None:
+        await callback.bot.send_message(  # type: ignore[union-attr]
+            callback.message.chat.id, text, reply_markup=markup
+        )
+
+
+def _outcome(result: PlacementResult) -> tuple[str, InlineKeyboardMarkup | None]:
+    order = result.order
+    match result.outcome:
+        case Placement.PLACED:
+            assert order is not None
+            return _("✅ Placed: {title}. I will tell you when its status changes.").format(
+                title=order_title(order)
+            ), menus.order_link(order)
+        case Placement.REJECTED:
+            return _("❌ The panel did not accept the order: {reason}").format(
+                reason=panel_message(result.panel_message or "")
+            ), None
+        case Placement.UNAVAILABLE:
+            return _(
+                "❌ The panel is not answering, so the order was not placed. Please try again "
+                "in a few minutes."
+            ), None
+        case Placement.UNKNOWN:
+            return _(
+                "⚠️ The panel gave no clear answer. The order may have been placed; it will "
+                "not be sent again, so do not repeat it. The operator has been told and will "
+                "check it. See /orders."
+            ), menus.order_link(order) if order is not None else None
+        case _:
+            return _("This order was already sent."), (
+                menus.order_link(order) if order is not None else None
+            )
+
+
+def create_router() -> Router:
+    """A new router each time: a router can belong to one Dispatcher only."""
+    router = Router(name="wizard")
+    router.callback_query(StartOrder.filter())(start_order)
+    router.message(OrderWizard.answering, F.text, is_answer)(answer_text)
+    router.message(OrderWizard.answering, ~F.text)(answer_not_text)
+    router.callback_query(WizardStep.filter(), OrderWizard.answering)(step_button)
+    router.callback_query(WizardStep.filter(), OrderWizard.confirming)(step_button)
+    router.callback_query(WizardStep.filter())(stale_step)
+    router.callback_query(ConfirmOrder.filter())(confirm)
+    return router

@@ -1,0 +1,90 @@
+"""Who is writing: the allow-list of shared-key mode, the person's row and language."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.types import TelegramObject, Update, User
+from aiogram.utils.i18n import I18nMiddleware
+
+from bot.config import Settings
+from bot.i18n import CatalogI18n, _, normalize_language
+from bot.storage.repositories import UserRepository
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class AllowListMiddleware(BaseMiddleware):
+    """Shared-key mode serves listed people only; others get a refusal with their ID, no more."""
+
+    def __init__(self, settings: Settings, i18n: CatalogI18n) -> None:
+        self._settings = settings
+        self._i18n = i18n
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        if user is None or self._settings.may_use(user.id):
+            return await handler(event, data)
+        bot: Bot = data["bot"]
+        language = normalize_language(
+            user.language_code, self._i18n.languages, self._settings.default_language
+        )
+        with self._i18n.context(), self._i18n.use_locale(language):
+            text = _(
+                "Sorry, this bot serves only the people its operator has allowed. "
+                "Your Telegram ID is <code>{id}</code>: send it to the operator to be added."
+            ).format(id=user.id)
+        assert isinstance(event, Update)
+        if event.message is not None:
+            await bot.send_message(event.message.chat.id, text)
+        elif event.callback_query is not None:
+            await bot.answer_callback_query(event.callback_query.id)
+        return None
+
+
+class PersonMiddleware(BaseMiddleware):
+    """A row per person: language from Telegram on first contact, unblocked when they write."""
+
+    def __init__(
+        self,
+        users: UserRepository,
+        i18n: CatalogI18n,
+        default_language: str,
+        on_unblock: Callable[[int], None] | None = None,
+    ) -> None:
+        self._users = users
+        self._i18n = i18n
+        self._default = default_language
+        # The outbound queue keeps its own "unreachable" mark per chat; it must be lifted too,
+        # or notifications to a person who came back would still be dropped.
+        self._on_unblock = on_unblock
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        if user is not None:
+            language = normalize_language(user.language_code, self._i18n.languages, self._default)
+            row = await self._users.ensure(user.id, language)
+            if row.blocked:
+                await self._users.set_blocked(user.id, False)
+                if self._on_unblock is not None:
+                    self._on_unblock(user.id)
+            data["person"] = row
+        return await handler(event, data)
+
+
+class PersonLocaleMiddleware(I18nMiddleware):
+    i18n: CatalogI18n
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        person = data.get("person")
+        language = getattr(person, "language", None)
+        # `languages`, not `available_locales`: English is the source and has no catalogue.
+        languages = self.i18n.languages
+        if language in languages:
+            return str(language)
+        return normalize_language(language, languages, self.i18n.default_locale)

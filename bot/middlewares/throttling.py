@@ -1,0 +1,49 @@
+"""A token bucket per person: a flood of presses is dropped without slowing anyone else."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import CallbackQuery, TelegramObject, User
+
+from bot.i18n import _
+
+
+class ThrottlingMiddleware(BaseMiddleware):
+    def __init__(
+        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._rate = rate
+        self._burst = float(burst)
+        self._clock = clock
+        self._buckets: dict[int, tuple[float, float]] = {}
+
+    def _allow(self, user_id: int) -> bool:
+        now = self._clock()
+        tokens, last = self._buckets.get(user_id, (self._burst, now))
+        tokens = min(self._burst, tokens + (now - last) * self._rate)
+        allowed = tokens >= 1.0
+        self._buckets[user_id] = (tokens - 1.0 if allowed else tokens, now)
+        if len(self._buckets) > 50_000:
+            self._forget_full(now)
+        return allowed
+
+    def _forget_full(self, now: float) -> None:
+        idle = self._burst / self._rate
+        self._buckets = {u: b for u, b in self._buckets.items() if now - b[1] < idle}
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user: User | None = data.get("event_from_user")
+        if user is None or self._allow(user.id):
+            return await handler(event, data)
+        if isinstance(event, CallbackQuery):
+            await event.answer(_("Too fast, please wait a moment."))
+        return None

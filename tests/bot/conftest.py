@@ -1,0 +1,47 @@
+"""Fixtures of the end-to-end tests; the harness itself is in harness.py."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot.panel.simulator import PanelSimulator
+from bot.sandbox.fake_telegram import FakeTelegramServer
+from tests.bot.harness import SHARED_KEY, Harness
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[PanelSimulator]:
+    simulator = PanelSimulator(keys={SHARED_KEY: Decimal("100")})
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegramServer]:
+    async with FakeTelegramServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def harness(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+) -> AsyncIterator[Harness]:
+    h = Harness(tmp_path, sim, tg)
+    await h.start()
+    yield h
+    await h.stop()
+
+
+@pytest.fixture
+async def own_key_harness(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+) -> AsyncIterator[Harness]:
+    h = Harness(tmp_path, sim, tg, panel_key=None)
+    await h.start()
+    yield h
+    await h.stop()

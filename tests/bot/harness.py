@@ -1,0 +1,244 @@
+"""The whole bot, end to end: the real Dispatcher against a fake Bot API and the panel simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+from bot.app import BotApp
+from bot.config import Settings
+from bot.panel.simulator import PanelSimulator
+from bot.sandbox.fake_telegram import ChatMessage, FakeTelegramServer
+
+SHARED_KEY = "shared-panel-key-0123456789"
+ADMIN = 900
+ALICE = 101
+BOB = 102
+STRANGER = 666
+PANEL_ANSWER_TIMEOUT = 10.0  # seconds; only a failing test waits that long
+
+# Status polls far beyond a test's length: the screens under test are not interleaved with
+# status notifications, and the panel requests counted are the handlers' alone.
+NO_TRACKING: dict[str, Any] = {
+    "poll_interval_seconds": 3600.0,
+    "poll_max_interval_seconds": 3600.0,
+}
+
+
+class Harness:
+    """Drives the bot as people would: type text, press buttons, read the chat."""
+
+    def __init__(
+        self, tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer, **settings: Any
+    ) -> None:
+        self.sim = sim
+        self.tg = tg
+        self.tmp_path = tmp_path
+        self.overrides = settings
+        self.app: BotApp | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def settings(self) -> Settings:
+        values: dict[str, Any] = {
+            "bot_token": self.tg.token,
+            "telegram_api_url": self.tg.base_url,
+            "panel_url": self.sim.url,
+            "panel_key": SHARED_KEY,
+            "allowed_user_ids": frozenset({ALICE, BOB}),
+            "admin_ids": frozenset({ADMIN}),
+            "database_path": self.tmp_path / "data" / "bot.sqlite3",
+            "poll_interval_seconds": 0.2,
+            "poll_max_interval_seconds": 1.0,
+            "panel_timeout_seconds": 0.5,
+            "telegram_messages_per_second": 1000,
+            "telegram_chat_interval_seconds": 0.0,
+            "throttle_updates_per_second": 1000,
+            "throttle_burst": 1000,
+            "catalog_ttl_seconds": 60,
+        }
+        values.update(self.overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    async def start(self) -> None:
+        self.app = BotApp(self.settings(), bot_session=self.tg.create_session())
+        await self.app.open()
+        self._task = asyncio.create_task(self.app.run(handle_signals=False, polling_timeout=1))
+        await self.tg.wait_for_call("getUpdates", timeout=10)
+
+    async def stop(self) -> None:
+        if self.app is not None and self._task is not None:
+            await self.app.stop()
+            await self._task
+        self.app = None
+        self._task = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        self.tg.clear_calls()
+        await self.start()
+
+    async def say(self, user: int, text: str, *, language: str = "en") -> ChatMessage:
+        self.tg.send_text(user, text, language_code=language)
+        await self.settle()
+        return self.last(user)
+
+    def last(self, user: int) -> ChatMessage:
+        message = self.tg.last_message(user)
+        assert message is not None, f"the bot wrote nothing to {user}"
+        return message
+
+    async def press(
+        self, user: int, label: str, *, message: ChatMessage | None = None, language: str = "en"
+    ) -> ChatMessage:
+        message = message or self.last(user)
+        button = message.button(label)
+        self.tg.press(user, message.message_id, button["callback_data"], language_code=language)
+        await self.settle()
+        return self.last(user)
+
+    async def settle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Wait until the bot has taken every update sent so far and finished handling it.
+
+        Faster and surer than a quiet period: a handler waiting on the panel makes no Telegram
+        call for a while, and the error handlers run after the update left the middlewares.
+        """
+        assert self.app is not None
+        target = self.tg.next_update_id
+
+        def taken() -> bool:
+            # The bot confirms updates by asking for the next ones with a higher offset.
+            return any(
+                isinstance(call.params.get("offset"), int) and call.params["offset"] >= target
+                for call in self.tg.calls_of("getUpdates")
+            )
+
+        await self.tg.wait_for(taken, timeout)
+        # aiogram runs each update as a task; there is no public way to await them.
+        tasks: set[asyncio.Task[Any]] = self.app.dp._handle_update_tasks
+        async with asyncio.timeout(timeout):
+            while tasks:
+                await asyncio.wait(set(tasks))
+
+    def texts(self, user: int) -> list[str]:
+        return [m.text for m in self.tg.transcript(user)]
+
+    # --- helpers for stale, forged and repeated presses --------------------------------------
+
+    def button_data(self, user: int, label: str, *, message: ChatMessage | None = None) -> str:
+        """The callback_data of the button labelled `label` on `message` (default: the last)."""
+        return str((message or self.last(user)).button(label)["callback_data"])
+
+    def tap(self, user: int, label: str, *, message: ChatMessage | None = None) -> str:
+        """Press a button without waiting for the bot; returns the callback query id."""
+        message = message or self.last(user)
+        data = self.button_data(user, label, message=message)
+        return self.tg.press(user, message.message_id, data)
+
+    def forge_press(
+        self, user: int, data: str, *, message: ChatMessage | None = None, language: str = "en"
+    ) -> str:
+        """A callback query with any `data`, as a modified client could send it; returns its id.
+
+        Unlike `tg.press`, the button need not exist: the query claims to come from `message`
+        (default: the last bot message in the person's chat).
+        """
+        message = message or self.last(user)
+        query_id = f"forged-{self.tg.next_update_id}"
+        self.tg._pending_queries.add(query_id)  # so the bot may answer it, as Telegram allows
+        self.tg.add_update(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": {
+                        "id": user,
+                        "is_bot": False,
+                        "first_name": "Test",
+                        "language_code": language,
+                    },
+                    "message": {
+                        "message_id": message.message_id,
+                        "date": message.date,
+                        "chat": {"id": user, "type": "private", "first_name": "Test"},
+                        "text": message.text,
+                    },
+                    "chat_instance": str(-user),
+                    "data": data,
+                }
+            }
+        )
+        return query_id
+
+    def answer_of(self, query_id: str) -> str:
+        """The text the bot answered a callback query with ("" when none)."""
+        params = self.tg.callback_answers.get(query_id)
+        assert params is not None, f"callback query {query_id} was not answered"
+        return str(params.get("text") or "")
+
+    def recorded_callback_data(self) -> Iterator[str]:
+        """Every callback_data of every inline keyboard the bot sent or edited in."""
+        for call in self.tg.calls:
+            markup = call.params.get("reply_markup")
+            if isinstance(markup, str):
+                markup = json.loads(markup)
+            if not isinstance(markup, dict):
+                continue
+            for row in markup.get("inline_keyboard", []):
+                for button in row:
+                    if "callback_data" in button:
+                        yield str(button["callback_data"])
+
+    def recorded_text(self) -> str:
+        """Everything the bot sent to Telegram, parameters included, as one string."""
+        return "\n".join(json.dumps(call.params, ensure_ascii=False) for call in self.tg.calls)
+
+    # --- shortcuts through the catalogue ---------------------------------------------------
+
+    async def open_service(self, user: int, service_id: int) -> ChatMessage:
+        """The service's card, reached as a person would: /search ID, then its button."""
+        await self.say(user, f"/search {service_id}")
+        return await self.press(user, f"#{service_id} ")
+
+    async def start_order(self, user: int, service_id: int) -> ChatMessage:
+        """The first question of the order wizard for the service."""
+        await self.open_service(user, service_id)
+        return await self.press(user, "Order")
+
+    # --- waiting for answers that need the panel ---------------------------------------------
+    # For replies that come from a background task (the tracker) rather than from the handler.
+
+    async def say_until(self, user: int, text: str, expect: str) -> int:
+        """Write `text`, wait for a newer bot message containing `expect`; the message's id."""
+        message_id = self.tg.send_text(user, text)
+
+        def answered() -> bool:
+            newer = (m for m in self.tg.transcript(user) if m.message_id > message_id)
+            return any(expect in m.text for m in newer)
+
+        await self.tg.wait_for(answered, PANEL_ANSWER_TIMEOUT)
+        await self.settle()
+        return message_id
+
+    async def press_until(self, user: int, label: str, expect: str) -> ChatMessage:
+        """Press `label` on the last message, wait until the last message contains `expect`."""
+        message = self.last(user)
+        self.tg.press(user, message.message_id, message.button(label)["callback_data"])
+        await self.tg.wait_for(lambda: expect in self.last(user).text, PANEL_ANSWER_TIMEOUT)
+        await self.settle()
+        return self.last(user)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer, **settings: Any
+) -> AsyncIterator[Harness]:
+    """A started Harness with these setting overrides, stopped on exit."""
+    harness = Harness(tmp_path, sim, tg, **settings)
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()

@@ -1,0 +1,273 @@
+"""Who may use the bot, their language, and the commands every person has."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.keyboards.callbacks import OrdersPage, StartOrder
+from bot.panel.simulator import PanelSimulator
+from bot.sandbox.fake_telegram import FakeTelegramServer
+from tests.bot.harness import ADMIN, ALICE, BOB, STRANGER, Harness
+
+GERMAN_PO = r"""
+msgid ""
+msgstr ""
+"Content-Type: text/plain; charset=UTF-8\n"
+"Language: de\n"
+
+msgid "Choose your language:"
+msgstr "Wähle deine Sprache:"
+
+msgid "Language: English"
+msgstr "Sprache: Deutsch"
+
+msgid "Nothing to cancel."
+msgstr "Nichts abzubrechen."
+
+msgid "Cancelled."
+msgstr "Abgebrochen."
+
+msgid "Help"
+msgstr "Hilfe"
+"""
+
+
+# --- shared-key mode: the allow-list --------------------------------------------------------
+
+
+async def test_stranger_gets_one_refusal_with_their_id_and_nothing_else(harness: Harness) -> None:
+    h = harness
+    h.sim.reset_requests()
+    for text in ("/start", "/balance", "/new", "hello"):
+        before = len(h.tg.sent_messages(STRANGER))
+        reply = await h.say(STRANGER, text)
+        sent = h.tg.sent_messages(STRANGER)
+        assert len(sent) == before + 1
+        assert f"Your Telegram ID is {STRANGER}" in reply.text
+        assert sent[-1].get("reply_markup") is None
+    assert h.sim.request_count() == 0
+    # Nothing about a stranger is kept: the refusal comes before the person's row is made.
+    assert h.app is not None
+    assert await h.app.users.get(STRANGER) is None
+
+
+async def test_stranger_is_refused_in_their_language(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+) -> None:
+    po = tmp_path / "locales" / "de" / "LC_MESSAGES" / "messages.po"
+    po.parent.mkdir(parents=True)
+    po.write_text(
+        GERMAN_PO
+        + '\nmsgid ""\n"Sorry, this bot serves only the people its operator has allowed. "\n'
+        '"Your Telegram ID is <code>{id}</code>: send it to the operator to be added."\n'
+        'msgstr "Leider nicht. Deine Telegram-ID ist <code>{id}</code>."\n',
+        encoding="utf-8",
+    )
+    h = Harness(tmp_path, sim, tg, locales_dir=tmp_path / "locales")
+    await h.start()
+    try:
+        reply = await h.say(STRANGER, "/start", language="de")
+        assert reply.text == f"Leider nicht. Deine Telegram-ID ist {STRANGER}."
+    finally:
+        await h.stop()
+
+
+async def test_stranger_press_is_answered_without_content(harness: Harness) -> None:
+    h = harness
+    await h.say(ALICE, "/start")
+    alice_screen = h.last(ALICE)
+    h.sim.reset_requests()
+    sent_before = len(h.tg.calls_of("sendMessage"))
+    for data in (StartOrder(service=4).pack(), OrdersPage(page=0).pack()):
+        # A stranger's client claims to press a button of a bot message.
+        query = h.forge_press(STRANGER, data, message=alice_screen)
+        await h.settle()
+        assert h.tg.callback_answers[query].get("text") is None
+    assert len(h.tg.calls_of("sendMessage")) == sent_before
+    assert not h.tg.calls_of("editMessageText")
+    assert h.sim.request_count() == 0
+
+
+async def test_allowed_people_and_the_admin_are_served(harness: Harness) -> None:
+    for user in (ALICE, BOB, ADMIN):
+        reply = await harness.say(user, "/balance")
+        assert "Balance: 100" in reply.text
+        assert "Telegram ID" not in reply.text
+
+
+async def test_own_key_mode_serves_anyone(own_key_harness: Harness) -> None:
+    reply = await own_key_harness.say(STRANGER, "/start")
+    assert "Hello" in reply.text
+    assert "/connect" in reply.text
+
+
+async def test_nothing_to_connect_in_shared_key_mode(harness: Harness) -> None:
+    h = harness
+    h.sim.reset_requests()
+    # A key pasted all the same is deleted: it may be the person's own, and secret.
+    message_id = h.tg.send_text(ALICE, "/connect some-key-value")
+    await h.settle()
+    assert "nothing to connect" in h.last(ALICE).text
+    assert h.tg.message(ALICE, message_id).deleted  # type: ignore[union-attr]
+    assert "nothing to connect" in (await h.say(ALICE, "/connect")).text
+    assert "nothing to connect" in (await h.say(ALICE, "/disconnect")).text
+    # /connect asked no question: the next message is not taken for a key.
+    message_id = h.tg.send_text(ALICE, "some-key-value")
+    await h.settle()
+    assert not h.tg.message(ALICE, message_id).deleted  # type: ignore[union-attr]
+    assert h.sim.request_count() == 0
+    assert "/connect" not in (await h.say(ALICE, "/help")).text
+
+
+# --- /start, /help and /cancel ----------------------------------------------------------------
+
+
+async def test_start_greets_by_name_even_with_html_characters(harness: Harness) -> None:
+    h = harness
+    h.tg.send_text(ALICE, "/start", first_name="Tom & <Jerry>")
+    await h.settle()
+    assert h.last(ALICE).text.startswith("Hello, Tom & <Jerry>!")
+
+
+async def test_help_lists_the_commands(harness: Harness) -> None:
+    reply = await harness.say(ALICE, "/help")
+    for command in ("/new", "/search", "/orders", "/balance", "/language", "/cancel"):
+        assert command in reply.text
+    assert "keyboard" in harness.tg.sent_messages(ALICE)[-1]["reply_markup"]
+
+
+async def test_cancel_leaves_the_order_wizard(harness: Harness) -> None:
+    h = harness
+    await h.say(ALICE, "/search 4")
+    await h.press(ALICE, "Package — 1K")
+    reply = await h.press(ALICE, "Order")
+    assert "Send the link" in reply.text
+    assert (await h.say(ALICE, "/cancel")).text == "Cancelled."
+    # The link is not taken as an answer any more.
+    h.tg.send_text(ALICE, "https://instagram.com/alice")
+    await h.settle()
+    assert "check your order" not in "\n".join(h.texts(ALICE))
+    assert (await h.say(ALICE, "/cancel")).text == "Nothing to cancel."
+
+
+async def test_a_button_no_handler_knows_is_answered(harness: Harness) -> None:
+    h = harness
+    await h.say(ALICE, "/start")
+    h.sim.reset_requests()
+    query = h.forge_press(ALICE, "zz:from-an-old-version")
+    await h.settle()
+    assert "/start" in h.answer_of(query)
+    assert h.sim.request_count() == 0
+
+
+async def test_cancel_leaves_the_connect_question(own_key_harness: Harness) -> None:
+    h = own_key_harness
+    await h.say(ALICE, "/connect")
+    assert (await h.say(ALICE, "/cancel")).text == "Cancelled."
+    h.sim.reset_requests()
+    h.tg.send_text(ALICE, "some-text-without-spaces")
+    await h.settle()
+    assert h.sim.request_count() == 0
+
+
+# --- languages --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def german(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+) -> AsyncIterator[Harness]:
+    """The bot with an English source and a tiny German catalogue."""
+    po = tmp_path / "locales" / "de" / "LC_MESSAGES" / "messages.po"
+    po.parent.mkdir(parents=True)
+    po.write_text(GERMAN_PO, encoding="utf-8")
+    h = Harness(tmp_path, sim, tg, locales_dir=tmp_path / "locales")
+    await h.start()
+    yield h
+    await h.stop()
+
+
+async def test_language_menu_offers_every_language(german: Harness) -> None:
+    reply = await german.say(ALICE, "/language")
+    assert reply.text == "Choose your language:"
+    assert [b["text"] for b in reply.buttons] == ["✅ English", "de"]
+
+
+async def test_only_english_without_catalogues(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+) -> None:
+    h = Harness(tmp_path, sim, tg, locales_dir=tmp_path / "no-locales")
+    await h.start()
+    try:
+        reply = await h.say(ALICE, "/language")
+        assert [b["text"] for b in reply.buttons] == ["✅ English"]
+    finally:
+        await h.stop()
+
+
+async def test_chosen_language_is_kept_across_a_restart(german: Harness) -> None:
+    h = german
+    await h.say(ALICE, "/language")
+    reply = await h.press(ALICE, "de")
+    assert "Sprache: Deutsch" in h.texts(ALICE)
+    assert reply.text  # the help follows, in the new language
+    assert (await h.say(ALICE, "/cancel")).text == "Nichts abzubrechen."
+    await h.restart()
+    assert (await h.say(ALICE, "/cancel")).text == "Nichts abzubrechen."
+    assert "✅ de" in [b["text"] for b in (await h.say(ALICE, "/language")).buttons]
+    # Back to English, from the German menu.
+    await h.press(ALICE, "English")
+    assert "Language: English" in h.texts(ALICE)
+    assert (await h.say(ALICE, "/cancel")).text == "Nothing to cancel."
+    # Bob was never asked: still English.
+    assert (await h.say(BOB, "/cancel")).text == "Nothing to cancel."
+
+
+async def test_first_contact_takes_telegrams_language(german: Harness) -> None:
+    h = german
+    assert (await h.say(ALICE, "/cancel", language="de-AT")).text == "Nichts abzubrechen."
+    # Once known, the language stays even if Telegram's changes: the person chose it in the bot.
+    assert (await h.say(ALICE, "/cancel", language="en")).text == "Nichts abzubrechen."
+    assert (await h.say(BOB, "/cancel", language="fr")).text == "Nothing to cancel."
+    assert (await h.say(ADMIN, "/cancel", language="")).text == "Nothing to cancel."
+
+
+async def test_default_language_for_unknown_telegram_languages(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+) -> None:
+    po = tmp_path / "locales" / "de" / "LC_MESSAGES" / "messages.po"
+    po.parent.mkdir(parents=True)
+    po.write_text(GERMAN_PO, encoding="utf-8")
+    h = Harness(tmp_path, sim, tg, locales_dir=tmp_path / "locales", default_language="de")
+    await h.start()
+    try:
+        assert (await h.say(ALICE, "/cancel", language="fr")).text == "Nichts abzubrechen."
+        assert (await h.say(BOB, "/cancel", language="en")).text == "Nothing to cancel."
+        assert {"command": "help", "description": "Hilfe"} in tg.commands()
+        assert {"command": "help", "description": "Help"} in tg.commands(language_code="en")
+    finally:
+        await h.stop()
+
+
+async def test_commands_are_set_for_every_language(german: Harness) -> None:
+    tg = german.tg
+    default = tg.commands()
+    names = [c["command"] for c in default]
+    assert names[:2] == ["start", "new"]
+    assert {"orders", "order", "balance", "language", "help", "cancel"} <= set(names)
+    # Shared-key mode: there is no key of one's own to connect.
+    assert not {"connect", "disconnect"} & set(names)
+    assert tg.commands(language_code="en") == default
+    german_commands = tg.commands(language_code="de")
+    assert [c["command"] for c in german_commands] == names
+    assert {"command": "help", "description": "Hilfe"} in german_commands
+    assert {"command": "help", "description": "Help"} in default
+
+
+async def test_own_key_mode_commands_offer_connect(own_key_harness: Harness) -> None:
+    names = [c["command"] for c in own_key_harness.tg.commands()]
+    assert {"connect", "disconnect", "new", "help"} <= set(names)
+    assert own_key_harness.tg.commands(language_code="en") == own_key_harness.tg.commands()

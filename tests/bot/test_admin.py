@@ -1,0 +1,63 @@
+"""Admins settle orders whose placement outcome is unknown."""
+
+from __future__ import annotations
+
+from tests.bot.harness import ADMIN, ALICE, BOB, Harness
+
+LIKES = 2  # Default service without drip-feed: link, then quantity
+
+
+async def _order_with_lost_answer(harness: Harness) -> None:
+    reply = await harness.say(ALICE, f"/search {LIKES}")
+    reply = await harness.press(ALICE, f"#{LIKES} ")
+    reply = await harness.press(ALICE, "Order")
+    reply = await harness.say(ALICE, "https://instagram.com/p/abc")
+    reply = await harness.say(ALICE, "100")
+    assert "Please check your order" in reply.text
+    harness.sim.fail_next("hang_after", action="add")
+    reply = await harness.press(ALICE, "Confirm")
+    await harness.settle()
+    assert any("may have been placed" in text for text in harness.texts(ALICE))
+
+
+async def test_admin_lists_and_links_an_unknown_order(harness: Harness) -> None:
+    await _order_with_lost_answer(harness)
+    assert len(harness.sim.orders) == 1
+    panel_id = next(iter(harness.sim.orders))
+
+    listing = await harness.say(ADMIN, "/unknown")
+    assert "Local 1" in listing.text and str(ALICE) in listing.text
+
+    reply = await harness.say(ADMIN, f"/resolve 1 {panel_id}")
+    assert f"#{panel_id}" in reply.text
+    told = harness.last(ALICE)
+    assert f"#{panel_id}" in told.text and "was placed" in told.text
+    assert "No order has an unknown outcome" in (await harness.say(ADMIN, "/unknown")).text
+
+    card = await harness.say(ALICE, f"/order {panel_id}")
+    assert "Status" in card.text
+
+
+async def test_admin_settles_an_order_that_was_not_placed(harness: Harness) -> None:
+    await _order_with_lost_answer(harness)
+    reply = await harness.say(ADMIN, "/resolve 1 none")
+    assert "Settled" in reply.text
+    assert "was not placed" in harness.last(ALICE).text
+
+
+async def test_resolve_checks_the_panel_and_the_arguments(harness: Harness) -> None:
+    await _order_with_lost_answer(harness)
+    reply = await harness.say(ADMIN, "/resolve 1 999999")
+    assert "does not know this order" in reply.text
+    assert "Usage" in (await harness.say(ADMIN, "/resolve 1")).text
+    assert "Usage" in (await harness.say(ADMIN, "/resolve x 5")).text
+    assert "No order of unknown outcome" in (await harness.say(ADMIN, "/resolve 77 5")).text
+
+
+async def test_admin_commands_are_silent_for_others(harness: Harness) -> None:
+    await _order_with_lost_answer(harness)
+    before = len(harness.tg.calls_of("sendMessage"))
+    harness.tg.send_text(BOB, "/unknown")
+    harness.tg.send_text(BOB, "/resolve 1 none")
+    await harness.settle()
+    assert len(harness.tg.calls_of("sendMessage")) == before
