@@ -234,9 +234,12 @@ async def _confirm_screen(
 
 
 async def _balance(account: Account) -> Balance | None:
-    """The balance beside the price is a courtesy: the confirmation shows without it."""
+    """The balance beside the price is a courtesy: the confirmation shows without it.
+
+    One attempt only: with every retry, a hanging panel would hold the screen for minutes.
+    """
     try:
-        return await account.panel.balance()
+        return await account.panel.balance(retries=0)
     except PanelError:
         return None
 

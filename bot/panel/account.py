@@ -56,5 +56,5 @@ class PanelAccount:
     async def cancel(self, ids: Sequence[int]) -> dict[int, bool | ItemError]:
         return await self._client.cancel(self._key, ids)
 
-    async def balance(self) -> Balance:
-        return await self._client.balance(self._key)
+    async def balance(self, *, retries: int | None = None) -> Balance:
+        return await self._client.balance(self._key, retries=retries)

@@ -178,8 +178,10 @@ class PanelClient:
             _collect(result, pairs, _parse_accepted, key)
         return result
 
-    async def balance(self, key: str) -> Balance:
-        return _validate(Balance, await self._read(key, "balance", {}), "balance")
+    async def balance(self, key: str, *, retries: int | None = None) -> Balance:
+        """`retries` overrides the client's read retries, for a balance that is only a hint."""
+        answer = await self._call(key, "balance", {}, after_send=None, retries=retries)
+        return _validate(Balance, answer, "balance")
 
     # --- transport -----------------------------------------------------------------------
 
@@ -193,12 +195,14 @@ class PanelClient:
         form: dict[str, str],
         *,
         after_send: type[PanelUnavailable] | None = PanelUnavailable,
+        retries: int | None = None,
     ) -> Any:
         """One action with retries.
 
         `after_send` is None for reads (every unavailability is retried); for state-changing
         actions it is the exception raised, without retry, once the request may have been sent.
         """
+        retries = self._read_retries if retries is None else retries
         attempt = 0
         while True:
             try:
@@ -218,13 +222,13 @@ class PanelClient:
                     log.warning("panel %s: %s (not retried)", self._url.host, exc.reason)
                     raise after_send(exc.reason) from exc
                 failure = exc
-            final = attempt >= self._read_retries
+            final = attempt >= retries
             log.warning(
                 "panel %s: %s (attempt %d/%d)",
                 self._url.host,
                 failure.reason,
                 attempt + 1,
-                self._read_retries + 1,
+                retries + 1,
             )
             if final:
                 raise failure

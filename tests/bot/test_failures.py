@@ -66,6 +66,23 @@ async def test_panel_down_on_new_balance_and_refresh(harness: Harness, fault: st
     assert_nothing_leaked(harness)
 
 
+async def test_the_confirmation_does_not_wait_on_a_hanging_panel_for_the_balance(
+    harness: Harness,
+) -> None:
+    await harness.start_order(ALICE, 4)
+    harness.sim.reset_requests()
+    harness.sim.fail_next("hang", times=1, action="balance")
+
+    reply = await harness.say(ALICE, LINK)
+
+    assert reply.text.startswith("Please check your order")
+    # The balance (and with it the currency) is a courtesy, left out rather than waited for.
+    assert reply.text.endswith("\n\nPrice: 8")
+    assert harness.sim.request_count("balance") == 1
+    placed = await harness.press(ALICE, "Confirm")
+    assert placed.text.startswith("✅ Placed")
+
+
 async def test_a_failure_within_the_retries_is_not_noticed(harness: Harness) -> None:
     harness.sim.fail_next("html_500", times=ATTEMPTS - 1, action="balance")
     assert (await harness.say(ALICE, "/balance")).text == "Balance: 100 USD"

@@ -35,6 +35,16 @@ async def test_read_fault_retried_then_unavailable(
     assert sim.request_count("balance") == ATTEMPTS
 
 
+async def test_a_balance_asked_as_a_hint_is_tried_once(
+    client: PanelClient, sim: PanelSimulator, key: str
+) -> None:
+    sim.fail_next("html_500", times=1, action="balance")
+    with pytest.raises(PanelUnavailable):
+        await client.balance(key, retries=0)
+    assert sim.request_count("balance") == 1
+    assert (await client.balance(key)).balance == Decimal(100)  # the client's default again
+
+
 @pytest.mark.parametrize("fault", UNAVAILABLE_FAULTS)
 async def test_read_fault_on_first_try_recovers(
     client: PanelClient, sim: PanelSimulator, key: str, fault: str
