@@ -96,6 +96,16 @@ async def unknown_button(callback: CallbackQuery) -> None:
     await callback.answer(_("This button no longer works. Send /start."))
 
 
+async def unknown_message(message: Message, state: FSMContext) -> None:
+    # Text no handler took (outside any question, or a command the bot does not have).
+    if await state.get_state() is not None:
+        text = _("I did not understand that. Use the buttons above, or send /cancel to stop.")
+        await message.answer(text)
+        return
+    text = _("I did not understand that. Use the menu below, or send /help.")
+    await message.answer(text, reply_markup=menus.main_menu())
+
+
 def create_router() -> Router:
     """A new router each time: a router can belong to one Dispatcher only."""
     router = Router(name="common")
@@ -111,7 +121,8 @@ def create_router() -> Router:
 
 
 def create_fallback_router() -> Router:
-    """Included after every other router: a press none of them took still gets an answer."""
+    """Included after every other router: what none of them took still gets an answer."""
     router = Router(name="fallback")
     router.callback_query(flags=PUBLIC)(unknown_button)
+    router.message(flags=PUBLIC)(unknown_message)
     return router

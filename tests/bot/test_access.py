@@ -163,6 +163,29 @@ async def test_a_button_no_handler_knows_is_answered(harness: Harness) -> None:
     assert h.sim.request_count() == 0
 
 
+async def test_text_nobody_asked_for_gets_a_pointer(harness: Harness) -> None:
+    h = harness
+    h.sim.reset_requests()
+    for text in ("hello", "/nosuchcommand"):
+        reply = await h.say(ALICE, text)
+        assert reply.text == "I did not understand that. Use the menu below, or send /help."
+        assert "keyboard" in h.tg.sent_messages(ALICE)[-1]["reply_markup"]  # the main menu
+
+    await h.start_order(ALICE, 2)
+    reply = await h.say(ALICE, "/nosuchcommand")  # not taken for the link
+    assert reply.text == (
+        "I did not understand that. Use the buttons above, or send /cancel to stop."
+    )
+    reply = await h.say(ALICE, "https://instagram.com/p/abc")
+    assert "How many?" in reply.text  # the link question stayed, and took the link
+
+
+async def test_text_before_connecting_gets_a_pointer(own_key_harness: Harness) -> None:
+    reply = await own_key_harness.say(ALICE, "hello")
+    assert reply.text == "I did not understand that. Use the menu below, or send /help."
+    assert own_key_harness.sim.request_count() == 0
+
+
 async def test_cancel_leaves_the_connect_question(own_key_harness: Harness) -> None:
     h = own_key_harness
     await h.say(ALICE, "/connect")

@@ -32,8 +32,9 @@ def labels(message: ChatMessage) -> list[str]:
 async def confirmation(harness: Harness, service: int = 2, quantity: str = "100") -> ChatMessage:
     """The confirmation screen of an order of `service` (Default types, no drip-feed)."""
     await harness.start_order(ALICE, service)
-    await harness.say(ALICE, LINK)
-    reply = await harness.say(ALICE, quantity)
+    reply = await harness.say(ALICE, LINK)
+    if "Please check your order" not in reply.text:  # a package asks no quantity
+        reply = await harness.say(ALICE, quantity)
     if "Drip-feed" in reply.text:
         reply = await harness.press(ALICE, "⏭ Skip")
     assert "Please check your order" in reply.text
