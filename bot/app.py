@@ -21,7 +21,7 @@ from bot.i18n import CatalogI18n, _, build_i18n
 from bot.middlewares.access import AccountMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.people import AllowListMiddleware, PersonLocaleMiddleware, PersonMiddleware
-from bot.middlewares.throttling import ThrottlingMiddleware
+from bot.middlewares.throttling import ThrottlingMiddleware, TokenBuckets
 from bot.notifications import Notifier, unknown_order_alert
 from bot.panel.client import PanelClient
 from bot.services.accounts import AccountResolver
@@ -177,12 +177,13 @@ class BotApp:
             keys=self.keys,
         )
         dp.update.outer_middleware(self.inflight)
-        dp.update.outer_middleware(AllowListMiddleware(s, self.i18n))
+        buckets = TokenBuckets(s.throttle_updates_per_second, s.throttle_burst)
+        dp.update.outer_middleware(AllowListMiddleware(s, self.i18n, buckets))
         dp.update.outer_middleware(
             PersonMiddleware(self.users, self.i18n, s.default_language, self.queue.unblock)
         )
         PersonLocaleMiddleware(self.i18n).setup(dp)
-        throttling = ThrottlingMiddleware(s.throttle_updates_per_second, s.throttle_burst)
+        throttling = ThrottlingMiddleware(buckets)
         dp.message.outer_middleware(throttling)
         dp.callback_query.outer_middleware(throttling)
         account_middleware = AccountMiddleware(self.accounts)

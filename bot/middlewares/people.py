@@ -12,6 +12,7 @@ from aiogram.utils.i18n import I18nMiddleware
 
 from bot.config import Settings
 from bot.i18n import CatalogI18n, _, normalize_language
+from bot.middlewares.throttling import TokenBuckets
 from bot.storage.repositories import UserRepository
 
 log = logging.getLogger(__name__)
@@ -22,15 +23,22 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 class AllowListMiddleware(BaseMiddleware):
     """Shared-key mode serves listed people only; others get a refusal with their ID, no more."""
 
-    def __init__(self, settings: Settings, i18n: CatalogI18n) -> None:
+    def __init__(self, settings: Settings, i18n: CatalogI18n, buckets: TokenBuckets) -> None:
         self._settings = settings
         self._i18n = i18n
+        # A stranger's flood must not turn into a flood of refusals (nor eat the send rate).
+        self._buckets = buckets
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
         if user is None or self._settings.may_use(user.id):
             return await handler(event, data)
+        assert isinstance(event, Update)
         bot: Bot = data["bot"]
+        if not self._buckets.allow(user.id):
+            if event.callback_query is not None:
+                await bot.answer_callback_query(event.callback_query.id)
+            return None
         language = normalize_language(
             user.language_code, self._i18n.languages, self._settings.default_language
         )
@@ -39,7 +47,6 @@ class AllowListMiddleware(BaseMiddleware):
                 "Sorry, this bot serves only the people its operator has allowed. "
                 "Your Telegram ID is <code>{id}</code>: send it to the operator to be added."
             ).format(id=user.id)
-        assert isinstance(event, Update)
         if event.message is not None:
             await bot.send_message(event.message.chat.id, text)
         elif event.callback_query is not None:

@@ -12,7 +12,9 @@ from aiogram.types import CallbackQuery, TelegramObject, User
 from bot.i18n import _
 
 
-class ThrottlingMiddleware(BaseMiddleware):
+class TokenBuckets:
+    """A token bucket per person: `burst` updates at once, then `rate` a second."""
+
     def __init__(
         self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
     ) -> None:
@@ -21,7 +23,7 @@ class ThrottlingMiddleware(BaseMiddleware):
         self._clock = clock
         self._buckets: dict[int, tuple[float, float]] = {}
 
-    def _allow(self, user_id: int) -> bool:
+    def allow(self, user_id: int) -> bool:
         now = self._clock()
         tokens, last = self._buckets.get(user_id, (self._burst, now))
         tokens = min(self._burst, tokens + (now - last) * self._rate)
@@ -35,6 +37,11 @@ class ThrottlingMiddleware(BaseMiddleware):
         idle = self._burst / self._rate
         self._buckets = {u: b for u, b in self._buckets.items() if now - b[1] < idle}
 
+
+class ThrottlingMiddleware(BaseMiddleware):
+    def __init__(self, buckets: TokenBuckets) -> None:
+        self._buckets = buckets
+
     async def __call__(
         self,
         handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
@@ -42,7 +49,7 @@ class ThrottlingMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         user: User | None = data.get("event_from_user")
-        if user is None or self._allow(user.id):
+        if user is None or self._buckets.allow(user.id):
             return await handler(event, data)
         if isinstance(event, CallbackQuery):
             await event.answer(_("Too fast, please wait a moment."))

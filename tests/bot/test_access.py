@@ -10,7 +10,7 @@ import pytest
 from bot.keyboards.callbacks import OrdersPage, StartOrder
 from bot.panel.simulator import PanelSimulator
 from bot.sandbox.fake_telegram import FakeTelegramServer
-from tests.bot.harness import ADMIN, ALICE, BOB, STRANGER, Harness
+from tests.bot.harness import ADMIN, ALICE, BOB, STRANGER, Harness, running
 
 GERMAN_PO = r"""
 msgid ""
@@ -52,6 +52,19 @@ async def test_stranger_gets_one_refusal_with_their_id_and_nothing_else(harness:
     # Nothing about a stranger is kept: the refusal comes before the person's row is made.
     assert h.app is not None
     assert await h.app.users.get(STRANGER) is None
+
+
+async def test_a_strangers_flood_gets_no_flood_of_refusals(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+) -> None:
+    settings = {"throttle_updates_per_second": 0.01, "throttle_burst": 3}
+    async with running(tmp_path, sim, tg, **settings) as h:
+        for number in range(10):
+            h.tg.send_text(STRANGER, f"/start {number}")
+        await h.settle()
+        assert len(h.tg.sent_messages(STRANGER)) == 3
+        assert (await h.say(ALICE, "/balance")).text == "Balance: 100 USD"  # others served
+        assert h.sim.request_count("balance") == 1
 
 
 async def test_stranger_is_refused_in_their_language(
