@@ -215,15 +215,17 @@ class PanelClient:
             except _RateLimited as exc:
                 failure = PanelUnavailable(exc.reason)
                 if after_send is not None:
-                    log.warning("panel %s: %s (not retried)", self._url.host, exc.reason)
+                    log.debug("panel %s: %s (not retried)", self._url.host, exc.reason)
                     raise failure from exc
             except PanelUnavailable as exc:
                 if after_send is not None:
-                    log.warning("panel %s: %s (not retried)", self._url.host, exc.reason)
+                    log.debug("panel %s: %s (not retried)", self._url.host, exc.reason)
                     raise after_send(exc.reason) from exc
                 failure = exc
             final = attempt >= retries
-            log.warning(
+            # Debug only: whoever called decides what a failure is worth (the tracker logs one
+            # line per outage, a handler one per person affected).
+            log.debug(
                 "panel %s: %s (attempt %d/%d)",
                 self._url.host,
                 failure.reason,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from decimal import Decimal
 
 import pytest
@@ -99,6 +100,7 @@ async def test_add_connection_refused_is_unavailable_not_unknown(
 async def test_add_retries_while_nothing_was_sent(
     make_client, closed_port_url: str, key: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG, "bot.panel.client")
     with pytest.raises(PanelUnavailable):
         await make_client(closed_port_url, read_retries=2).add(key, ORDER)
     attempts = [r for r in caplog.records if "cannot connect" in r.getMessage()]
