@@ -177,6 +177,8 @@ class BotApp:
             keys=self.keys,
         )
         dp.update.outer_middleware(self.inflight)
+        # Error handlers run after the update's middlewares have returned: counted apart.
+        dp.errors.outer_middleware(self.inflight)
         buckets = TokenBuckets(s.throttle_updates_per_second, s.throttle_burst)
         dp.update.outer_middleware(AllowListMiddleware(s, self.i18n, buckets))
         dp.update.outer_middleware(

@@ -34,7 +34,11 @@ class InFlightMiddleware(BaseMiddleware):
     async def drained(self, within: float) -> bool:
         """Wait until no update is being handled; False if `within` seconds passed first."""
         try:
-            await asyncio.wait_for(self._idle.wait(), within)
+            async with asyncio.timeout(within):
+                # Looping, not waiting once: a failed update's error handler starts right as
+                # the update itself ends, before a waiter woken by that end gets to run.
+                while self._count:
+                    await self._idle.wait()
         except TimeoutError:
             return False
         return True

@@ -284,6 +284,8 @@ class FakeTelegramServer:
         self._callback_ids = itertools.count(4_000_000_000_000_000_001)
         self._pending_queries: set[str] = set()
         self._faults: list[_Fault] = []
+        # Seconds every call but getUpdates waits before it is answered: a slow Telegram.
+        self.latency = 0.0
         self._blocked: set[int] = set()
         self._limits: tuple[int, int] | None = None
         self._global_window: deque[float] = deque()
@@ -609,6 +611,8 @@ class FakeTelegramServer:
         polling = name == "getUpdates"
         if polling:
             self._record(call)  # on arrival, so that "polling has started" can be awaited
+        if not polling and self.latency:
+            await asyncio.sleep(self.latency)
         try:
             fault = self._take_fault(name, call.chat_id)
             if fault is not None and fault.error_code:

@@ -83,6 +83,20 @@ async def test_the_confirmation_does_not_wait_on_a_hanging_panel_for_the_balance
     assert placed.text.startswith("✅ Placed")
 
 
+async def test_a_stop_waits_for_the_error_message_of_a_failing_handler(
+    harness: Harness,
+) -> None:
+    harness.sim.fail_next("hang", times=ATTEMPTS, action="balance")
+    harness.tg.send_text(ALICE, "/balance")
+    await harness.sim.wait_for_requests(1, "balance")
+    harness.tg.latency = 0.5  # the error message takes a while to be sent
+
+    await harness.stop()  # the handler fails only after this began
+
+    assert harness.tg.last_message(ALICE) is not None
+    assert harness.tg.last_message(ALICE).text == DOWN  # type: ignore[union-attr]
+
+
 async def test_a_failure_within_the_retries_is_not_noticed(harness: Harness) -> None:
     harness.sim.fail_next("html_500", times=ATTEMPTS - 1, action="balance")
     assert (await harness.say(ALICE, "/balance")).text == "Balance: 100 USD"
