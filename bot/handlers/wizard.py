@@ -199,11 +199,14 @@ def _summary(draft: Draft) -> list[str]:
             more = len(value) - LIST_PREVIEW
             if more > 0:
                 preview += "\n  " + _("… and {count} more").format(count=format_number(more))
-            lines.append(f"{field_label(name)} ({format_number(len(value))}):\n{preview}")
-        elif isinstance(value, int):
-            lines.append(f"{field_label(name)}: {format_number(value)}")
+            heading = _("{label} ({count}):").format(
+                label=field_label(name), count=format_number(len(value))
+            )
+            lines.append(f"{heading}\n{preview}")
         else:
-            lines.append(f"{field_label(name)}: {escape(str(value))}")
+            shown = format_number(value) if isinstance(value, int) else escape(str(value))
+            # Translated: Japanese puts a full-width colon between a label and its value.
+            lines.append(_("{label}: {value}").format(label=field_label(name), value=shown))
     quantity = order_quantity(draft.service, draft.answers)
     runs = draft.answers.get("runs")
     if quantity is not None and isinstance(runs, int):
