@@ -233,7 +233,7 @@ async def test_language_menu_offers_every_language(german: Harness) -> None:
 
 
 async def test_only_english_without_catalogues(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     h = Harness(tmp_path, sim, tg, locales_dir=tmp_path / "no-locales")
     await h.start()
@@ -242,6 +242,8 @@ async def test_only_english_without_catalogues(
         assert [b["text"] for b in reply.buttons] == ["✅ English"]
     finally:
         await h.stop()
+    # A misplaced catalogue folder is said at start, not discovered by a puzzled person.
+    assert any("speaks English only" in r.getMessage() for r in caplog.records)
 
 
 async def test_chosen_language_is_kept_across_a_restart(german: Harness) -> None:
