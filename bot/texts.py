@@ -12,7 +12,7 @@ from bot.panel.errors import InvalidKey, PanelError, PanelRejected, known_error_
 from bot.panel.models import Service, canonical_status
 from bot.services.order_form import FieldKind, FieldSpec, InvalidAnswer
 from bot.services.pricing import PACKAGE_KINDS
-from bot.storage.repositories import OrderRow
+from bot.storage.repositories import FailureKind, OrderRow
 
 STATUS_LABELS = {
     "pending": __("Pending"),
@@ -267,6 +267,12 @@ def placement_note(order: OrderRow) -> str | None:
             "placed; it was not sent again. The operator has been told."
         )
     if order.placement == "failed":
+        if order.failure_kind is FailureKind.UNREACHABLE:
+            return _("This order was not placed: the panel could not be reached.")
+        if order.failure_kind is FailureKind.NOT_PLACED:
+            return _(
+                "This order was not placed: the operator checked that the panel has no such order."
+            )
         return _("This order was not placed: {reason}").format(
             reason=panel_message(order.failure) if order.failure else _("unknown")
         )

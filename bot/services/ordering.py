@@ -14,7 +14,7 @@ from bot.panel.errors import OrderOutcomeUnknown, PanelRejected, PanelUnavailabl
 from bot.panel.models import ItemError, Service, canonical_status, is_final_order_status
 from bot.services.accounts import Account
 from bot.services.order_form import build_order, order_quantity, price_for
-from bot.storage.repositories import OrderRepository, OrderRow, RefillRepository
+from bot.storage.repositories import FailureKind, OrderRepository, OrderRow, RefillRepository
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,8 @@ class OrderService:
         except OrderOutcomeUnknown as exc:
             return await self._unknown(intent.id, exc.reason)
         except PanelUnavailable as exc:
-            await self._orders.mark_failed(intent.id, exc.reason)
+            # Surely not sent (connection refused, rate limited): kept for the log, not shown.
+            await self._orders.mark_failed(intent.id, exc.reason, FailureKind.UNREACHABLE)
             return PlacementResult(Placement.UNAVAILABLE, intent)
         now = self._clock()
         try:

@@ -4,6 +4,7 @@ from bot.storage.db import Database, Session
 from bot.storage.fsm import SQLiteStorage
 from bot.storage.migrations import MIGRATIONS, SchemaTooNewError, migrate
 from bot.storage.repositories import (
+    FailureKind,
     KeyRepository,
     OrderRepository,
     OrderRow,
@@ -20,6 +21,7 @@ from bot.storage.secrets import SecretBox, SecretDecryptError, load_or_create_se
 __all__ = [
     "MIGRATIONS",
     "Database",
+    "FailureKind",
     "KeyRepository",
     "OrderRepository",
     "OrderRow",

@@ -94,7 +94,15 @@ CREATE TABLE fsm (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+# Why a failed order failed: the card tells "the panel refused" (its message in `failure`) apart
+# from "the panel could not be reached" and "an admin found it was not placed". NULL (rows of
+# version 1) means refused, which was the only kind then shown to people.
+_V2 = """
+ALTER TABLE orders ADD COLUMN failure_kind TEXT
+    CHECK (failure_kind IN ('rejected', 'unreachable', 'not_placed'));
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 
 
 class SchemaTooNewError(RuntimeError):

@@ -22,7 +22,15 @@ class Placement(StrEnum):
     PENDING = "pending"  # intent recorded, `add` not answered yet
     PLACED = "placed"  # the panel answered with an order id
     UNKNOWN = "unknown"  # the answer was lost: the panel may or may not have it
-    FAILED = "failed"  # the panel refused it
+    FAILED = "failed"  # not placed: see FailureKind
+
+
+class FailureKind(StrEnum):
+    """Why an order was not placed."""
+
+    REJECTED = "rejected"  # the panel refused it; `failure` is the panel's message
+    UNREACHABLE = "unreachable"  # the request surely never reached the panel
+    NOT_PLACED = "not_placed"  # its outcome was unknown, and an admin found no such order
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +60,7 @@ class OrderRow:
     currency: str | None
     placement: Placement
     failure: str | None
+    failure_kind: FailureKind | None
     status: str | None
     remains: int | None
     start_count: int | None
@@ -144,7 +153,7 @@ def _user(row: aiosqlite.Row) -> UserRow:
 _ORDER_COLUMNS = (
     "id, intent_token, owner_id, account, panel_order_id, service_id, service_name, "
     "service_type, rate, link, quantity, extra_json, price, currency, placement, failure, "
-    "status, remains, start_count, charge, notified_status, refillable, cancelable, "
+    "failure_kind, status, remains, start_count, charge, notified_status, refillable, cancelable, "
     "next_poll_at, poll_interval, final, created_at, updated_at"
 )
 _SELECT_ORDERS = f"SELECT {_ORDER_COLUMNS} FROM orders"
@@ -169,6 +178,7 @@ def _order(row: aiosqlite.Row) -> OrderRow:
         currency,
         placement,
         failure,
+        failure_kind,
         status,
         remains,
         start_count,
@@ -199,6 +209,7 @@ def _order(row: aiosqlite.Row) -> OrderRow:
         currency=currency,
         placement=_PLACEMENTS[placement],
         failure=failure,
+        failure_kind=None if failure_kind is None else FailureKind(failure_kind),
         status=status,
         remains=remains,
         start_count=start_count,
@@ -432,27 +443,45 @@ class OrderRepository:
         has an order with this panel id."""
         changed = await self._db.execute(
             "UPDATE orders SET placement = 'placed', panel_order_id = ?, failure = NULL, "
-            "next_poll_at = ?, poll_interval = ?, updated_at = ? "
+            "failure_kind = NULL, next_poll_at = ?, poll_interval = ?, updated_at = ? "
             "WHERE id = ? AND placement IN ('pending', 'unknown')",
             (panel_order_id, first_poll_at, poll_interval, _now(now), local_id),
         )
         return changed > 0
 
-    async def mark_failed(self, local_id: int, failure: str, *, now: float | None = None) -> bool:
-        """pending -> failed (the panel refused the order)."""
-        return await self._from_pending(local_id, Placement.FAILED, failure, final=True, now=now)
+    async def mark_failed(
+        self,
+        local_id: int,
+        failure: str,
+        kind: FailureKind = FailureKind.REJECTED,
+        *,
+        now: float | None = None,
+    ) -> bool:
+        """pending -> failed: the panel refused the order, or surely never got it."""
+        return await self._from_pending(
+            local_id, Placement.FAILED, failure, kind, final=True, now=now
+        )
 
     async def mark_unknown(self, local_id: int, failure: str, *, now: float | None = None) -> bool:
         """pending -> unknown (the `add` answer was lost)."""
-        return await self._from_pending(local_id, Placement.UNKNOWN, failure, final=False, now=now)
+        return await self._from_pending(
+            local_id, Placement.UNKNOWN, failure, None, final=False, now=now
+        )
 
     async def _from_pending(
-        self, local_id: int, placement: Placement, failure: str, *, final: bool, now: float | None
+        self,
+        local_id: int,
+        placement: Placement,
+        failure: str,
+        kind: FailureKind | None,
+        *,
+        final: bool,
+        now: float | None,
     ) -> bool:
         changed = await self._db.execute(
-            "UPDATE orders SET placement = ?, failure = ?, final = ?, updated_at = ? "
-            "WHERE id = ? AND placement = 'pending'",
-            (placement.value, failure, int(final), _now(now), local_id),
+            "UPDATE orders SET placement = ?, failure = ?, failure_kind = ?, final = ?, "
+            "updated_at = ? WHERE id = ? AND placement = 'pending'",
+            (placement.value, failure, kind, int(final), _now(now), local_id),
         )
         return changed > 0
 
@@ -461,9 +490,9 @@ class OrderRepository:
     ) -> bool:
         """unknown -> failed, once an admin has checked that the panel has no such order."""
         changed = await self._db.execute(
-            "UPDATE orders SET placement = 'failed', failure = ?, final = 1, updated_at = ? "
-            "WHERE id = ? AND placement = 'unknown'",
-            (failure, _now(now), local_id),
+            "UPDATE orders SET placement = 'failed', failure = ?, failure_kind = ?, final = 1, "
+            "updated_at = ? WHERE id = ? AND placement = 'unknown'",
+            (failure, FailureKind.NOT_PLACED, _now(now), local_id),
         )
         return changed > 0
 

@@ -43,6 +43,9 @@ async def test_admin_settles_an_order_that_was_not_placed(harness: Harness) -> N
     reply = await harness.say(ADMIN, "/resolve 1 none")
     assert "Settled" in reply.text
     assert "was not placed" in harness.last(ALICE).text
+    await harness.say(ALICE, "/orders")
+    card = await harness.press(ALICE, "Instagram")
+    assert "the operator checked that the panel has no such order" in card.text
 
 
 async def test_resolve_checks_the_panel_and_the_arguments(harness: Harness) -> None:

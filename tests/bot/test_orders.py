@@ -160,6 +160,11 @@ async def test_a_rate_limited_add_was_not_placed(harness: Harness) -> None:
 
     assert reply.text.startswith("❌ The panel is not answering, so the order was not placed.")
     assert harness.sim.orders == {}
+    await harness.say(ALICE, "/orders")
+    card = await harness.press(ALICE, "Instagram")
+    # The technical reason stays in the log; the person reads what it means.
+    assert "This order was not placed: the panel could not be reached." in card.text
+    assert "429" not in card.text
     await place(harness)  # a new attempt goes through
     assert len(harness.sim.orders) == 1
 

@@ -2,10 +2,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import MIGRATIONS, Database, SchemaTooNewError
+from bot.storage import MIGRATIONS, Database, OrderRepository, SchemaTooNewError
 from bot.storage.migrations import split_statements
 
-V2 = """
+EXTRA = """
 CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL DEFAULT 'a;b');
 CREATE TRIGGER notes_touch AFTER INSERT ON notes BEGIN
     UPDATE notes SET body = body || ';' WHERE id = new.id;
@@ -45,14 +45,27 @@ async def test_existing_database_gets_only_the_new_migration(db_path: Path) -> N
         await db.execute("INSERT INTO fsm (key, state) VALUES ('k', 's')")
         assert "notes" not in await _tables(db)
     for _ in range(2):
-        async with await Database.open(db_path, migrations=(*MIGRATIONS, V2)) as db:
+        async with await Database.open(db_path, migrations=(*MIGRATIONS, EXTRA)) as db:
             assert await _version(db) == len(MIGRATIONS) + 1
             assert "notes" in await _tables(db)
             assert len(await db.fetchall("SELECT * FROM fsm")) == 1
-    async with await Database.open(db_path, migrations=(*MIGRATIONS, V2)) as db:
+    async with await Database.open(db_path, migrations=(*MIGRATIONS, EXTRA)) as db:
         await db.execute("INSERT INTO notes (id) VALUES (1)")
         row = await db.fetchone("SELECT body FROM notes")
         assert row is not None and row[0] == "a;b;"
+
+
+async def test_orders_of_version_1_read_as_refused_after_the_upgrade(db_path: Path) -> None:
+    async with await Database.open(db_path, migrations=MIGRATIONS[:1]) as db:
+        await db.execute(
+            "INSERT INTO orders (intent_token, owner_id, account, service_id, service_name, "
+            "service_type, rate, placement, failure, refillable, cancelable, final, "
+            "created_at, updated_at) VALUES ('t', 1, 'shared', 5, 'Likes', 'Default', '0.9', "
+            "'failed', 'Not enough funds', 0, 0, 1, 1.0, 1.0)"
+        )
+    async with await Database.open(db_path) as db:
+        (order,) = await OrderRepository(db).list_for_owner(1, offset=0, limit=10)
+        assert order.failure == "Not enough funds" and order.failure_kind is None
 
 
 async def test_failing_migration_leaves_previous_version_intact(db_path: Path) -> None:
@@ -65,14 +78,14 @@ async def test_failing_migration_leaves_previous_version_intact(db_path: Path) -
 
 
 async def test_newer_schema_is_refused(db_path: Path) -> None:
-    async with await Database.open(db_path, migrations=(*MIGRATIONS, V2)):
+    async with await Database.open(db_path, migrations=(*MIGRATIONS, EXTRA)):
         pass
     with pytest.raises(SchemaTooNewError):
         await Database.open(db_path)
 
 
 def test_split_statements_keeps_triggers_and_strings_whole() -> None:
-    statements = split_statements(V2)
+    statements = split_statements(EXTRA)
     assert len(statements) == 2
     assert statements[1].startswith("CREATE TRIGGER") and statements[1].endswith("END;")
 

@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from bot.storage import Database, OrderRepository, OrderRow, Placement, StatusUpdate
+from bot.storage import (
+    Database,
+    FailureKind,
+    OrderRepository,
+    OrderRow,
+    Placement,
+    StatusUpdate,
+)
 
 
 async def _intent(orders: OrderRepository, token: str, **overrides: Any) -> OrderRow:
@@ -151,8 +158,20 @@ async def test_mark_failed_only_from_pending(orders: OrderRepository) -> None:
     assert failed is not None
     assert failed.placement is Placement.FAILED and failed.final
     assert failed.failure == "Not enough funds on balance"
+    assert failed.failure_kind is FailureKind.REJECTED
     assert not await orders.mark_unknown(row.id, "x")
     assert not await orders.mark_placed(row.id, 1, first_poll_at=0.0, poll_interval=1.0)
+
+
+async def test_why_an_order_failed_is_kept(orders: OrderRepository) -> None:
+    unreachable = await _intent(orders, "t1")
+    assert await orders.mark_failed(unreachable.id, "add: cannot connect", FailureKind.UNREACHABLE)
+    checked = await _intent(orders, "t2")
+    assert not await orders.mark_not_placed(checked.id, "x")  # only an unknown outcome
+    assert await orders.mark_unknown(checked.id, "timeout")
+    assert await orders.mark_not_placed(checked.id, "checked by 900")
+    kinds = [(await orders.get(row.id)).failure_kind for row in (unreachable, checked)]  # type: ignore[union-attr]
+    assert kinds == [FailureKind.UNREACHABLE, FailureKind.NOT_PLACED]
 
 
 async def test_unknown_can_only_be_resolved_to_placed(orders: OrderRepository) -> None:
