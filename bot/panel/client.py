@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from yarl import URL
 
 from bot.panel.errors import (
+    InvalidKey,
     OrderOutcomeUnknown,
     PanelRejected,
     PanelUnavailable,
@@ -140,7 +141,7 @@ class PanelClient:
     async def statuses(self, key: str, ids: Sequence[int]) -> dict[int, OrderStatus | ItemError]:
         result: dict[int, OrderStatus | ItemError] = {}
         for batch in _batches(ids):
-            answer = await self._read(key, "status", {"orders": _joined(batch)})
+            answer = await self._batch(key, "status", {"orders": _joined(batch)}, batch)
             if len(batch) == 1 and isinstance(answer, dict) and "status" in answer:
                 answer = {str(batch[0]): answer}  # a panel answering one ID in the single form
             _collect(result, _items(answer, "order", batch), _parse_order_status, key)
@@ -153,7 +154,10 @@ class PanelClient:
     async def refills(self, key: str, ids: Sequence[int]) -> dict[int, int | ItemError]:
         result: dict[int, int | ItemError] = {}
         for batch in _batches(ids):
-            answer = await self._call(key, "refill", {"orders": _joined(batch)})
+            form = {"orders": _joined(batch)}
+            answer = await self._batch(key, "refill", form, batch, after_send=PanelUnavailable)
+            if len(batch) == 1 and isinstance(answer, dict) and "refill" in answer:
+                answer = {str(batch[0]): answer}
             pairs = _items(answer, "order", batch, value_field="refill")
             _collect(result, pairs, _parse_id, key)
         return result
@@ -165,7 +169,9 @@ class PanelClient:
     async def refill_statuses(self, key: str, ids: Sequence[int]) -> dict[int, str | ItemError]:
         result: dict[int, str | ItemError] = {}
         for batch in _batches(ids):
-            answer = await self._read(key, "refill_status", {"refills": _joined(batch)})
+            answer = await self._batch(key, "refill_status", {"refills": _joined(batch)}, batch)
+            if len(batch) == 1 and isinstance(answer, dict) and "status" in answer:
+                answer = {str(batch[0]): answer}
             pairs = _items(answer, "refill", batch, value_field="status")
             _collect(result, pairs, _parse_status_text, key)
         return result
@@ -184,6 +190,26 @@ class PanelClient:
         return _validate(Balance, answer, "balance")
 
     # --- transport -----------------------------------------------------------------------
+
+    async def _batch(
+        self,
+        key: str,
+        action: str,
+        form: dict[str, str],
+        batch: list[int],
+        *,
+        after_send: type[PanelUnavailable] | None = None,
+    ) -> Any:
+        """A multi answer. Some panels answer a one-ID multi request in the single form, so a
+        bare {"error": ...} then belongs to that ID: the tracker can act on it item by item."""
+        try:
+            return await self._call(key, action, form, after_send=after_send)
+        except InvalidKey:
+            raise
+        except PanelRejected as exc:
+            if len(batch) != 1:
+                raise
+            return {str(batch[0]): {"error": exc.message}}
 
     async def _read(self, key: str, action: str, form: dict[str, str]) -> Any:
         return await self._call(key, action, form, after_send=None)
@@ -213,10 +239,10 @@ class PanelClient:
             except _NotSent as exc:
                 failure = PanelUnavailable(exc.reason)
             except _RateLimited as exc:
-                failure = PanelUnavailable(exc.reason)
-                if after_send is not None:
-                    log.debug("panel %s: %s (not retried)", self._url.host, exc.reason)
-                    raise failure from exc
+                # Asking again within seconds would only stretch the panel's limit; the caller
+                # backs off (the tracker per account), a person tries again later.
+                log.debug("panel %s: %s (not retried)", self._url.host, exc.reason)
+                raise PanelUnavailable(exc.reason) from exc
             except PanelUnavailable as exc:
                 if after_send is not None:
                     log.debug("panel %s: %s (not retried)", self._url.host, exc.reason)
@@ -283,7 +309,9 @@ def _decode(action: str, status: int, body: bytes, key: str) -> Any:
     if status < 500 and isinstance(answer, dict) and answer.get("error"):
         raise rejection(_error_text(answer["error"], key))
     if not 200 <= status < 300 or not is_json:
-        raise PanelUnavailable(_scrub(f"{action}: HTTP {status}{_body_kind(text, is_json)}", key))
+        # Scrubbed before _body_kind cuts the text: a cut could leave part of the key behind.
+        kind = _body_kind(_scrub(text, key), is_json)
+        raise PanelUnavailable(f"{action}: HTTP {status}{kind}")
     return answer
 
 
@@ -300,8 +328,9 @@ def _body_kind(text: str, is_json: bool) -> str:
 def _error_text(error: Any, key: str) -> str:
     if isinstance(error, dict) and isinstance(error.get("message"), str):
         error = error["message"]
-    text = error if isinstance(error, str) else json.dumps(error, default=str)[:200]
-    return _scrub(text, key).strip()
+    if isinstance(error, str):
+        return _scrub(error, key).strip()
+    return _scrub(json.dumps(error, default=str), key)[:200].strip()
 
 
 def _scrub(text: str, key: str) -> str:
@@ -334,12 +363,12 @@ def _items(
 ) -> Iterator[tuple[int, Any]]:
     """(ID, value) pairs of a multi answer, whether keyed by ID or a list of objects."""
     if isinstance(answer, dict):
-        pairs: Iterator[tuple[Any, Any]] = iter(answer.items())
-        if value_field is not None:
-            pairs = ((k, v.get(value_field) if isinstance(v, dict) else v) for k, v in pairs)
+        pairs: Iterator[tuple[Any, Any]] = (
+            (k, _item_value(v, value_field)) for k, v in answer.items()
+        )
     elif isinstance(answer, list):
         pairs = (
-            (entry.get(id_field), entry if value_field is None else entry.get(value_field))
+            (entry.get(id_field), _item_value(entry, value_field))
             for entry in answer
             if isinstance(entry, dict)
         )
@@ -350,6 +379,13 @@ def _items(
         item_id = _int_or_none(raw_id)
         if item_id in wanted:
             yield item_id, value
+
+
+def _item_value(entry: Any, value_field: str | None) -> Any:
+    """The item's value; an item's own {"error": ...} is kept whole for _collect to see."""
+    if value_field is None or not isinstance(entry, dict) or entry.get("error"):
+        return entry
+    return entry.get(value_field)
 
 
 def _collect(
@@ -396,7 +432,8 @@ def _int_or_none(value: Any) -> int | None:
         return value
     if isinstance(value, Decimal) and value == value.to_integral_value():
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
+    # isdecimal() alone takes other scripts' digits, which int() may still refuse or misread.
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdecimal():
         return int(value.strip())
     return None
 

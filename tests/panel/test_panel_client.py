@@ -96,6 +96,8 @@ async def test_statuses_multi_with_errors(make_client, key: str, other_key: str,
         foreign = await client.add(other_key, followers())
         sim.set_order(mine[1], status="Completed", remains=0)
         result = await client.statuses(key, [*mine, foreign, 424242, mine[0]])
+        asked = sim.requests[-1][1]["orders"].split(",")
+    assert sorted(asked) == sorted(map(str, {*mine, foreign, 424242}))  # each ID once
     assert set(result) == {*mine, foreign, 424242}
     assert isinstance(result[mine[0]], OrderStatus)
     assert result[mine[1]] == OrderStatus(

@@ -19,12 +19,12 @@ from bot.panel.models import NewOrder
 from bot.panel.simulator import PanelSimulator
 
 ORDER = NewOrder(service=1, link="https://instagram.com/x", quantity=100)
-UNAVAILABLE_FAULTS = ["html_500", "html_200", "empty", "garbage", "hang", "reset", "http_429"]
+RETRIED_FAULTS = ["html_500", "html_200", "empty", "garbage", "hang", "reset"]
 # A read is retried read_retries (2) times: three attempts in all.
 ATTEMPTS = 3
 
 
-@pytest.mark.parametrize("fault", UNAVAILABLE_FAULTS)
+@pytest.mark.parametrize("fault", RETRIED_FAULTS)
 async def test_read_fault_retried_then_unavailable(
     client: PanelClient, sim: PanelSimulator, key: str, fault: str
 ) -> None:
@@ -34,6 +34,16 @@ async def test_read_fault_retried_then_unavailable(
     assert type(caught.value) is PanelUnavailable
     assert caught.value.reason
     assert sim.request_count("balance") == ATTEMPTS
+
+
+async def test_a_rate_limited_read_is_not_asked_again_at_once(
+    client: PanelClient, sim: PanelSimulator, key: str
+) -> None:
+    sim.fail_next("http_429", times=ATTEMPTS, action="balance")
+    with pytest.raises(PanelUnavailable) as caught:
+        await client.balance(key)
+    assert "429" in caught.value.reason
+    assert sim.request_count("balance") == 1  # the caller backs off, not the client
 
 
 async def test_a_balance_asked_as_a_hint_is_tried_once(
@@ -46,7 +56,7 @@ async def test_a_balance_asked_as_a_hint_is_tried_once(
     assert (await client.balance(key)).balance == Decimal(100)  # the client's default again
 
 
-@pytest.mark.parametrize("fault", UNAVAILABLE_FAULTS)
+@pytest.mark.parametrize("fault", RETRIED_FAULTS)
 async def test_read_fault_on_first_try_recovers(
     client: PanelClient, sim: PanelSimulator, key: str, fault: str
 ) -> None:
@@ -209,3 +219,12 @@ async def test_hang_does_not_block_simulator_shutdown(key: str) -> None:
         await asyncio.wait_for(sim.stop(), timeout=5)
         with pytest.raises(PanelUnavailable):
             await asyncio.wait_for(pending, timeout=5)
+
+
+def test_the_wait_between_reads_doubles_with_jitter() -> None:
+    client = PanelClient("http://127.0.0.1:9/api/v2", retry_backoff=0.5)
+    for attempt in range(4):
+        base = 0.5 * 2**attempt
+        waits = {client._backoff(attempt) for _ in range(200)}
+        assert all(base <= wait <= base * 1.5 for wait in waits)
+        assert len(waits) > 100  # jitter: clients failing together do not retry together

@@ -265,3 +265,54 @@ async def test_unreadable_catalogue_is_unavailable(panel, canned, body: str) -> 
     canned.reply(body)
     with pytest.raises(PanelUnavailable):
         await panel.services(KEY)
+
+
+# --- odd answers found in review --------------------------------------------------------------
+
+
+async def test_money_never_passes_through_a_float(panel, canned) -> None:
+    canned.reply('{"balance": 12345678901.1234567, "currency": "USD"}')
+    assert str((await panel.balance(KEY)).balance) == "12345678901.1234567"
+
+
+@pytest.mark.parametrize("odd", ["\u00b2", "\u0663", "\uff17"])  # superscript, Arabic, full-width
+async def test_an_id_in_other_digits_is_no_id(panel, canned, odd: str) -> None:
+    canned.reply(f'{{"order": "{odd}"}}')
+    with pytest.raises(OrderOutcomeUnknown):
+        await panel.add(KEY, ORDER)
+    canned.reply(f'{{"{odd}": {{"status": "Pending"}}, "7": {{"status": "Completed"}}}}')
+    assert set(await panel.statuses(KEY, [7, 8])) == {7}
+
+
+@pytest.mark.parametrize(
+    ("call", "body"),
+    [("statuses", '{"error": "Incorrect order ID"}'),
+     ("refill_statuses", '{"error": "Incorrect order ID"}'),
+     ("refills", '{"error": "Incorrect order ID"}')],
+)  # fmt: skip
+async def test_one_id_asked_in_the_multi_form_and_refused_in_the_single_form(
+    panel, canned, call: str, body: str
+) -> None:
+    canned.reply(body)
+    answer = await getattr(panel, call)(KEY, [7])
+    assert answer == {7: ItemError(message="Incorrect order ID")}
+    canned.reply('{"error": "Incorrect request"}')
+    with pytest.raises(PanelRejected):  # for several IDs it is the whole call that was refused
+        await getattr(panel, call)(KEY, [7, 8])
+    canned.reply('{"error": "Invalid API key"}')
+    with pytest.raises(InvalidKey):  # and a bad key is never one order's problem
+        await getattr(panel, call)(KEY, [7])
+
+
+async def test_one_refill_asked_in_the_multi_form_answered_in_the_single_form(
+    panel, canned
+) -> None:
+    canned.reply('{"refill": "55"}')
+    assert await panel.refills(KEY, [7]) == {7: 55}
+
+
+async def test_item_errors_inside_objects_keyed_by_id(panel, canned) -> None:
+    canned.reply('{"9": {"error": "Incorrect order ID"}, "2": {"cancel": 1}}')
+    assert await panel.cancel(KEY, [9, 2]) == {9: ItemError(message="Incorrect order ID"), 2: True}
+    canned.reply('[{"order": 9, "error": "Incorrect order ID"}, {"order": 2, "refill": 4}]')
+    assert await panel.refills(KEY, [9, 2]) == {9: ItemError(message="Incorrect order ID"), 2: 4}

@@ -22,7 +22,8 @@ def assert_hidden(key: str, error: BaseException, caplog: pytest.LogCaptureFixtu
     texts += [str(error.__cause__), repr(error.__cause__)]
     texts += [record.getMessage() for record in caplog.records]
     texts += [caplog.text]
-    assert all(key not in text for text in texts)
+    # Not even a part: a body cut short must not leave the key's first characters behind.
+    assert all(key[:8] not in text for text in texts)
 
 
 @pytest.mark.parametrize(
@@ -113,3 +114,18 @@ async def test_simulator_records_requests_without_key(
     assert key not in repr(sim.requests)
     assert sim.orders[1000].key == key
     assert sim.balance_of(key) == Decimal("99.91")
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["Notice: bad key {key} in request", '{{"error": {{"code": 1, "detail": "{pad} {key}"}}}}'],
+)
+async def test_no_part_of_the_key_survives_a_cut_answer(
+    make_client, canned, key: str, body: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    # Placed so that the 40- and 200-character cuts of the answer fall inside the key.
+    canned.reply(body.format(key=key, pad="x" * 160))
+    with pytest.raises(PanelError) as caught:
+        await make_client(canned.url, read_retries=0).balance(key)
+    assert_hidden(key, caught.value, caplog)
