@@ -87,9 +87,6 @@ class BotApp:
         """Raises ConfigError when the language, the secret key or the database cannot serve."""
         s = self.settings
         self.i18n: CatalogI18n = build_i18n(s.locales_dir, s.default_language)
-        if not s.locales_dir.is_dir():
-            log.warning("LOCALES_DIR %s does not exist: the bot speaks English only", s.locales_dir)
-        log.info("languages: %s", ", ".join(self.i18n.languages))
         if s.default_language not in ("en", *self.i18n.available_locales):
             raise ConfigError(
                 f"DEFAULT_LANGUAGE: no catalogue for {s.default_language} in {s.locales_dir}"
@@ -154,6 +151,10 @@ class BotApp:
         )
         self.inflight = InFlightMiddleware()
         self.dp = self._build_dispatcher()
+        # Logged once every check above passed: a refused start prints one line, not two.
+        if not s.locales_dir.is_dir():
+            log.warning("LOCALES_DIR %s does not exist: the bot speaks English only", s.locales_dir)
+        log.info("languages: %s", ", ".join(self.i18n.languages))
 
     def _build_bot(self) -> Bot:
         session = self._bot_session
