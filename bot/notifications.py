@@ -90,14 +90,13 @@ class Notifier:
                             reply_markup=markup,
                             on_sent=partial(self._sent, told),
                             on_failed=partial(self._failed, told),
+                            # Like a blocked person's changes at flush: the person sees the
+                            # statuses in the bot when back, rather than stale news.
+                            on_unreachable=partial(self._sent, told),
                         )
                     )
                     queued += len(told)
             return queued
-
-    async def on_blocked(self, chat_id: int) -> None:
-        """For the queue's `on_blocked`: the person blocked the bot or the chat is gone."""
-        await self._users.set_blocked(chat_id, True)
 
     async def alert_admins(self, admin_ids: Iterable[int], text_fn: Callable[[], str]) -> int:
         """Queue `text_fn()` to every admin, rendered in the admin's language; return how many."""
@@ -151,6 +150,7 @@ class Notifier:
             await repository.mark_notified(local_id, status)
 
     async def _sent(self, changes: list[_Change]) -> None:
+        """Delivered, or dropped for an unreachable chat: either way not to be sent again."""
         try:
             await self._mark_told(changes)
         finally:

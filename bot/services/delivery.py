@@ -46,13 +46,19 @@ class PermanentFailure(Exception):
 @dataclass
 class Outgoing:
     """A message to deliver; ``on_sent`` runs after Telegram accepted it, ``on_failed`` when it
-    is given up (unreachable chat, permanent failure or retries exhausted)."""
+    is given up (permanent failure or retries exhausted), ``on_unreachable`` when it is dropped
+    because its chat cannot receive messages (``on_failed`` when that is unset)."""
 
     chat_id: int
     text: str
     reply_markup: Any = None
     on_sent: Callback | None = None
     on_failed: Callback | None = None
+    on_unreachable: Callback | None = None
+
+    @property
+    def on_dropped(self) -> Callback | None:
+        return self.on_unreachable or self.on_failed
 
 
 SendFn = Callable[[Outgoing], Awaitable[None]]
@@ -160,7 +166,7 @@ class OutboundQueue:
             chat = self._chats[message.chat_id] = _Chat(message.chat_id)
         if chat.unreachable:
             self.stats.dropped += 1
-            await _run_callback(message.on_failed, "on_failed", message.chat_id)
+            await _run_callback(message.on_dropped, "on_unreachable", message.chat_id)
             return
         chat.pending.append(message)
         self._unfinished += 1
@@ -304,7 +310,7 @@ class OutboundQueue:
             on_blocked = self._on_blocked
             await _run_callback(lambda: on_blocked(chat.chat_id), "on_blocked", chat.chat_id)
         for item in dropped:
-            await _run_callback(item.on_failed, "on_failed", chat.chat_id)
+            await _run_callback(item.on_dropped, "on_unreachable", chat.chat_id)
         return len(dropped)
 
     def _finish(self, count: int) -> None:

@@ -129,12 +129,18 @@ async def test_an_unreachable_chat_is_dropped_and_reported_once(
         await queue.put(Outgoing(chat_id, "hello"))
     await asyncio.wait_for(queue.join(), 10)
     await queue.put(Outgoing(9, "still blocked", on_failed=note("still blocked")))
+    await queue.put(
+        Outgoing(9, "dropped", on_failed=note("failed"), on_unreachable=note("unreachable"))
+    )
 
     assert blocked == [9]
-    assert given_up == ["to blocked 0", "to blocked 1", "to blocked 2", "still blocked"]
+    assert given_up == [
+        *("to blocked 0", "to blocked 1", "to blocked 2", "still blocked"),
+        "unreachable",
+    ]
     assert len(fake.calls_of("sendMessage")) == 6  # one attempt for chat 9, then no more
     assert all(texts(fake, chat_id) == ["hello"] for chat_id in range(1, 6))
-    assert queue.stats == DeliveryStats(sent=5, blocked=1, dropped=4)
+    assert queue.stats == DeliveryStats(sent=5, blocked=1, dropped=5)
 
     fake.unblock_chat(9)
     queue.unblock(9)

@@ -182,6 +182,9 @@ async def test_a_blocked_person_is_marked_and_not_written_to_again(world: World)
     user = await world.users.get(ALICE)
     assert user is not None and user.blocked
     assert world.send_attempts(ALICE) == 1
+    # Dropped, not failed: nothing left to send should the person come back before a flush.
+    assert (await world.order(alices.id)).notified_status == "In progress"
+    assert world.notifier is not None and await world.notifier.flush() == 0
 
     for order in (alices, bobs):
         world.sim.set_order(order.panel_order_id, status="Completed")

@@ -77,7 +77,7 @@ class World:
             make_bot_sender(self.bot),
             global_per_second=1000,
             per_chat_interval=0.0,
-            on_blocked=lambda chat_id: notifier.on_blocked(chat_id),
+            on_blocked=lambda chat_id: self.users.set_blocked(chat_id, True),
             retry_backoff=0.01,
         )
         notifier = Notifier(self.orders, self.refills, self.users, queue, self.i18n)
