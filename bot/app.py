@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -86,6 +87,7 @@ class BotApp:
     async def open(self) -> None:
         """Raises ConfigError when the language, the secret key or the database cannot serve."""
         s = self.settings
+        self._opened_at = time.time()
         self.i18n: CatalogI18n = build_i18n(s.locales_dir, s.default_language)
         if s.default_language not in ("en", *self.i18n.available_locales):
             raise ConfigError(
@@ -105,12 +107,19 @@ class BotApp:
             self.db = await Database.open(s.database_path)
         except (OSError, sqlite3.Error, SchemaTooNewError) as exc:
             raise ConfigError(f"DATABASE_PATH: cannot use {s.database_path}: {exc}") from None
+        try:
+            await self._assemble(box)
+        except BaseException:
+            await self.db.close()
+            raise
+
+    async def _assemble(self, box: SecretBox) -> None:
+        s = self.settings
         self.keys = KeyRepository(self.db, box)
         try:
             # Every stored key is needed to track orders: a changed secret key breaks them all.
             await self.keys.all_keys()
         except SecretDecryptError:
-            await self.db.close()
             raise ConfigError(
                 "SECRET_KEY: the stored panel keys were encrypted with another secret key"
             ) from None
@@ -209,6 +218,7 @@ class BotApp:
         await self._set_commands()
         await self.queue.start()
         # Deliver what a restart interrupted before anything new happens.
+        await self.ordering.recover_interrupted(created_before=self._opened_at)
         await self.notifier.flush()
         self.tracker.start()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import time
@@ -110,6 +111,11 @@ class OrderService:
             # Surely not sent (connection refused, rate limited): kept for the log, not shown.
             await self._orders.mark_failed(intent.id, exc.reason, FailureKind.UNREACHABLE)
             return PlacementResult(Placement.UNAVAILABLE, intent)
+        except BaseException as exc:
+            # Interrupted (a stop, a bug) while `add` may have reached the panel: left pending,
+            # nobody would ever look at it again.
+            await asyncio.shield(self._unknown(intent.id, f"interrupted ({type(exc).__name__})"))
+            raise
         now = self._clock()
         try:
             await self._orders.mark_placed(
@@ -121,14 +127,37 @@ class OrderService:
         except sqlite3.IntegrityError:
             # The panel gave an ID another order of this account already has: someone must look.
             return await self._unknown(intent.id, f"panel order ID {panel_order_id} already known")
+        except BaseException as exc:
+            log.error("order %s is panel order %s but was not recorded", intent.id, panel_order_id)
+            await asyncio.shield(
+                self._unknown(
+                    intent.id,
+                    f"placed as panel order {panel_order_id}, not recorded ({type(exc).__name__})",
+                )
+            )
+            raise
         return PlacementResult(Placement.PLACED, await self._orders.get(intent.id))
 
+    async def recover_interrupted(self, created_before: float) -> list[OrderRow]:
+        """Orders a crash left between intent and answer become unknown, and admins are told.
+
+        Only intents created before `created_before` (this process's start), so another
+        instance's confirmation in flight is never taken for an interrupted one.
+        """
+        recovered = []
+        for order in await self._orders.list_pending(created_before):
+            result = await self._unknown(order.id, "interrupted by a restart before the answer")
+            if result.order is not None and result.order.placement == "unknown":
+                recovered.append(result.order)
+        return recovered
+
     async def _unknown(self, local_id: int, reason: str) -> PlacementResult:
-        await self._orders.mark_unknown(local_id, reason)
+        changed = await self._orders.mark_unknown(local_id, reason)
         order = await self._orders.get(local_id)
-        log.warning("order %s: outcome unknown (%s)", local_id, reason)
-        if self._on_unknown is not None and order is not None:
-            await self._on_unknown(order)
+        if changed:
+            log.warning("order %s: outcome unknown (%s)", local_id, reason)
+            if self._on_unknown is not None and order is not None:
+                await self._on_unknown(order)
         return PlacementResult(Placement.UNKNOWN, order)
 
     async def refresh(self, order: OrderRow, account: Account) -> OrderRow:

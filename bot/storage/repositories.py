@@ -508,6 +508,14 @@ class OrderRepository:
         assert row is not None
         return int(row[0])
 
+    async def list_pending(self, created_before: float) -> list[OrderRow]:
+        """Intents still waiting for the panel's answer to `add`."""
+        rows = await self._db.fetchall(
+            _SELECT_ORDERS + " WHERE placement = 'pending' AND created_at < ? ORDER BY id",
+            (created_before,),
+        )
+        return [_order(row) for row in rows]
+
     async def list_unknown(self) -> list[OrderRow]:
         rows = await self._db.fetchall(_SELECT_ORDERS + " WHERE placement = 'unknown' ORDER BY id")
         return [_order(row) for row in rows]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from tests.bot.harness import ADMIN, ALICE, BOB, Harness
 
 LIKES = 2  # Default service without drip-feed: link, then quantity
@@ -64,3 +66,40 @@ async def test_admin_commands_are_silent_for_others(harness: Harness) -> None:
     harness.tg.send_text(BOB, "/resolve 1 none")
     await harness.settle()
     assert len(harness.tg.calls_of("sendMessage")) == before
+
+
+async def test_a_confirmation_cut_off_by_a_crash_is_handed_to_the_admins(
+    harness: Harness,
+) -> None:
+    assert harness.app is not None
+    await harness.say(ADMIN, "/start")
+    # What a crash between writing the intent and the panel's answer leaves behind.
+    intent = await harness.app.orders.create_intent(
+        intent_token="cut-off",
+        owner_id=ALICE,
+        account="shared",
+        service_id=LIKES,
+        service_name="Instagram Likes",
+        service_type="Default",
+        rate=Decimal("0.5"),
+        link="https://instagram.com/p/abc",
+        quantity=100,
+        extra={},
+        price=Decimal("0.05"),
+        currency="USD",
+        refillable=False,
+        cancelable=False,
+    )
+    assert intent is not None
+
+    await harness.restart()
+    await harness.tg.wait_for(
+        lambda: any("may or may not have been placed" in t for t in harness.texts(ADMIN)), 10
+    )
+    assert f"Local ID: {intent.id}" in harness.last(ADMIN).text
+    listing = await harness.say(ADMIN, "/unknown")
+    assert f"Local {intent.id}" in listing.text
+
+    await harness.restart()  # told once, not at every start
+    assert f"Local {intent.id}" in (await harness.say(ADMIN, "/unknown")).text
+    assert sum("may or may not have been placed" in t for t in harness.texts(ADMIN)) == 1

@@ -1,0 +1,111 @@
+"""OrderService over the real wire: an interrupted `add` never leaves an order pending."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot.panel.account import PanelAccount
+from bot.panel.client import PanelClient
+from bot.panel.simulator import PanelSimulator
+from bot.services.accounts import Account
+from bot.services.ordering import OrderService
+from bot.storage import Database, OrderRepository, OrderRow, RefillRepository
+
+KEY = "ordering-test-key-0123456789abcdef"
+ALICE = 101
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[PanelSimulator]:
+    async with PanelSimulator(keys={KEY: Decimal("100")}) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "bot.sqlite3")
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def account(sim: PanelSimulator) -> AsyncIterator[Account]:
+    async with PanelClient(sim.url, timeout=30, read_retries=0, retry_backoff=0) as client:
+        yield Account("shared", PanelAccount(client, KEY))
+
+
+class Alerts:
+    def __init__(self) -> None:
+        self.orders: list[OrderRow] = []
+
+    async def __call__(self, order: OrderRow) -> None:
+        self.orders.append(order)
+
+
+async def test_an_add_interrupted_in_flight_is_unknown_and_admins_are_told(
+    sim: PanelSimulator, db: Database, account: Account
+) -> None:
+    orders = OrderRepository(db)
+    alerts = Alerts()
+    service = OrderService(orders, RefillRepository(db), poll_interval=1.0, on_unknown=alerts)
+    listed = next(
+        s for s in await account.panel.services() if s.type == "Default" and not s.dripfeed
+    )
+    sim.fail_next("hang", action="add")
+
+    placing = asyncio.create_task(
+        service.place(
+            intent_token="t1",
+            owner_id=ALICE,
+            account=account,
+            service=listed,
+            answers={"link": "https://instagram.com/p/x", "quantity": listed.min},
+        )
+    )
+    await sim.wait_for_requests(1, action="add")
+    placing.cancel()  # a stop of the bot while the panel has the request
+    with pytest.raises(asyncio.CancelledError):
+        await placing
+
+    order = await orders.get_by_intent("t1")
+    assert order is not None and order.placement == "unknown"
+    assert order.failure == "interrupted (CancelledError)"
+    assert [o.id for o in alerts.orders] == [order.id]
+
+
+async def test_intents_left_by_a_crash_become_unknown_at_the_next_start(db: Database) -> None:
+    orders = OrderRepository(db)
+    alerts = Alerts()
+    service = OrderService(orders, RefillRepository(db), poll_interval=1.0, on_unknown=alerts)
+    crashed = await orders.create_intent(
+        intent_token="crashed",
+        owner_id=ALICE,
+        account="shared",
+        service_id=1,
+        service_name="Followers",
+        service_type="Default",
+        rate=Decimal("0.9"),
+        link="https://instagram.com/p/x",
+        quantity=100,
+        extra={},
+        price=Decimal("0.09"),
+        currency="USD",
+        refillable=False,
+        cancelable=False,
+    )
+    assert crashed is not None
+
+    # An intent newer than this start may be another instance's confirmation in flight.
+    assert await service.recover_interrupted(created_before=crashed.created_at) == []
+    recovered = await service.recover_interrupted(created_before=crashed.created_at + 1)
+    assert [o.id for o in recovered] == [crashed.id]
+    assert recovered[0].placement == "unknown"
+    assert [o.id for o in alerts.orders] == [crashed.id]
+    # Done once: a second start finds nothing to recover and tells nobody again.
+    assert await service.recover_interrupted(created_before=crashed.created_at + 1) == []
+    assert len(alerts.orders) == 1
