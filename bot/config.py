@@ -8,7 +8,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_USER_AGENT = (
@@ -72,8 +72,10 @@ class Settings(BaseSettings):
 
     @field_validator("panel_url", "telegram_api_url")
     @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is None or value == "":
+    def _http_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or not value.strip():
+            if info.field_name == "panel_url":
+                raise ValueError("is required")
             return None
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -84,6 +86,8 @@ class Settings(BaseSettings):
     @classmethod
     def _token_shape(cls, value: SecretStr) -> SecretStr:
         token = value.get_secret_value().strip()
+        if not token:
+            raise ValueError("is required")
         head, _, tail = token.partition(":")
         if not head.isdigit() or not tail:
             raise ValueError("expected a token like 123456:ABC... from @BotFather")

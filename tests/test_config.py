@@ -59,10 +59,14 @@ def assert_one_line_naming(
     return lines[0]
 
 
+@pytest.mark.parametrize("empty", [False, True], ids=["unset", "empty"])
 @pytest.mark.parametrize("setting", ["BOT_TOKEN", "PANEL_URL"])
-def test_a_required_setting_is_missing(tmp_path: Path, setting: str) -> None:
+def test_a_required_setting_is_missing(tmp_path: Path, setting: str, empty: bool) -> None:
     env = base_env(tmp_path)
-    del env[setting]
+    if empty:
+        env[setting] = " "
+    else:
+        del env[setting]
     line = assert_one_line_naming(run_bot(tmp_path, env), setting)
     assert "required" in line
 
