@@ -196,8 +196,12 @@ class OrderService:
     async def adopt(self, owner_id: int, account: Account, panel_order_id: int) -> OrderRow | None:
         """Own-key mode: an order placed on the person's key outside the bot, tracked from now.
 
-        None when the panel does not know the ID on this key.
+        None when the panel does not know the ID on this key, or when another person with the
+        same key already follows it: an order has one owner, who alone sees and acts on it.
         """
+        known = await self._orders.get_by_panel_id(account.label, panel_order_id)
+        if known is not None:
+            return known if known.owner_id == owner_id else None
         try:
             info = await account.panel.status(panel_order_id)
         except PanelRejected:
@@ -220,14 +224,21 @@ class OrderService:
             cancelable=True,
         )
         if intent is None:
-            return await self._orders.get_by_panel_id(account.label, panel_order_id)
+            known = await self._orders.get_by_panel_id(account.label, panel_order_id)
+            return known if known is not None and known.owner_id == owner_id else None
         now = self._clock()
-        await self._orders.mark_placed(
-            intent.id,
-            panel_order_id,
-            first_poll_at=now + self._poll_interval,
-            poll_interval=self._poll_interval,
-        )
+        try:
+            await self._orders.mark_placed(
+                intent.id,
+                panel_order_id,
+                first_poll_at=now + self._poll_interval,
+                poll_interval=self._poll_interval,
+            )
+        except sqlite3.IntegrityError:
+            # Someone with the same key adopted it a moment earlier: theirs, and this intent
+            # must not linger as an order whose placement is in doubt.
+            await self._orders.discard_intent(intent.id)
+            return None
         placed = await self._orders.get(intent.id)
         if placed is None:
             return None

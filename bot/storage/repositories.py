@@ -508,6 +508,15 @@ class OrderRepository:
         assert row is not None
         return int(row[0])
 
+    async def discard_intent(self, local_id: int) -> bool:
+        """Forget an intent that never went to the panel."""
+        return (
+            await self._db.execute(
+                "DELETE FROM orders WHERE id = ? AND placement = 'pending'", (local_id,)
+            )
+            > 0
+        )
+
     async def list_pending(self, created_before: float) -> list[OrderRow]:
         """Intents still waiting for the panel's answer to `add`."""
         rows = await self._db.fetchall(
