@@ -12,8 +12,9 @@ from aiogram.types import ErrorEvent
 
 from bot.config import Settings
 from bot.i18n import _
+from bot.keyboards.callbacks import ConfirmOrder
 from bot.panel.errors import PanelError, PanelRejected
-from bot.storage.repositories import UserRepository
+from bot.storage.repositories import OrderRepository, UserRepository
 from bot.texts import panel_failure
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,19 @@ async def blocked(event: ErrorEvent, users: UserRepository) -> None:
         await users.set_blocked(user.id, True)
 
 
-async def anything_else(event: ErrorEvent, bot: Bot) -> None:
+async def _confirmed_order(event: ErrorEvent, orders: OrderRepository) -> bool:
+    """The failed update was a Confirm whose order is already recorded (and maybe placed)."""
+    query = event.update.callback_query
+    if query is None or not query.data:
+        return False
+    try:
+        token = ConfirmOrder.unpack(query.data).token
+    except (TypeError, ValueError):
+        return False
+    return await orders.get_by_intent(token) is not None
+
+
+async def anything_else(event: ErrorEvent, bot: Bot, orders: OrderRepository) -> None:
     log.error(
         "update %s failed: %s",
         event.update.update_id,
@@ -54,9 +67,16 @@ async def anything_else(event: ErrorEvent, bot: Bot) -> None:
         exc_info=event.exception,
     )
     try:
-        text = _(
-            "Something went wrong on our side. Please try again, or send /cancel to start over."
-        )
+        if await _confirmed_order(event, orders):
+            # "Try again" here would buy the same thing twice.
+            text = _(
+                "Something went wrong after your order was sent. Do not order it again: "
+                "see /orders for what became of it."
+            )
+        else:
+            text = _(
+                "Something went wrong on our side. Please try again, or send /cancel to start over."
+            )
         await _tell(event, bot, text)
     except Exception:
         log.exception("could not tell the person about the failure")

@@ -221,3 +221,22 @@ async def test_notifications_resume_when_a_person_who_blocked_the_bot_comes_back
         await tg.wait_for(lambda: any("Completed" in t for t in harness.texts(ALICE)), 10)
         news = [t for t in harness.texts(ALICE) if t.startswith("🔔")]
         assert len(news) == 1 and "Completed" in news[0], news
+
+
+async def test_a_failure_after_the_order_was_sent_never_says_try_again(
+    harness: Harness,
+) -> None:
+    await harness.start_order(ALICE, 4)
+    await harness.say(ALICE, LINK)
+    # Telegram fails the "Placed" message: the order is on the panel all the same.
+    harness.tg.fail_next("sendMessage", error_code=500, description="Internal Server Error")
+    await harness.press(ALICE, "Confirm")
+
+    assert len(harness.sim.orders) == 1
+    told = harness.last(ALICE).text
+    assert told == (
+        "Something went wrong after your order was sent. Do not order it again: "
+        "see /orders for what became of it."
+    )
+    listing = await harness.say(ALICE, "/orders")
+    assert [b for b in listing.buttons if f"#{next(iter(harness.sim.orders))}" in b["text"]]
