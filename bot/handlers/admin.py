@@ -5,16 +5,20 @@ from __future__ import annotations
 from html import escape
 
 from aiogram import Bot, Router
+from aiogram.exceptions import TelegramForbiddenError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.config import Settings
+from bot.handlers.common import PUBLIC
 from bot.i18n import CatalogI18n, _
 from bot.keyboards import menus
 from bot.services.accounts import AccountResolver
 from bot.services.ordering import OrderService
 from bot.storage.repositories import OrderRepository, UserRepository
 from bot.texts import order_title, when
+
+LISTING_CHARS = 3800  # below Telegram's 4096, with room for the "more" line
 
 
 def _is_admin(message: Message, settings: Settings) -> bool:
@@ -29,18 +33,28 @@ async def unknown_orders(message: Message, settings: Settings, orders: OrderRepo
         await message.answer(_("No order has an unknown outcome."))
         return
     lines = [_("<b>Orders of unknown outcome</b> (check them on the panel):")]
-    for order in unknown[:50]:
-        lines.append(
-            _("Local {id} · person <code>{owner}</code> · {service} · {link} · {time}").format(
-                id=order.id,
-                owner=order.owner_id,
-                service=escape(order.service_name),
-                link=escape(order.link or "—"),
-                time=when(order.created_at),
-            )
+    footer = _("Settle one with /resolve LOCAL_ID PANEL_ORDER_ID, or /resolve LOCAL_ID none.")
+    room = LISTING_CHARS - len(lines[0]) - len(footer)
+    for shown, order in enumerate(unknown):
+        line = _("Local {id} · person <code>{owner}</code> · {service} · {link} · {time}").format(
+            id=order.id,
+            owner=order.owner_id,
+            service=escape(_cut(order.service_name)),
+            link=escape(_cut(order.link or "—")),
+            time=when(order.created_at),
         )
-    lines.append(_("Settle one with /resolve LOCAL_ID PANEL_ORDER_ID, or /resolve LOCAL_ID none."))
+        room -= len(line) + 1
+        if room < 0:
+            # The oldest come first: settling them brings the rest into view.
+            lines.append(_("… and {count} more.").format(count=len(unknown) - shown))
+            break
+        lines.append(line)
+    lines.append(footer)
     await message.answer("\n".join(lines))
+
+
+def _cut(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 async def resolve(
@@ -91,12 +105,19 @@ async def resolve(
         else:
             text = _("We checked: your order of “{service}” was placed as {title}.")
         text = text.format(service=escape(settled.service_name), title=order_title(settled))
-        await bot.send_message(settled.owner_id, text, reply_markup=menus.order_link(settled))
+        markup = menus.order_link(settled)
+    try:
+        await bot.send_message(settled.owner_id, text, reply_markup=markup)
+    except TelegramForbiddenError:
+        # The owner blocked the bot; left to the error handler, the admin would be marked.
+        await users.set_blocked(settled.owner_id, True)
+        await message.answer(_("The person has blocked the bot and was not told."))
 
 
 def create_router() -> Router:
     """A new router each time: a router can belong to one Dispatcher only."""
     router = Router(name="admin")
-    router.message(Command("unknown"))(unknown_orders)
-    router.message(Command("resolve"))(resolve)
+    # Public: in own-key mode an admin needs no key of their own to settle others' orders.
+    router.message(Command("unknown"), flags=PUBLIC)(unknown_orders)
+    router.message(Command("resolve"), flags=PUBLIC)(resolve)
     return router

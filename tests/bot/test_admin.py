@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from bot.storage import OrderRow
 from tests.bot.harness import ADMIN, ALICE, BOB, Harness
 
 LIKES = 2  # Default service without drip-feed: link, then quantity
@@ -74,23 +75,7 @@ async def test_a_confirmation_cut_off_by_a_crash_is_handed_to_the_admins(
     assert harness.app is not None
     await harness.say(ADMIN, "/start")
     # What a crash between writing the intent and the panel's answer leaves behind.
-    intent = await harness.app.orders.create_intent(
-        intent_token="cut-off",
-        owner_id=ALICE,
-        account="shared",
-        service_id=LIKES,
-        service_name="Instagram Likes",
-        service_type="Default",
-        rate=Decimal("0.5"),
-        link="https://instagram.com/p/abc",
-        quantity=100,
-        extra={},
-        price=Decimal("0.05"),
-        currency="USD",
-        refillable=False,
-        cancelable=False,
-    )
-    assert intent is not None
+    intent = await _intent(harness, "cut-off")
 
     await harness.restart()
     await harness.tg.wait_for(
@@ -103,3 +88,63 @@ async def test_a_confirmation_cut_off_by_a_crash_is_handed_to_the_admins(
     await harness.restart()  # told once, not at every start
     assert f"Local {intent.id}" in (await harness.say(ADMIN, "/unknown")).text
     assert sum("may or may not have been placed" in t for t in harness.texts(ADMIN)) == 1
+
+
+async def _intent(
+    harness: Harness, token: str, *, link: str = "https://instagram.com/p/abc"
+) -> OrderRow:
+    """An order the bot wrote down before sending `add`, as a crash leaves it."""
+    assert harness.app is not None
+    intent = await harness.app.orders.create_intent(
+        intent_token=token,
+        owner_id=ALICE,
+        account="shared",
+        service_id=LIKES,
+        service_name="Instagram Likes",
+        service_type="Default",
+        rate=Decimal("0.5"),
+        link=link,
+        quantity=100,
+        extra={},
+        price=Decimal("0.05"),
+        currency="USD",
+        refillable=False,
+        cancelable=False,
+    )
+    assert intent is not None
+    return intent
+
+
+async def test_a_long_list_of_unknown_orders_fits_one_message(harness: Harness) -> None:
+    assert harness.app is not None
+    for n in range(60):
+        intent = await _intent(harness, f"t{n}", link="https://instagram.com/p/" + "x" * 2000)
+        await harness.app.orders.mark_unknown(intent.id, "lost")
+
+    listing = await harness.say(ADMIN, "/unknown")
+
+    assert listing.text.startswith("Orders of unknown outcome")
+    assert "Local 1 " in listing.text
+    assert "more." in listing.text and "/resolve LOCAL_ID" in listing.text
+
+
+async def test_settling_the_order_of_a_person_who_blocked_the_bot(harness: Harness) -> None:
+    await _order_with_lost_answer(harness)
+    harness.tg.block_chat(ALICE)
+
+    await harness.say(ADMIN, "/resolve 1 none")
+
+    assert harness.app is not None
+    assert harness.texts(ADMIN)[-2].startswith("Settled")
+    assert harness.last(ADMIN).text == "The person has blocked the bot and was not told."
+    alice, admin = await harness.app.users.get(ALICE), await harness.app.users.get(ADMIN)
+    assert alice is not None and alice.blocked
+    assert admin is not None and not admin.blocked
+
+
+async def test_admins_settle_orders_in_own_key_mode_without_a_key(
+    own_key_harness: Harness,
+) -> None:
+    h = own_key_harness
+    assert "No order has an unknown outcome" in (await h.say(ADMIN, "/unknown")).text
+    assert "Usage" in (await h.say(ADMIN, "/resolve")).text
