@@ -128,6 +128,15 @@ async def _refill(
     if not may_refill(order):
         await callback.answer(_("Not possible for this order now."), show_alert=True)
         return
+    running = await ordering.open_refill(order)
+    if running is not None:
+        await callback.answer(
+            _("A refill of this order is already under way: refill #{refill}.").format(
+                refill=running.panel_refill_id
+            ),
+            show_alert=True,
+        )
+        return
     refill_id = await ordering.refill(order, account)
     text = _("♻️ Refill requested for {title}: refill #{refill}.").format(
         title=order_title(order), refill=refill_id

@@ -15,11 +15,18 @@ from bot.panel.errors import OrderOutcomeUnknown, PanelRejected, PanelUnavailabl
 from bot.panel.models import ItemError, Service, canonical_status, is_final_order_status
 from bot.services.accounts import Account
 from bot.services.order_form import build_order, order_quantity, price_for
-from bot.storage.repositories import FailureKind, OrderRepository, OrderRow, RefillRepository
+from bot.storage.repositories import (
+    FailureKind,
+    OrderRepository,
+    OrderRow,
+    RefillRepository,
+    RefillRow,
+)
 
 log = logging.getLogger(__name__)
 
 REFILL_STATUSES = frozenset({"completed", "partial"})
+REFILL_BLOCKS_SECONDS = 24 * 3600
 
 
 class Placement(StrEnum):
@@ -177,6 +184,18 @@ class OrderService:
             poll_interval=order.poll_interval,
         )
         return await self._orders.get(order.id) or order
+
+    async def open_refill(self, order: OrderRow) -> RefillRow | None:
+        """A refill of this order the panel is still working on, asked for within a day.
+
+        A second request then would be a duplicate (a double press, two devices); after a day
+        a refill that never reached a final status no longer stands in the way.
+        """
+        recent = self._clock() - REFILL_BLOCKS_SECONDS
+        for refill in await self._refills.list_for_order(order.id):
+            if not refill.final and refill.created_at > recent:
+                return refill
+        return None
 
     async def refill(self, order: OrderRow, account: Account) -> int:
         assert order.panel_order_id is not None

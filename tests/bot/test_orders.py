@@ -271,6 +271,27 @@ async def test_refill_only_when_allowed_and_completed(harness: Harness) -> None:
     assert [r.order_id for r in harness.sim.refills.values()] == [1000]
 
 
+async def test_a_double_press_of_refill_asks_the_panel_once(harness: Harness) -> None:
+    await place(harness, service=1)
+    harness.sim.set_order(1000, status="Completed", remains=0)
+    await harness.press(ALICE, "Order card")
+    card = await harness.press(ALICE, "Refresh")
+
+    first = harness.tap(ALICE, "♻️ Refill", message=card)
+    second = harness.tap(ALICE, "♻️ Refill", message=card)
+    await harness.settle()
+
+    assert harness.sim.request_count("refill") == 1
+    assert harness.answer_of(second) == "A refill of this order is already under way: refill #500."
+    assert first != second
+    # Once the panel is done with it (as tracking records it), another may be asked for.
+    assert harness.app is not None
+    [refill] = await harness.app.refills.list_for_order(1)
+    await harness.app.refills.apply_status(refill.id, "Completed", True, None, None)
+    await harness.press(ALICE, "♻️ Refill", message=card)
+    assert harness.sim.request_count("refill") == 2
+
+
 async def test_the_panel_refuses_a_refill(harness: Harness) -> None:
     await place(harness, service=1)
     harness.sim.set_order(1000, status="Partial", remains=10)
