@@ -17,7 +17,17 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand
 
 from bot.config import ConfigError, Settings
-from bot.handlers import admin, balance, catalog, common, connect, errors, orders, wizard
+from bot.handlers import (
+    admin,
+    balance,
+    catalog,
+    common,
+    connect,
+    errors,
+    membership,
+    orders,
+    wizard,
+)
 from bot.i18n import CatalogI18n, _, build_i18n
 from bot.middlewares.access import AccountMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
@@ -207,7 +217,10 @@ class BotApp:
         # The error handlers' router is the parent: errors bubble up from the routers below it.
         root = errors.create_router()
         root.include_routers(
-            *(m.create_router() for m in (common, connect, admin, wizard, catalog, orders, balance))
+            *(
+                m.create_router()
+                for m in (membership, common, connect, admin, wizard, catalog, orders, balance)
+            )
         )
         root.include_router(common.create_fallback_router())
         dp.include_router(root)

@@ -586,6 +586,36 @@ class FakeTelegramServer:
     def unblock_chat(self, chat_id: int) -> None:
         self._blocked.discard(chat_id)
 
+    def stop_bot(self, user_id: int) -> int:
+        """The person blocks the bot in Telegram: calls to the chat answer 403 from now, and
+        the bot is told with a ``my_chat_member`` update. Returns the update id."""
+        self.block_chat(user_id)
+        return self._member_update(user_id, "member", "kicked")
+
+    def restart_bot(self, user_id: int) -> int:
+        """The person unblocks the bot (Telegram's Restart button)."""
+        self.unblock_chat(user_id)
+        return self._member_update(user_id, "kicked", "member")
+
+    def _member_update(self, user_id: int, old: str, new: str) -> int:
+        language = self._users.get(user_id, {}).get("language_code", "en")
+
+        def member(status: str) -> dict[str, Any]:
+            kicked = {"until_date": 0} if status == "kicked" else {}
+            return {"user": self.bot_user, "status": status, **kicked}
+
+        return self.add_update(
+            {
+                "my_chat_member": {
+                    "chat": self._chat_json(self._chat(user_id)),
+                    "from": self._remember_user(user_id, language),
+                    "date": int(time.time()),
+                    "old_chat_member": member(old),
+                    "new_chat_member": member(new),
+                }
+            }
+        )
+
     def rate_limit(self, global_per_second: int = 30, per_chat_per_second: int = 1) -> None:
         """Answer 429 once sends exceed these counts in any one-second window."""
         self._limits = (global_per_second, per_chat_per_second)

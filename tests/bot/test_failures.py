@@ -240,3 +240,20 @@ async def test_a_failure_after_the_order_was_sent_never_says_try_again(
     )
     listing = await harness.say(ALICE, "/orders")
     assert [b for b in listing.buttons if f"#{next(iter(harness.sim.orders))}" in b["text"]]
+
+
+async def test_stopping_and_restarting_the_bot_in_telegram(harness: Harness) -> None:
+    assert harness.app is not None
+    await harness.say(ALICE, "/start")
+
+    harness.tg.stop_bot(ALICE)
+    await harness.settle()
+    person = await harness.app.users.get(ALICE)
+    assert person is not None and person.blocked
+    assert harness.app.queue.stats.blocked == 0  # known without a failed send
+
+    harness.tg.restart_bot(ALICE)
+    await harness.settle()
+    person = await harness.app.users.get(ALICE)
+    assert person is not None and not person.blocked
+    assert (await harness.say(ALICE, "/balance")).text == "Balance: 100 USD"
