@@ -23,6 +23,8 @@ def main() -> None:
     )
     # aiohttp's access and client logs could carry URLs with the bot token in them.
     logging.getLogger("aiohttp").setLevel(logging.WARNING)
+    # aiosqlite's debug lines repeat every statement with its parameters: people's data.
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
     try:
         asyncio.run(_run(settings))
     except ConfigError as exc:
