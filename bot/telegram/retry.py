@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from typing import TYPE_CHECKING
 
@@ -46,7 +47,8 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
     """Retries 429 answers after ``retry_after`` and transient failures of repeatable calls.
 
     A ``retry_after`` above ``max_wait`` seconds is not waited out here: the error goes to the
-    caller, which can reschedule the work instead of holding a handler for minutes.
+    caller, which can reschedule the work instead of holding a handler for minutes, and every
+    call made before that pause ends gets the same error without reaching Telegram.
     """
 
     def __init__(
@@ -79,14 +81,15 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
         failures = 0
         while True:
             if api_method.lower() not in _NEVER_PAUSED:
-                await self._wait_pause()
+                await self._wait_pause(method)
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as error:
                 flood_attempts += 1
+                # Recorded even when too long to wait out: every other call must hold off too.
+                self._pause_until = max(self._pause_until, time.monotonic() + error.retry_after)
                 if flood_attempts >= self.max_attempts or error.retry_after > self.max_wait:
                     raise
-                self._pause_until = max(self._pause_until, time.monotonic() + error.retry_after)
                 logger.warning(
                     "Telegram flood control on %s: pausing requests for %s s (attempt %d)",
                     api_method,
@@ -103,9 +106,16 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
                 )
                 await asyncio.sleep(delay)
 
-    async def _wait_pause(self) -> None:
+    async def _wait_pause(self, method: TelegramMethod[TelegramType]) -> None:
         # Loop: another request may extend the pause while this one sleeps.
-        while (delay := self._pause_until - time.monotonic()) > 0:  # noqa: ASYNC110
+        while (delay := self._pause_until - time.monotonic()) > 0:
+            if delay > self.max_wait:
+                # As Telegram would answer, without asking it during its own ban.
+                raise TelegramRetryAfter(
+                    method=method,
+                    message="Too Many Requests: flood control still in force",
+                    retry_after=math.ceil(delay),
+                )
             await asyncio.sleep(delay)
 
 

@@ -49,9 +49,13 @@ async def test_retry_after_beyond_max_wait_goes_to_the_caller(
 
     with pytest.raises(TelegramRetryAfter):
         await bot.send_message(1, "later")
+    # The ban holds for every call: refused here, not sent to earn a longer one.
+    assert middleware.paused_for > 25
+    with pytest.raises(TelegramRetryAfter) as refused:
+        await bot.send_message(2, "meanwhile")
+    assert 25 < refused.value.retry_after <= 30
 
     assert len(fake.calls_of("sendMessage")) == 1
-    assert middleware.paused_for == 0
 
 
 async def test_gives_up_after_max_attempts(fake: FakeTelegramServer, make_bot: BotFactory) -> None:
