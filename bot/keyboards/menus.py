@@ -12,6 +12,7 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 from aiogram.utils.keyboard import InlineKeyboardBuilder, ReplyKeyboardBuilder
+from babel import Locale, UnknownLocaleError
 
 from bot.i18n import _, __, format_number
 from bot.keyboards.callbacks import (
@@ -43,8 +44,6 @@ MENU_BALANCE = __("💰 Balance")
 MENU_LANGUAGE = __("🌐 Language")
 MENU_HELP = __("❓ Help")
 MENU_LABELS = (MENU_NEW, MENU_ORDERS, MENU_SEARCH, MENU_BALANCE, MENU_LANGUAGE, MENU_HELP)
-
-LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "ja": "日本語"}
 
 
 def main_menu() -> ReplyKeyboardMarkup:
@@ -170,11 +169,20 @@ def cancel_confirmation(order: OrderRow) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+def language_name(code: str) -> str:
+    """The language's own name for itself (Babel's data): a new catalogue needs no code."""
+    try:
+        name = Locale.parse(code).get_display_name(code)
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name[:1].upper() + name[1:] if name else code
+
+
 def languages(available: Sequence[str], current: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for code in available:
         mark = "✅ " if code == current else ""
-        builder.add(_button(mark + LANGUAGE_NAMES.get(code, code), PickLanguage(code=code)))
+        builder.add(_button(mark + language_name(code), PickLanguage(code=code)))
     builder.adjust(3)
     return builder.as_markup()
 

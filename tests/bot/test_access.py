@@ -229,7 +229,7 @@ async def german(
 async def test_language_menu_offers_every_language(german: Harness) -> None:
     reply = await german.say(ALICE, "/language")
     assert reply.text == "Choose your language:"
-    assert [b["text"] for b in reply.buttons] == ["✅ English", "de"]
+    assert [b["text"] for b in reply.buttons] == ["✅ English", "Deutsch"]
 
 
 async def test_only_english_without_catalogues(
@@ -249,13 +249,13 @@ async def test_only_english_without_catalogues(
 async def test_chosen_language_is_kept_across_a_restart(german: Harness) -> None:
     h = german
     await h.say(ALICE, "/language")
-    reply = await h.press(ALICE, "de")
+    reply = await h.press(ALICE, "Deutsch")
     assert "Sprache: Deutsch" in h.texts(ALICE)
     assert reply.text  # the help follows, in the new language
     assert (await h.say(ALICE, "/cancel")).text == "Nichts abzubrechen."
     await h.restart()
     assert (await h.say(ALICE, "/cancel")).text == "Nichts abzubrechen."
-    assert "✅ de" in [b["text"] for b in (await h.say(ALICE, "/language")).buttons]
+    assert "✅ Deutsch" in [b["text"] for b in (await h.say(ALICE, "/language")).buttons]
     # Back to English, from the German menu.
     await h.press(ALICE, "English")
     assert "Language: English" in h.texts(ALICE)
