@@ -43,14 +43,19 @@ class AllowListMiddleware(BaseMiddleware):
             user.language_code, self._i18n.languages, self._settings.default_language
         )
         with self._i18n.context(), self._i18n.use_locale(language):
-            text = _(
-                "Sorry, this bot serves only the people its operator has allowed. "
-                "Your Telegram ID is <code>{id}</code>: send it to the operator to be added."
-            ).format(id=user.id)
-        if event.message is not None:
-            await bot.send_message(event.message.chat.id, text)
-        elif event.callback_query is not None:
-            await bot.answer_callback_query(event.callback_query.id)
+            if event.message is not None:
+                text = _(
+                    "Sorry, this bot serves only the people its operator has allowed. "
+                    "Your Telegram ID is <code>{id}</code>: send it to the operator to be added."
+                ).format(id=user.id)
+                await bot.send_message(event.message.chat.id, text)
+            elif event.callback_query is not None:
+                # To the presser alone (the button may be on someone else's screen); plain
+                # text, within a callback answer's 200 characters.
+                alert = _("This bot serves only people its operator allowed. Your ID: {id}")
+                await bot.answer_callback_query(
+                    event.callback_query.id, text=alert.format(id=user.id), show_alert=True
+                )
         return None
 
 

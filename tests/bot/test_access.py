@@ -88,7 +88,7 @@ async def test_stranger_is_refused_in_their_language(
         await h.stop()
 
 
-async def test_stranger_press_is_answered_without_content(harness: Harness) -> None:
+async def test_stranger_press_is_answered_with_the_refusal_only(harness: Harness) -> None:
     h = harness
     await h.say(ALICE, "/start")
     alice_screen = h.last(ALICE)
@@ -98,7 +98,11 @@ async def test_stranger_press_is_answered_without_content(harness: Harness) -> N
         # A stranger's client claims to press a button of a bot message.
         query = h.forge_press(STRANGER, data, message=alice_screen)
         await h.settle()
-        assert h.tg.callback_answers[query].get("text") is None
+        answer = h.tg.callback_answers[query]
+        assert answer.get("text") == (
+            f"This bot serves only people its operator allowed. Your ID: {STRANGER}"
+        )
+        assert answer.get("show_alert") is True
     assert len(h.tg.calls_of("sendMessage")) == sent_before
     assert not h.tg.calls_of("editMessageText")
     assert h.sim.request_count() == 0
