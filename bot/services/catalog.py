@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -64,13 +65,18 @@ class Catalogue:
 class CatalogService:
     """One fetch per account per TTL, shared by everyone asking at the same moment.
 
-    When the panel is down, an expired catalogue is served rather than none.
+    When the panel is down, an expired catalogue is served rather than none. In own-key mode
+    every key has its own catalogue: only the `max_accounts` used most recently are kept, so
+    memory does not grow with the number of people.
     """
 
-    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, ttl: float, clock: Callable[[], float] = time.monotonic, *, max_accounts: int = 32
+    ) -> None:
         self._ttl = ttl
         self._clock = clock
-        self._cache: dict[str, tuple[float, Catalogue]] = {}
+        self._max_accounts = max_accounts
+        self._cache: OrderedDict[str, tuple[float, Catalogue]] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def get(self, account: Account) -> Catalogue:
@@ -90,12 +96,19 @@ class CatalogService:
                     raise
                 return stale[1]
             self._cache[account.label] = (self._clock(), catalogue)
+            self._cache.move_to_end(account.label)
+            while len(self._cache) > self._max_accounts:
+                evicted, _entry = self._cache.popitem(last=False)
+                lock = self._locks.get(evicted)
+                if lock is not None and not lock.locked():
+                    del self._locks[evicted]
             return catalogue
 
     def _fresh(self, label: str) -> Catalogue | None:
         entry = self._cache.get(label)
         if entry is None or self._clock() - entry[0] > self._ttl:
             return None
+        self._cache.move_to_end(label)
         return entry[1]
 
     def invalidate(self, label: str) -> None:
