@@ -6,6 +6,7 @@ import html
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -590,3 +591,39 @@ async def test_a_restart_between_confirmation_and_confirm(harness: Harness) -> N
     await harness.settle()
     assert harness.answer_of(query) == "This confirmation has expired."
     assert len(harness.sim.orders) == 1
+
+
+async def test_confirm_after_a_crash_that_cut_off_the_sending_places_nothing(
+    harness: Harness,
+) -> None:
+    await harness.start_order(ALICE, 2)
+    await harness.say(ALICE, LINK)
+    confirmation = await harness.say(ALICE, "100")
+    token = ConfirmOrder.unpack(harness.button_data(ALICE, "Confirm")).token
+    assert harness.app is not None
+    # The crash: the intent was written, `add` may have gone out, the conversation was not
+    # ended. Only the intent's token matters here.
+    await harness.app.orders.create_intent(
+        intent_token=token,
+        owner_id=ALICE,
+        account="shared",
+        service_id=2,
+        service_name="Instagram Likes",
+        service_type="Default",
+        rate=Decimal("0.5"),
+        link=LINK,
+        quantity=100,
+        extra={},
+        price=Decimal("0.05"),
+        currency="USD",
+        refillable=False,
+        cancelable=False,
+    )
+    await harness.restart()
+
+    reply = await harness.press(ALICE, "Confirm", message=confirmation)
+
+    assert reply.text == "This order was already sent."
+    assert harness.sim.request_count("add") == 0
+    (order,) = await harness.app.orders.list_for_owner(ALICE, offset=0, limit=10)
+    assert order.placement == "unknown"  # handed to the admins at the restart
