@@ -44,13 +44,6 @@ def order_price(
         return _normalised(total.scaleb(-3))
 
 
-def format_decimal_plain(value: Decimal) -> str:
-    """Plain digits without exponent or trailing zeros: "0.00000001", "900", "0.9"."""
-    if not value.is_finite():
-        raise ValueError("not a finite number")
-    return format(_normalised(value), "f")
-
-
 def _normalised(value: Decimal) -> Decimal:
     """Trailing fractional zeros trimmed, but no positive exponent: 900, not 9E+2."""
     with localcontext(_EXACT):

@@ -336,12 +336,6 @@ class KeyRepository:
         )
         return None if row is None else self._box.decrypt(row["key_ciphertext"])
 
-    async def fingerprint(self, telegram_id: int) -> str | None:
-        row = await self._db.fetchone(
-            "SELECT key_fingerprint FROM panel_keys WHERE telegram_id = ?", (telegram_id,)
-        )
-        return None if row is None else row["key_fingerprint"]
-
     async def delete(self, telegram_id: int) -> bool:
         changed = await self._db.execute(
             "DELETE FROM panel_keys WHERE telegram_id = ?", (telegram_id,)
