@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gettext
 import io
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_time, get_datetime_format
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -81,6 +83,16 @@ def format_number(value: Decimal | int, language: str | None = None) -> str:
     """A number in the person's locale, every digit kept (money is exact, never rounded here)."""
     locale = _babel_locale(language or current_language())
     return format_decimal(value, locale=locale, decimal_quantization=False)
+
+
+def format_moment(timestamp: float, language: str | None = None) -> str:
+    """A date and time in the person's locale, in UTC (the bot does not know their zone)."""
+    locale = _babel_locale(language or current_language())
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    date = format_date(moment, "medium", locale=locale)
+    time = format_time(moment, "short", tzinfo=UTC, locale=locale)
+    pattern = get_datetime_format("medium", locale=locale)
+    return pattern.replace("{1}", date).replace("{0}", time) + " UTC"
 
 
 def format_money(amount: Decimal, currency: str | None, language: str | None = None) -> str:

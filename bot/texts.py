@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from decimal import Decimal
 from html import escape, unescape
 
-from bot.i18n import _, __, format_money, format_number
+from bot.i18n import _, __, format_moment, format_money, format_number
 from bot.panel.errors import InvalidKey, PanelError, PanelRejected, known_error_code
 from bot.panel.models import Service, canonical_status
 from bot.services.order_form import FieldKind, FieldSpec, InvalidAnswer
@@ -237,7 +236,7 @@ def field_prompt(spec: FieldSpec) -> str:
 def when(timestamp: float | None) -> str:
     if timestamp is None:
         return _("unknown")
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return format_moment(timestamp)
 
 
 def order_title(order: OrderRow) -> str:

@@ -6,6 +6,7 @@ import re
 import string
 import unicodedata
 from collections import Counter
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from bot.catalogs import KEYWORDS, LOCALES, ROOT, TEMPLATE
-from bot.i18n import DOMAIN, CatalogI18n, format_money, format_number
+from bot.i18n import DOMAIN, CatalogI18n, format_moment, format_money, format_number
 
 LANGUAGES = ("ru", "ja")
 RU_PLURAL_FORMS = (
@@ -204,3 +205,16 @@ def test_money_is_never_rounded(language: str) -> None:
     decimal_sign = "," if language == "ru" else "."
     assert format_number(Decimal("0.123456789"), language) == f"0{decimal_sign}123456789"
     assert format_number(Decimal("0.00000001"), language) == f"0{decimal_sign}00000001"
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "Nov 28, 2026, 11:05\u202fPM UTC"),
+        ("ru", "28 нояб. 2026\u202fг., 23:05 UTC"),
+        ("ja", "2026/11/28 23:05 UTC"),
+    ],
+)
+def test_dates_follow_the_locale(language: str, text: str) -> None:
+    moment = datetime(2026, 11, 28, 23, 5, tzinfo=UTC).timestamp()
+    assert format_moment(moment, language) == text
