@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 
 from aiogram import F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
@@ -12,6 +13,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Message
 
 from bot.config import Settings
+from bot.handlers.screens import is_answer
 from bot.i18n import _
 from bot.keyboards import menus
 from bot.panel.errors import InvalidKey, PanelError
@@ -28,6 +30,30 @@ class ConnectForm(StatesGroup):
     key = State()
 
 
+async def delete_at_once(message: Message) -> None:
+    """Deletes a message that may hold a key; best effort.
+
+    Telegram refuses some deletes (the message is already gone, say): the person still gets
+    their answer.
+    """
+    with contextlib.suppress(TelegramBadRequest):
+        await message.delete()
+
+
+def may_hold_key(message: Message, raw_state: str | None) -> bool:
+    """Whether the message may hold a panel key: the answer to the question, or /connect KEY."""
+    if raw_state == ConnectForm.key.state:
+        return True
+    # Matched as the Command filter matches it, so that what `connect` would read is covered.
+    head, *args = (message.text or message.caption or "").split(maxsplit=1)
+    return bool(args) and head.partition("@")[0] == "/connect"
+
+
+def is_menu_button(message: Message) -> bool:
+    """A main-menu button's text, in the person's language."""
+    return message.text in {str(label) for label in menus.MENU_LABELS}
+
+
 async def connect(
     message: Message,
     command: CommandObject,
@@ -40,8 +66,7 @@ async def connect(
     if settings.shared_key_mode:
         if command.args:
             # Whatever was sent may be a key: it does not stay in the chat either.
-            with contextlib.suppress(TelegramBadRequest):
-                await message.delete()
+            await delete_at_once(message)
         await message.answer(_("This bot uses its operator's panel account: nothing to connect."))
         return
     if command.args:
@@ -67,6 +92,19 @@ async def key_received(
     await _check_and_store(message, message.text, state, accounts, keys, catalog)
 
 
+async def key_not_text(message: Message) -> None:
+    # A photo or file may carry the key in its caption, or show it: it goes at once too.
+    await delete_at_once(message)
+    await message.answer(_("Send the key as plain text, in a message of its own, or /cancel."))
+
+
+async def menu_button(message: Message, state: FSMContext) -> None:
+    # Pressing a main-menu button gives up connecting: the question closes, so the next text
+    # is not taken for a key, and the button's own handler (in a later router) serves it.
+    await state.clear()
+    raise SkipHandler
+
+
 async def _check_and_store(
     message: Message,
     text: str,
@@ -76,8 +114,7 @@ async def _check_and_store(
     catalog: CatalogService,
 ) -> None:
     # The key must not stay in the chat history, whatever happens next.
-    with contextlib.suppress(TelegramBadRequest):
-        await message.delete()
+    await delete_at_once(message)
     key = text.strip()
     if not key or len(key) > MAX_KEY_LENGTH or any(c.isspace() for c in key):
         await message.answer(_("This does not look like an API key. Send the key alone."))
@@ -124,7 +161,12 @@ def create_router() -> Router:
     """A new router each time: a router can belong to one Dispatcher only."""
     router = Router(name="connect")
     router.message(Command("connect"), flags=PUBLIC)(connect)
-    # A command is never taken for the key: it must not reach the panel, nor be deleted.
-    router.message(ConnectForm.key, F.text, ~F.text.startswith("/"), flags=PUBLIC)(key_received)
+    # A command or a main-menu button is never taken for the key: it must not reach the panel,
+    # nor be deleted. A command leaves the question open; a button closes it.
+    router.message(ConnectForm.key, F.text, ~F.text.startswith("/"), is_answer, flags=PUBLIC)(
+        key_received
+    )
+    router.message(ConnectForm.key, F.text, is_menu_button, flags=PUBLIC)(menu_button)
+    router.message(ConnectForm.key, ~F.text, flags=PUBLIC)(key_not_text)
     router.message(Command("disconnect"), flags=PUBLIC)(disconnect)
     return router

@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, TelegramObject, User
+from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
+from bot.handlers.connect import delete_at_once, may_hold_key
 from bot.i18n import _
 
 
@@ -39,8 +40,13 @@ class TokenBuckets:
 
 
 class ThrottlingMiddleware(BaseMiddleware):
+    """Drops what comes too fast; needs the FSM's `raw_state` (Dispatcher's own middleware)."""
+
     def __init__(self, buckets: TokenBuckets) -> None:
         self._buckets = buckets
+        # People told their key went unread, until an update of theirs is let through again:
+        # one notice per flood, not one per dropped message.
+        self._told: set[int] = set()
 
     async def __call__(
         self,
@@ -49,8 +55,29 @@ class ThrottlingMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         user: User | None = data.get("event_from_user")
-        if user is None or self._buckets.allow(user.id):
+        if user is None:
+            return await handler(event, data)
+        if self._buckets.allow(user.id):
+            self._told.discard(user.id)
             return await handler(event, data)
         if isinstance(event, CallbackQuery):
             await event.answer(_("Too fast, please wait a moment."))
+        elif isinstance(event, Message) and may_hold_key(event, data.get("raw_state")):
+            # A key must not stay in the chat. Dropped all the same rather than let through:
+            # a flood must not become a flood of key checks at the panel.
+            await delete_at_once(event)
+            await self._tell_key_unread(event, user.id)
         return None
+
+    async def _tell_key_unread(self, message: Message, user_id: int) -> None:
+        if user_id in self._told:
+            return
+        if len(self._told) >= 10_000:
+            self._told.clear()  # people who flooded and left: at worst one more notice each
+        self._told.add(user_id)
+        await message.answer(
+            _(
+                "Too fast: I deleted your message without reading it. Wait a moment, then send "
+                "the key again."
+            )
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from bot.keyboards.callbacks import ConfirmOrder, OrderAction, OrdersPage, Servi
 from bot.panel.client import PanelClient
 from bot.panel.models import NewOrder
 from bot.panel.simulator import PanelSimulator
-from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.fake_telegram import ChatMessage, FakeTelegramServer
 from tests.bot.harness import ALICE, BOB, Harness, running
 
 ALICE_KEY = "alice-own-key-5f0c2d9e8a7b"
@@ -20,6 +21,7 @@ BOB_KEY = "bob-own-key-1a2b3c4d5e6f"
 WRONG_KEY = "not-a-known-key-77aa88bb"
 PACKAGE_SERVICE = 4  # "Instagram Followers Package — 1K": one question, the link
 CONNECT_FIRST = "Connect your panel API key first"
+PLAIN_TEXT = "Send the key as plain text"
 
 
 @pytest.fixture(autouse=True)
@@ -54,6 +56,39 @@ async def place_package_order(h: Harness, user: int, link: str, expect: str = "P
     await h.press_until(user, "Order", "Send the link")
     await h.say_until(user, link, "check your order")
     return (await h.press_until(user, "Confirm", expect)).text
+
+
+def send_media(h: Harness, user: int, kind: str, caption: str) -> int:
+    """A photo or document with `caption`, as Telegram delivers it; the message's id.
+
+    The fake server only has a helper for text: the message is put in the person's chat the
+    way `send_text` puts one, so that deleting it works as it does in Telegram.
+    """
+    tg = h.tg
+    sender = tg._remember_user(user, "en")
+    chat = tg._chat(user)
+    message_id = next(chat.message_ids)
+    now = int(time.time())
+    chat.messages[message_id] = ChatMessage(
+        message_id=message_id, from_bot=False, text=caption, raw_text=caption, date=now
+    )
+    media: dict[str, object] = {
+        "photo": [{"file_id": "photo-1", "file_unique_id": "p1", "width": 90, "height": 60}],
+        "document": {"file_id": "doc-1", "file_unique_id": "d1", "file_name": "key.txt"},
+    }
+    tg.add_update(
+        {
+            "message": {
+                "message_id": message_id,
+                "from": sender,
+                "chat": {"id": user, "type": "private", "first_name": chat.first_name},
+                "date": now,
+                "caption": caption,
+                kind: media[kind],
+            }
+        }
+    )
+    return message_id
 
 
 def stored_files(h: Harness) -> bytes:
@@ -153,6 +188,107 @@ async def test_a_command_is_not_taken_for_the_key(own_key_harness: Harness) -> N
     assert h.sim.request_count() == 0
     # ... and the question is still open.
     await send_key(h, ALICE, ALICE_KEY, "Connected")
+
+
+@pytest.mark.parametrize("kind", ["photo", "document"])
+async def test_a_key_in_a_caption_is_deleted_and_plain_text_asked_for(
+    own_key_harness: Harness, kind: str
+) -> None:
+    h = own_key_harness
+    await h.say(ALICE, "/connect")
+    h.sim.reset_requests()
+    message_id = send_media(h, ALICE, kind, ALICE_KEY)
+    await h.settle()
+    assert deleted(h, ALICE, message_id)
+    assert PLAIN_TEXT in h.last(ALICE).text
+    assert h.sim.request_count() == 0
+    assert ALICE_KEY not in h.recorded_text()
+    # The question is still open: the key sent as text connects.
+    await send_key(h, ALICE, ALICE_KEY, "Connected")
+
+
+async def test_a_caption_that_cannot_be_deleted_still_gets_an_answer(
+    own_key_harness: Harness,
+) -> None:
+    h = own_key_harness
+    await h.say(ALICE, "/connect")
+    h.tg.fail_next(
+        "deleteMessage", error_code=400, description="Bad Request: message can't be deleted"
+    )
+    send_media(h, ALICE, "photo", ALICE_KEY)
+    await h.settle()
+    assert PLAIN_TEXT in h.last(ALICE).text
+    assert h.sim.request_count() == 0
+    await send_key(h, ALICE, ALICE_KEY, "Connected")
+
+
+async def test_a_key_sent_while_flooding_is_deleted_all_the_same(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+) -> None:
+    # Three updates, and no more for the rest of the test.
+    settings = {"panel_key": None, "throttle_updates_per_second": 0.001, "throttle_burst": 3}
+    async with running(tmp_path, sim, tg, **settings) as h:
+        await h.say(ALICE, "/connect")
+        for number in range(2):
+            h.tg.send_text(ALICE, f"hello there {number}")
+        dropped = [h.tg.send_text(ALICE, key) for key in (ALICE_KEY, WRONG_KEY, BOB_KEY)]
+        await h.settle()
+        for message_id in dropped:
+            assert deleted(h, ALICE, message_id)
+        assert h.sim.request_count() == 0  # dropped: no key reached the panel
+        # Told once that the key went unread, not once per dropped message.
+        told = [t for t in h.texts(ALICE) if "send the key again" in t]
+        assert len(told) == 1
+        assert h.last(ALICE).text == told[0]
+        # Outside the question, /connect with the key is deleted; anything else is left alone.
+        await h.say(BOB, "/start")
+        for number in range(2):
+            h.tg.send_text(BOB, f"hello there {number}")
+        inline = h.tg.send_text(BOB, f"/connect {BOB_KEY}")
+        extra = h.tg.send_text(BOB, "one too many")
+        await h.settle()
+        assert deleted(h, BOB, inline)
+        assert not deleted(h, BOB, extra)
+        assert "send the key again" in h.last(BOB).text
+        assert h.sim.request_count() == 0
+        recorded = h.recorded_text()
+        assert ALICE_KEY not in recorded
+        assert BOB_KEY not in recorded
+
+
+async def test_a_menu_button_leaves_the_key_question(own_key_harness: Harness) -> None:
+    h = own_key_harness
+    await h.say(ALICE, "/connect")
+    h.sim.reset_requests()
+    message_id = h.tg.send_text(ALICE, "📦 My orders")
+    await h.settle()
+    assert not deleted(h, ALICE, message_id)
+    assert CONNECT_FIRST in h.last(ALICE).text  # what the button does before connecting
+    # The question is closed: what comes next is not taken for a key, nor deleted.
+    message_id = h.tg.send_text(ALICE, "some-text-without-spaces")
+    await h.settle()
+    assert not deleted(h, ALICE, message_id)
+    assert "I did not understand that" in h.last(ALICE).text
+    assert h.sim.request_count() == 0
+
+
+async def test_a_menu_button_in_the_persons_language_does_what_it_says(
+    own_key_harness: Harness,
+) -> None:
+    h = own_key_harness
+    await h.say(BOB, "/start", language="ja")
+    await send_key(h, BOB, f"/connect {BOB_KEY}", "登録しました")
+    await h.say(BOB, "/connect")  # to connect another key, then changing his mind
+    h.sim.reset_requests()
+    message_id = await h.say_until(BOB, "💰 残高", "残高：7")
+    assert not deleted(h, BOB, message_id)
+    # One balance request, on his stored key (7 is its balance): the label was no key.
+    assert [action for action, _ in h.sim.requests] == ["balance"]
+    h.sim.reset_requests()
+    await h.say(BOB, "some-text-without-spaces")
+    assert h.sim.request_count() == 0
+    assert h.app is not None
+    assert await h.app.keys.get(BOB) == BOB_KEY
 
 
 async def test_connect_with_the_key_inline(own_key_harness: Harness) -> None:
