@@ -2,6 +2,8 @@
 
 A change is marked as told only once Telegram accepted the message (compare-and-set on the
 status), so a restart neither repeats a delivered notification nor loses an undelivered one.
+A send whose outcome is unknown (Telegram may have shown it) counts as told too: telling a
+change twice is worse than, rarely, not at all, since the order's card shows its status anyway.
 """
 
 from __future__ import annotations
@@ -71,7 +73,11 @@ class Notifier:
         """Queue a message for every status change not told yet; return how many changes."""
         async with self._lock:
             by_owner: dict[int, list[_Change]] = defaultdict(list)
-            for change in await self._untold():
+            # Taken before the pending rows are read: a change sent while they are read is
+            # marked told (and leaves _in_flight) after the read saw it untold, and would
+            # otherwise be queued a second time.
+            in_flight = frozenset(self._in_flight)
+            for change in await self._untold(in_flight):
                 by_owner[change.owner_id].append(change)
             queued = 0
             for owner_id, changes in by_owner.items():
@@ -81,7 +87,10 @@ class Notifier:
                     await self._mark_told(changes)
                     continue
                 language = user.language if user and user.language else self._default_language
-                for text, markup, told in _messages(changes, self._i18n, language):
+                messages, unrendered = _messages(changes, self._i18n, language)
+                # Counted as failed sends: tried again at later flushes, up to MAX_ATTEMPTS.
+                await self._failed(unrendered)
+                for text, markup, told in messages:
                     self._in_flight.update(change.key for change in told)
                     await self._queue.put(
                         Outgoing(
@@ -90,6 +99,7 @@ class Notifier:
                             reply_markup=markup,
                             on_sent=partial(self._sent, told),
                             on_failed=partial(self._failed, told),
+                            on_outcome_unknown=partial(self._maybe_sent, told),
                             # Like a blocked person's changes at flush: the person sees the
                             # statuses in the bot when back, rather than stale news.
                             on_unreachable=partial(self._sent, told),
@@ -116,12 +126,13 @@ class Notifier:
     def _default_language(self) -> str:
         return self._i18n.default_locale
 
-    async def _untold(self) -> list[_Change]:
+    async def _untold(self, in_flight: frozenset[Key]) -> list[_Change]:
+        """Changes to tell, but those in flight now or when `in_flight` was taken."""
         changes: list[_Change] = []
         for order in await self._orders.pending_notifications():
             assert order.status is not None  # pending_notifications selects statuses set
             key: Key = ("order", order.id, order.status)
-            if self._skipped(key):
+            if key in in_flight or self._skipped(key):
                 continue
             if _initial(order.status, order.notified_status):
                 await self._orders.mark_notified(order.id, order.status)
@@ -130,7 +141,7 @@ class Notifier:
         for refill in await self._refills.pending_notifications():
             assert refill.status is not None
             key = ("refill", refill.id, refill.status)
-            if self._skipped(key):
+            if key in in_flight or self._skipped(key):
                 continue
             refill_order = await self._orders.get(refill.order_id)
             if refill_order is None or _initial(refill.status, refill.notified_status):
@@ -158,6 +169,18 @@ class Notifier:
                 self._in_flight.discard(change.key)
                 self._failures.pop(change.key, None)
 
+    async def _maybe_sent(self, changes: list[_Change]) -> None:
+        """Given up after a send that may have reached the chat: not sent again, lest the
+        person get it twice."""
+        for change in changes:
+            log.warning(
+                "notification of %s %s (%s) to %s may or may not have been shown "
+                "(Telegram's answer was lost): counted as told",
+                *change.key,
+                change.owner_id,
+            )
+        await self._sent(changes)
+
     async def _failed(self, changes: list[_Change]) -> None:
         for change in changes:
             self._in_flight.discard(change.key)
@@ -178,10 +201,20 @@ def _initial(status: str, notified_status: str | None) -> bool:
 
 def _messages(
     changes: list[_Change], i18n: CatalogI18n, language: str
-) -> list[tuple[str, InlineKeyboardMarkup, list[_Change]]]:
-    """Messages telling `changes`, several to a message: (text, keyboard, changes told)."""
+) -> tuple[list[tuple[str, InlineKeyboardMarkup, list[_Change]]], list[_Change]]:
+    """Messages telling `changes`, several to a message: (text, keyboard, changes told); and
+    the changes that could not be rendered."""
     with i18n.context(), i18n.use_locale(language):
-        rendered = [(change, change_text(change.order, change.refill)) for change in changes]
+        rendered: list[tuple[_Change, str]] = []
+        unrendered: list[_Change] = []
+        for change in changes:
+            try:
+                rendered.append((change, change_text(change.order, change.refill)))
+            except Exception:
+                # A value nobody can format (e.g. a charge Babel refuses) must not keep the
+                # other changes, of this person or of anybody else, from being told.
+                log.exception("cannot render the notification of %s %s (%s)", *change.key)
+                unrendered.append(change)
         messages: list[tuple[str, InlineKeyboardMarkup, list[_Change]]] = []
         part: list[tuple[_Change, str]] = []
         for change, text in rendered:
@@ -192,7 +225,7 @@ def _messages(
             part.append((change, text))
         if part:
             messages.append(_message(part))
-        return messages
+        return messages, unrendered
 
 
 def _message(part: list[tuple[_Change, str]]) -> tuple[str, InlineKeyboardMarkup, list[_Change]]:

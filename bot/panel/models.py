@@ -8,7 +8,14 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +63,17 @@ def _blank_to_none(value: Any) -> Any:
     return value
 
 
-def _optional_decimal(value: Any) -> Decimal | None:
+# Bounds of the numbers a panel may send. Beyond them a value is nonsense (no order counts
+# 10^19 of anything, no charge is 10^19 in any currency) and would break what comes after: SQLite
+# stores 64-bit integers only, int() of 1e500000 blocks the event loop for seconds, and Babel
+# cannot format a Decimal of 1E+25 or more. Zero is exempt: 0E+99 is just zero.
+_MAX_EXPONENT = 18  # Decimal.adjusted() of the largest accepted number (< 10^19)
+_MIN_EXPONENT = -30  # and of the smallest nonzero one (amounts below 10^-30 are noise)
+_INT64 = range(-(2**63), 2**63)  # what an SQLite INTEGER holds
+
+
+def _finite_decimal(value: Any) -> Decimal | None:
+    """The number `value` spells (int, float, Decimal or text), or None."""
     value = _blank_to_none(value)
     if value is None or isinstance(value, bool):
         return None
@@ -68,11 +85,39 @@ def _optional_decimal(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
+def _in_bounds(number: Decimal) -> bool:
+    return not number or _MIN_EXPONENT <= number.adjusted() <= _MAX_EXPONENT
+
+
+def _optional_decimal(value: Any) -> Decimal | None:
+    number = _finite_decimal(value)
+    return number if number is not None and _in_bounds(number) else None
+
+
 def _optional_int(value: Any) -> int | None:
-    number = _optional_decimal(value)
-    if number is None or number != number.to_integral_value():
+    number = _finite_decimal(value)
+    # The exponent is checked before int(), which would take seconds for 1e500000.
+    if number is None or (number and number.adjusted() > _MAX_EXPONENT):
         return None
-    return int(number)
+    if number != number.to_integral_value():
+        return None
+    integer = int(number)
+    return integer if integer in _INT64 else None
+
+
+def _sane_number(value: Any) -> Any:
+    """For a required number: refuse one out of bounds (the field, and so the answer or the
+    catalogue entry, is then invalid); anything else goes on to pydantic's own parsing."""
+    number = _finite_decimal(value)
+    if number is not None and not _in_bounds(number):
+        raise ValueError("number out of range")
+    return value
+
+
+def _int64(value: int) -> int:
+    if value not in _INT64:
+        raise ValueError("number out of range")
+    return value
 
 
 def _optional_text(value: Any) -> str | None:
@@ -100,6 +145,8 @@ def _lines(value: Any) -> Any:
 
 OptionalDecimal = Annotated[Decimal | None, BeforeValidator(_optional_decimal)]
 OptionalInt = Annotated[int | None, BeforeValidator(_optional_int)]
+SaneDecimal = Annotated[Decimal, BeforeValidator(_sane_number)]
+SaneInt = Annotated[int, BeforeValidator(_sane_number), AfterValidator(_int64)]
 OptionalText = Annotated[str | None, BeforeValidator(_optional_text)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 Text = Annotated[str, BeforeValidator(_text)]
@@ -112,13 +159,13 @@ class _Answer(BaseModel):
 
 
 class Service(_Answer):
-    service: int
+    service: SaneInt
     name: UnescapedText
     type: Annotated[str, BeforeValidator(lambda v: _text(v).strip())] = ServiceType.DEFAULT.value
     category: UnescapedText = ""
-    rate: Decimal
-    min: int
-    max: int
+    rate: SaneDecimal
+    min: SaneInt
+    max: SaneInt
     refill: Flag = False
     cancel: Flag = False
     dripfeed: Flag = False
@@ -152,7 +199,7 @@ class OrderStatus(_Answer):
 
 
 class Balance(_Answer):
-    balance: Decimal
+    balance: SaneDecimal
     currency: Annotated[str, BeforeValidator(lambda v: _optional_text(v) or "USD")] = "USD"
 
 

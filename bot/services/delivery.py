@@ -43,11 +43,18 @@ class PermanentFailure(Exception):
     """Sending again would fail the same way or could show the message twice: give it up."""
 
 
+class OutcomeUnknown(PermanentFailure):
+    """The request may have reached Telegram (the answer was lost): the message may have been
+    shown, so it is given up, and ``on_outcome_unknown`` lets its sender count it as sent."""
+
+
 @dataclass
 class Outgoing:
     """A message to deliver; ``on_sent`` runs after Telegram accepted it, ``on_failed`` when it
     is given up (permanent failure or retries exhausted), ``on_unreachable`` when it is dropped
-    because its chat cannot receive messages (``on_failed`` when that is unset)."""
+    because its chat cannot receive messages (``on_failed`` when that is unset), and
+    ``on_outcome_unknown`` when it is given up after ``OutcomeUnknown`` (``on_failed`` when
+    that is unset)."""
 
     chat_id: int
     text: str
@@ -55,6 +62,7 @@ class Outgoing:
     on_sent: Callback | None = None
     on_failed: Callback | None = None
     on_unreachable: Callback | None = None
+    on_outcome_unknown: Callback | None = None
 
     @property
     def on_dropped(self) -> Callback | None:
@@ -275,7 +283,12 @@ class OutboundQueue:
                     chat.attempts = 0
                     self.stats.failed += 1
                     finished = 1
-                    await _run_callback(message.on_failed, "on_failed", chat.chat_id)
+                    if isinstance(error, OutcomeUnknown) and message.on_outcome_unknown:
+                        await _run_callback(
+                            message.on_outcome_unknown, "on_outcome_unknown", chat.chat_id
+                        )
+                    else:
+                        await _run_callback(message.on_failed, "on_failed", chat.chat_id)
                 else:
                     self.stats.retried += 1
                     chat.pending.appendleft(message)

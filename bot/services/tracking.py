@@ -2,7 +2,8 @@
 
 Every due item is asked in `orders=`/`refills=` batches of 100 per panel account, and its next
 poll is set from the answer: soon after a change, later and later while nothing changes.
-Failures of a whole account (outage, refused key) postpone that account's items only.
+Failures of a whole account (outage, refused key) postpone that account's items only, and an
+item whose answer cannot be stored is skipped (logged, asked again later), not the cycle.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Generic, NamedTuple, TypeVar
 
 from bot.panel.client import BATCH_SIZE
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")  # an item tracked: an order or a refill
 A = TypeVar("A")  # the panel's answer for one item
+U = TypeVar("U", StatusUpdate, RefillStatusUpdate)  # a status update to store
 
 
 @dataclass
@@ -122,6 +125,7 @@ class OrderTracker:
         self._missing_keys: set[str] = set()
         self._refused_batches: set[str] = set()
         self._item_errors: set[tuple[str, int]] = set()
+        self._unstorable: set[tuple[str, int]] = set()
         self._order_kind: _Kind[_Order, OrderStatus] = _Kind(
             action="status",
             id=lambda o: o.id,
@@ -193,20 +197,23 @@ class OrderTracker:
     # --- one cycle -----------------------------------------------------------------------
 
     async def run_cycle(self) -> CycleReport:
-        """One pass: every due order, then every due refill; then `on_changes`."""
+        """One pass: every due order, then every due refill; then `on_changes`, even when the
+        pass failed: what it (or anything before it) stored is still to be told."""
         report = CycleReport()
-        now = self._clock()
-        orders = [_Order._make(row) for row in await self._orders.due_for_polling(now)]
-        refills = await self._refills.due_for_tracking(now)
-        if orders or refills:
-            accounts = await self._accounts.by_label()
-            await self._per_account(self._order_kind, accounts, orders, report)
-            await self._per_account(self._refill_kind, accounts, refills, report)
-        if self._on_changes is not None:
-            try:
-                await self._on_changes()
-            except Exception:
-                log.exception("on_changes callback failed")
+        try:
+            now = self._clock()
+            orders = [_Order._make(row) for row in await self._orders.due_for_polling(now)]
+            refills = await self._refills.due_for_tracking(now)
+            if orders or refills:
+                accounts = await self._accounts.by_label()
+                await self._per_account(self._order_kind, accounts, orders, report)
+                await self._per_account(self._refill_kind, accounts, refills, report)
+        finally:
+            if self._on_changes is not None:
+                try:
+                    await self._on_changes()
+                except Exception:
+                    log.exception("on_changes callback failed")
         return report
 
     async def _per_account(
@@ -337,7 +344,10 @@ class OrderTracker:
             )
         self._note_item_errors("order", [o.id for o in batch], failed, report)
         # Only what the panel changed is written; the rest just moves to its next poll.
-        report.changed += len(await self._orders.apply_statuses(updates, now=now))
+        refused = await self._apply(
+            "order", partial(self._orders.apply_statuses, now=now), updates, report
+        )
+        unchanged += [order for order in batch if order.id in refused]
         await self._reschedule_unchanged(self._order_kind, unchanged)
 
     async def _store_refills(
@@ -371,8 +381,71 @@ class OrderTracker:
                 )
             )
         self._note_item_errors("refill", [r.id for r in batch], failed, report)
-        report.changed += len(await self._refills.apply_statuses(updates, now=now))
+        refused = await self._apply(
+            "refill", partial(self._refills.apply_statuses, now=now), updates, report
+        )
+        unchanged += [refill for refill in batch if refill.id in refused]
         await self._reschedule_unchanged(self._refill_kind, unchanged)
+
+    async def _apply(
+        self,
+        kind: str,
+        apply: Callable[[list[U]], Awaitable[list[int]]],
+        updates: list[U],
+        report: CycleReport,
+    ) -> set[int]:
+        """Store `updates` in one transaction; should that fail, one by one, so that an answer
+        the database refuses (a value it cannot hold) holds up its own item only. Return the
+        ids not stored: they keep their old state and are asked again after their interval."""
+        if not updates:
+            return set()
+        refused: list[tuple[U, Exception]] = []
+        try:
+            report.changed += len(await apply(updates))
+        except Exception as error:  # the transaction was rolled back: nothing of it stored
+            if len(updates) == 1:
+                refused.append((updates[0], error))
+            else:
+                for update in updates:
+                    try:
+                        report.changed += len(await apply([update]))
+                    except Exception as item_error:
+                        refused.append((update, item_error))
+        self._note_unstorable(kind, updates, refused, report)
+        return {_update_id(update) for update, _ in refused}
+
+    def _note_unstorable(
+        self,
+        kind: str,
+        updates: list[U],
+        refused: list[tuple[U, Exception]],
+        report: CycleReport,
+    ) -> None:
+        """Count updates that could not be stored; log each item the first time only (with
+        the first traceback), so that a database outage does not log a hundred of them."""
+        report.errors += len(refused)
+        refused_ids = {_update_id(update) for update, _ in refused}
+        if self._unstorable:
+            # An item stored again is forgotten, so that a later failure is logged again.
+            self._unstorable.difference_update(
+                (kind, _update_id(u)) for u in updates if _update_id(u) not in refused_ids
+            )
+        new = [(u, e) for u, e in refused if (kind, _update_id(u)) not in self._unstorable]
+        if not new:
+            return
+        self._unstorable.update((kind, _update_id(update)) for update, _ in new)
+        # Panel data and database errors only: the account's key is in neither.
+        sample = "; ".join(
+            f"{kind} {_update_id(update)} (status {update.status!r}): {type(error).__name__}"
+            for update, error in new[:3]
+        )
+        log.error(
+            "%d %ss whose new status cannot be stored, still tracked: %s",
+            len(new),
+            kind,
+            sample,
+            exc_info=new[0][1],
+        )
 
     # --- schedule and account state ------------------------------------------------------
 
@@ -465,6 +538,10 @@ class OrderTracker:
             for local_id, panel_id, answer in new[:3]
         )
         log.warning("%d %ss without a status, still tracked: %s", len(new), kind, sample)
+
+
+def _update_id(update: StatusUpdate | RefillStatusUpdate) -> int:
+    return update.local_id if isinstance(update, StatusUpdate) else update.refill_id
 
 
 def _same_or_new(old: str | None, new: str | None) -> str | None:

@@ -10,7 +10,14 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
 )
 
-from bot.services.delivery import ChatUnreachable, Outgoing, PermanentFailure, RetryLater, SendFn
+from bot.services.delivery import (
+    ChatUnreachable,
+    OutcomeUnknown,
+    Outgoing,
+    PermanentFailure,
+    RetryLater,
+    SendFn,
+)
 from bot.telegram.retry import never_sent
 
 
@@ -36,6 +43,6 @@ def make_bot_sender(bot: Bot) -> SendFn:
                 raise  # the queue retries it: nothing reached Telegram
             # A 5xx, a timeout or a dropped connection may come after Telegram delivered the
             # message; resending could show it twice, so it is given up instead.
-            raise PermanentFailure(f"{type(error).__name__}: {error.message}") from None
+            raise OutcomeUnknown(f"{type(error).__name__}: {error.message}") from None
 
     return send

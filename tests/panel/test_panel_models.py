@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from decimal import Decimal
 
 import pytest
+from pydantic import ValidationError
 
 from bot.panel.models import (
     Balance,
@@ -222,3 +224,73 @@ def test_status_helpers(
 def test_unknown_status_is_not_final() -> None:
     assert not is_final_order_status(None)
     assert not is_final_refill_status(None)
+
+
+# --- numbers out of bounds (review: poison values) --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    # Each breaks something downstream: SQLite holds 64-bit integers only, int() of 1e500000
+    # takes seconds, Babel cannot format a Decimal of 1E+25 or more.
+    ["1e23", Decimal("1E+23"), 10**23, "-1e23", "9999999999999999999", 2**63, -(2**63) - 1,
+     "1e500000", Decimal("1E+500000")],
+)  # fmt: skip
+def test_order_status_integer_out_of_bounds_is_unknown(raw: object) -> None:
+    status = OrderStatus.model_validate({"status": "Partial", "remains": raw, "start_count": raw})
+    assert status.remains is None
+    assert status.start_count is None
+    assert status.status == "Partial"
+
+
+@pytest.mark.parametrize(
+    "raw", ["1E+400", Decimal("1E+400"), "1e25", "-1e19", 10**19, "1e-31", "1E-400", 1e300]
+)
+def test_order_status_money_out_of_bounds_is_unknown(raw: object) -> None:
+    status = OrderStatus.model_validate({"status": "Partial", "charge": raw, "remains": "10"})
+    assert status.charge is None
+    assert status.remains == 10
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("9223372036854775807", 2**63 - 1), ("-9223372036854775808", -(2**63)),
+     ("999999999999999999", 10**18 - 1), ("1e3", 1000), ("1000.000", 1000), (Decimal("12"), 12),
+     ("0E+500000", 0), (-5, -5)],
+)  # fmt: skip
+def test_order_status_integers_within_bounds_are_kept(raw: object, expected: int) -> None:
+    assert OrderStatus.model_validate({"remains": raw}).remains == expected
+
+
+@pytest.mark.parametrize(
+    "raw", ["999999999999999999.99", "0.000000000000000000000000000001", "0E+400", "-0.5", "1e3"]
+)
+def test_order_status_money_within_bounds_is_kept(raw: str) -> None:
+    assert OrderStatus.model_validate({"charge": raw}).charge == Decimal(raw)
+
+
+def test_a_huge_exponent_is_refused_without_computing_it() -> None:
+    started = time.perf_counter()
+    status = OrderStatus.model_validate({"remains": "1e500000", "start_count": "1e500000"})
+    assert status.remains is None and status.start_count is None
+    assert time.perf_counter() - started < 0.5  # int(Decimal("1e500000")) alone takes seconds
+
+
+@pytest.mark.parametrize("field", ["service", "rate", "min", "max"])
+@pytest.mark.parametrize("raw", ["1e23", 10**23, Decimal("1E+500000"), "1E+400"])
+def test_service_with_a_number_out_of_bounds_is_invalid(field: str, raw: object) -> None:
+    with pytest.raises(ValidationError):
+        Service.model_validate(_service(**{field: raw}))
+
+
+@pytest.mark.parametrize("field", ["service", "min", "max"])
+def test_service_integer_beyond_64_bits_is_invalid(field: str) -> None:
+    with pytest.raises(ValidationError):
+        Service.model_validate(_service(**{field: 2**63}))
+    assert getattr(Service.model_validate(_service(**{field: 2**63 - 1})), field) == 2**63 - 1
+
+
+def test_balance_out_of_bounds_is_invalid() -> None:
+    with pytest.raises(ValidationError):
+        Balance.model_validate({"balance": "1E+400"})
+    assert Balance.model_validate({"balance": "1e18"}).balance == Decimal("1e18")

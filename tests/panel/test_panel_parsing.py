@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -316,3 +317,42 @@ async def test_item_errors_inside_objects_keyed_by_id(panel, canned) -> None:
     assert await panel.cancel(KEY, [9, 2]) == {9: ItemError(message="Incorrect order ID"), 2: True}
     canned.reply('[{"order": 9, "error": "Incorrect order ID"}, {"order": 2, "refill": 4}]')
     assert await panel.refills(KEY, [9, 2]) == {9: ItemError(message="Incorrect order ID"), 2: 4}
+
+
+@pytest.mark.parametrize(
+    "body",
+    ['{"status": "Partial", "remains": "1e23", "start_count": 1e23, "charge": "1E+400"}',
+     '{"status": "Partial", "remains": 100000000000000000000000, "start_count": "1e500000",'
+     ' "charge": 1e300}',
+     '{"status": "Partial", "remains": 1e500000, "start_count": 9223372036854775808,'
+     ' "charge": "1e-400"}'],
+)  # fmt: skip
+async def test_numbers_out_of_bounds_are_unknown(panel, canned, body: str) -> None:
+    canned.reply(body)
+    started = time.perf_counter()
+    assert await panel.status(KEY, 1) == OrderStatus(status="Partial")
+    canned.reply(f'{{"1": {body}, "2": {{"status": "Completed", "remains": "0"}}}}')
+    answers = await panel.statuses(KEY, [1, 2])
+    assert answers == {
+        1: OrderStatus(status="Partial"),
+        2: OrderStatus(status="Completed", remains=0),
+    }
+    assert time.perf_counter() - started < 1.0  # 1e500000 was never turned into an int
+
+
+async def test_a_service_with_a_number_out_of_bounds_is_skipped(panel, canned) -> None:
+    canned.reply(
+        '[{"service": 1, "name": "Huge", "type": "Default", "category": "C", "rate": "1E+400",'
+        ' "min": 1, "max": 2},'
+        ' {"service": 2, "name": "Endless", "type": "Default", "category": "C", "rate": "1",'
+        ' "min": 1, "max": 1e500000},'
+        ' {"service": 3, "name": "Fine", "type": "Default", "category": "C", "rate": "0.5",'
+        ' "min": 10, "max": 100000}]'
+    )
+    assert [s.service for s in await panel.services(KEY)] == [3]
+
+
+async def test_a_balance_out_of_bounds_is_unavailable(panel, canned) -> None:
+    canned.reply('{"balance": "1E+400", "currency": "USD"}')
+    with pytest.raises(PanelUnavailable):
+        await panel.balance(KEY)

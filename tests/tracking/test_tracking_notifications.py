@@ -1,5 +1,6 @@
 """Status changes reach the owner's chat once, through the real queue, Bot and fake Bot API."""
 
+import asyncio
 import logging
 from decimal import Decimal
 
@@ -304,3 +305,59 @@ async def test_admins_are_alerted_in_their_language(world: World) -> None:
     assert f"Service: {SERVICE_NAME} (#1)" in lines
     assert "Link: https://instagram.com/p/tracking" in lines
     assert world.chat(BOB) == []
+
+
+async def test_a_change_sent_while_a_flush_reads_the_pending_ones_is_not_queued_again(
+    world: World,
+) -> None:
+    bobs, alices = (await world.place(BOB))[0], (await world.place(ALICE))[0]
+    # Bob's order is polled later, so that its first status comes after the first flush.
+    await world.orders.reschedule([bobs.id], world.clock.now + BASE, BASE)
+    world.sim.set_order(alices.panel_order_id, status="Completed")
+    notifier = await world.new_notifier(start=False)
+    await world.tracker(on_changes=notifier.flush).run_cycle()
+    assert world.queue.pending == 1  # Alice's Completed, in flight
+    world.clock.advance(BASE)
+    await world.tracker(on_changes=None).run_cycle()  # Bob's Pending: no news, marked told
+    assert (await world.order(bobs.id)).status == "Pending"
+
+    # The database is held, so that the flush reads the pending rows (Alice's still untold)
+    # before the delivery of Alice's message can mark it told; marking Bob's first status told
+    # then lets that delivery finish in the middle of the flush.
+    async with world.db.transaction():
+        flush = asyncio.create_task(notifier.flush())
+        await asyncio.sleep(0)  # the flush now waits for the database
+        await world.queue.start()
+        async with asyncio.timeout(5):
+            # Sent, and its on_sent waits for the database; the queue offers no event for that.
+            while world.queue.stats.sent == 0:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+    assert await flush == 0
+    await world.delivered()
+
+    assert world.send_attempts(ALICE) == 1
+    assert len(world.chat(ALICE)) == 1
+    assert (await world.order(alices.id)).notified_status == "Completed"
+
+
+async def test_a_message_whose_answer_was_lost_is_not_sent_again(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    (order,) = await world.place(ALICE)
+    world.sim.set_order(order.panel_order_id, status="Completed")
+    # Telegram shows the message, but the connection drops before its answer arrives.
+    world.tg.disconnect_next("sendMessage", after_processing=True, chat_id=ALICE)
+    tracker = world.tracker()
+
+    await tracker.run_cycle()
+    await world.delivered()
+    for _ in range(3):  # later cycles and flushes repeat nothing
+        world.clock.advance(BASE * 8)
+        await tracker.run_cycle()
+        await world.delivered()
+
+    assert world.send_attempts(ALICE) == 1
+    assert len(world.chat(ALICE)) == 1
+    assert (await world.order(order.id)).notified_status == "Completed"
+    (logged,) = [r for r in caplog.records if r.name == "bot.notifications"]
+    assert logged.levelno == logging.WARNING and "may or may not have been shown" in logged.message
