@@ -270,6 +270,18 @@ def canonical_status(status: str) -> str | None:
     return _CANONICAL_STATUSES.get(_normal(status.replace("_", " ").replace("-", " ")))
 
 
+def status_to_store(old: str | None, new: str | None) -> str | None:
+    """The status to store: the old text when the panel only changed its spelling (letter
+    case, Canceled/Cancelled), so that no change is reported; the old one when it said none."""
+    if new is None:
+        return old
+    if old is not None and old != new:
+        code = canonical_status(old)
+        if code is not None and code == canonical_status(new):
+            return old
+    return new
+
+
 def is_final_order_status(status: str | None) -> bool:
     return status is not None and canonical_status(status) in _FINAL_ORDER
 

@@ -12,7 +12,13 @@ from decimal import Decimal
 from enum import StrEnum
 
 from bot.panel.errors import OrderOutcomeUnknown, PanelRejected, PanelUnavailable
-from bot.panel.models import ItemError, Service, canonical_status, is_final_order_status
+from bot.panel.models import (
+    ItemError,
+    Service,
+    canonical_status,
+    is_final_order_status,
+    status_to_store,
+)
 from bot.services.accounts import Account
 from bot.services.order_form import build_order, order_quantity, price_for
 from bot.storage.repositories import (
@@ -172,14 +178,16 @@ class OrderService:
         if order.panel_order_id is None:
             return order
         info = await account.panel.status(order.panel_order_id)
+        # As tracking does: a respelt status is no change, and a missing one no loss.
+        status = status_to_store(order.status, info.status)
         await self._orders.apply_status(
             order.id,
-            status=info.status,
+            status=status,
             remains=info.remains,
             start_count=info.start_count,
-            charge=info.charge,
-            currency=info.currency,
-            final=is_final_order_status(info.status),
+            charge=order.charge if info.charge is None else info.charge,
+            currency=info.currency or order.currency,
+            final=is_final_order_status(status),
             next_poll_at=order.next_poll_at,
             poll_interval=order.poll_interval,
         )

@@ -25,9 +25,9 @@ from bot.panel.errors import InvalidKey, PanelRejected, PanelUnavailable
 from bot.panel.models import (
     ItemError,
     OrderStatus,
-    canonical_status,
     is_final_order_status,
     is_final_refill_status,
+    status_to_store,
 )
 from bot.services.accounts import Account, AccountResolver
 from bot.storage.repositories import (
@@ -316,7 +316,7 @@ class OrderTracker:
                 unchanged.append(order)
                 continue
             report.orders_polled += 1
-            status = _same_or_new(order.status, answer.status)
+            status = status_to_store(order.status, answer.status)
             charge = order.charge if answer.charge is None else answer.charge
             changed = status != order.status
             final = is_final_order_status(status)
@@ -364,7 +364,7 @@ class OrderTracker:
                 unchanged.append(refill)
                 continue
             report.refills_polled += 1
-            status = _same_or_new(refill.status, answer)
+            status = status_to_store(refill.status, answer)
             changed = status != refill.status
             final = is_final_refill_status(status)
             if not changed and not final:
@@ -542,15 +542,3 @@ class OrderTracker:
 
 def _update_id(update: StatusUpdate | RefillStatusUpdate) -> int:
     return update.local_id if isinstance(update, StatusUpdate) else update.refill_id
-
-
-def _same_or_new(old: str | None, new: str | None) -> str | None:
-    """The status to store: the old text when the panel only changed its spelling (letter
-    case, Canceled/Cancelled), so that no change is reported; the old one when it said none."""
-    if new is None:
-        return old
-    if old is not None and old != new:
-        code = canonical_status(old)
-        if code is not None and code == canonical_status(new):
-            return old
-    return new

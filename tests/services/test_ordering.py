@@ -109,3 +109,30 @@ async def test_intents_left_by_a_crash_become_unknown_at_the_next_start(db: Data
     # Done once: a second start finds nothing to recover and tells nobody again.
     assert await service.recover_interrupted(created_before=crashed.created_at + 1) == []
     assert len(alerts.orders) == 1
+
+
+async def test_refresh_keeps_a_status_the_panel_only_respelt(
+    sim: PanelSimulator, db: Database, account: Account
+) -> None:
+    orders = OrderRepository(db)
+    service = OrderService(orders, RefillRepository(db), poll_interval=1.0)
+    listed = next(
+        s for s in await account.panel.services() if s.type == "Default" and not s.dripfeed
+    )
+    result = await service.place(
+        intent_token="t2",
+        owner_id=ALICE,
+        account=account,
+        service=listed,
+        answers={"link": "https://instagram.com/p/x", "quantity": listed.min},
+    )
+    assert result.order is not None and result.order.panel_order_id is not None
+    sim.set_order(result.order.panel_order_id, status="In progress")
+    shown = await service.refresh(result.order, account)
+    await service.seen(shown)
+
+    sim.set_order(result.order.panel_order_id, status="in progress")  # only the case changed
+    again = await service.refresh(shown, account)
+
+    assert again.status == "In progress"
+    assert await orders.pending_notifications() == []  # nothing new to tell
