@@ -16,7 +16,8 @@ ORDER = NewOrder(service=1, link="https://t.me/channel", quantity=100)
 
 @pytest.fixture
 def panel(make_client, canned):
-    return make_client(canned.url, read_retries=0)
+    # A generous timeout: these tests are about answers, and a loaded machine is slow.
+    return make_client(canned.url, read_retries=0, timeout=5)
 
 
 @pytest.mark.parametrize(
