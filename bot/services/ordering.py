@@ -129,14 +129,8 @@ class OrderService:
             # nobody would ever look at it again.
             await asyncio.shield(self._unknown(intent.id, f"interrupted ({type(exc).__name__})"))
             raise
-        now = self._clock()
         try:
-            await self._orders.mark_placed(
-                intent.id,
-                panel_order_id,
-                first_poll_at=now + self._poll_interval,
-                poll_interval=self._poll_interval,
-            )
+            await self._mark_placed(intent.id, panel_order_id)
         except sqlite3.IntegrityError:
             # The panel gave an ID another order of this account already has: someone must look.
             return await self._unknown(intent.id, f"panel order ID {panel_order_id} already known")
@@ -150,6 +144,15 @@ class OrderService:
             )
             raise
         return PlacementResult(Placement.PLACED, await self._orders.get(intent.id))
+
+    async def _mark_placed(self, local_id: int, panel_order_id: int) -> bool:
+        """Placed now: first polled one interval from now. IntegrityError if the ID is known."""
+        return await self._orders.mark_placed(
+            local_id,
+            panel_order_id,
+            first_poll_at=self._clock() + self._poll_interval,
+            poll_interval=self._poll_interval,
+        )
 
     async def recover_interrupted(self, created_before: float) -> list[OrderRow]:
         """Orders a crash left between intent and answer become unknown, and admins are told.
@@ -253,14 +256,8 @@ class OrderService:
         if intent is None:
             known = await self._orders.get_by_panel_id(account.label, panel_order_id)
             return known if known is not None and known.owner_id == owner_id else None
-        now = self._clock()
         try:
-            await self._orders.mark_placed(
-                intent.id,
-                panel_order_id,
-                first_poll_at=now + self._poll_interval,
-                poll_interval=self._poll_interval,
-            )
+            await self._mark_placed(intent.id, panel_order_id)
         except sqlite3.IntegrityError:
             # Someone with the same key adopted it a moment earlier: theirs, and this intent
             # must not linger as an order whose placement is in doubt.

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from bot.storage import OrderRow
 from tests.bot.harness import ADMIN, ALICE, BOB, Harness
+from tests.intents import write_intent
 
 LIKES = 2  # Default service without drip-feed: link, then quantity
 
@@ -93,26 +92,10 @@ async def test_a_confirmation_cut_off_by_a_crash_is_handed_to_the_admins(
 async def _intent(
     harness: Harness, token: str, *, link: str = "https://instagram.com/p/abc"
 ) -> OrderRow:
-    """An order the bot wrote down before sending `add`, as a crash leaves it."""
     assert harness.app is not None
-    intent = await harness.app.orders.create_intent(
-        intent_token=token,
-        owner_id=ALICE,
-        account="shared",
-        service_id=LIKES,
-        service_name="Instagram Likes",
-        service_type="Default",
-        rate=Decimal("0.5"),
-        link=link,
-        quantity=100,
-        extra={},
-        price=Decimal("0.05"),
-        currency="USD",
-        refillable=False,
-        cancelable=False,
+    return await write_intent(
+        harness.app.orders, token, owner_id=ALICE, service_id=LIKES, link=link
     )
-    assert intent is not None
-    return intent
 
 
 async def test_a_long_list_of_unknown_orders_fits_one_message(harness: Harness) -> None:

@@ -6,7 +6,6 @@ import html
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from bot.keyboards.callbacks import ConfirmOrder
 from bot.panel.simulator import PanelSimulator
 from bot.sandbox.fake_telegram import FakeTelegramServer
 from tests.bot.harness import ALICE, BOB, NO_TRACKING, Harness, running
+from tests.intents import write_intent
 
 
 @pytest.fixture
@@ -603,22 +603,7 @@ async def test_confirm_after_a_crash_that_cut_off_the_sending_places_nothing(
     assert harness.app is not None
     # The crash: the intent was written, `add` may have gone out, the conversation was not
     # ended. Only the intent's token matters here.
-    await harness.app.orders.create_intent(
-        intent_token=token,
-        owner_id=ALICE,
-        account="shared",
-        service_id=2,
-        service_name="Instagram Likes",
-        service_type="Default",
-        rate=Decimal("0.5"),
-        link=LINK,
-        quantity=100,
-        extra={},
-        price=Decimal("0.05"),
-        currency="USD",
-        refillable=False,
-        cancelable=False,
-    )
+    await write_intent(harness.app.orders, token, owner_id=ALICE)
     await harness.restart()
 
     reply = await harness.press(ALICE, "Confirm", message=confirmation)

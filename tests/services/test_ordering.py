@@ -15,6 +15,7 @@ from bot.panel.simulator import PanelSimulator
 from bot.services.accounts import Account
 from bot.services.ordering import OrderService
 from bot.storage import Database, OrderRepository, OrderRow, RefillRepository
+from tests.intents import write_intent
 
 KEY = "ordering-test-key-0123456789abcdef"
 ALICE = 101
@@ -82,23 +83,7 @@ async def test_intents_left_by_a_crash_become_unknown_at_the_next_start(db: Data
     orders = OrderRepository(db)
     alerts = Alerts()
     service = OrderService(orders, RefillRepository(db), poll_interval=1.0, on_unknown=alerts)
-    crashed = await orders.create_intent(
-        intent_token="crashed",
-        owner_id=ALICE,
-        account="shared",
-        service_id=1,
-        service_name="Followers",
-        service_type="Default",
-        rate=Decimal("0.9"),
-        link="https://instagram.com/p/x",
-        quantity=100,
-        extra={},
-        price=Decimal("0.09"),
-        currency="USD",
-        refillable=False,
-        cancelable=False,
-    )
-    assert crashed is not None
+    crashed = await write_intent(orders, "crashed", owner_id=ALICE)
 
     # An intent newer than this start may be another instance's confirmation in flight.
     assert await service.recover_interrupted(created_before=crashed.created_at) == []
