@@ -28,7 +28,7 @@ from aiohttp import web
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TOKEN = "123456789:AAFake-token-for-tests-only_000000000"
+DEFAULT_TOKEN = "123456789:fake-token-for-tests"
 
 # Form fields aiogram sends as plain strings; every other field is JSON-encoded by aiogram
 # (numbers, booleans, objects), so decoding these would turn the text "42" into an int.
