@@ -370,8 +370,10 @@ async def test_run_loop_polls_on_time_and_stops_cleanly(world: World) -> None:
     await tracker.stop()
     await tracker.stop()
 
+    # An open order, due at once: a loop still running would ask for it within max_interval.
+    await world.place()
     count = world.sim.request_count("status")
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.5)
     assert world.sim.request_count("status") == count
 
 
