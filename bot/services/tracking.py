@@ -14,7 +14,7 @@ import logging
 import random
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -124,8 +124,8 @@ class OrderTracker:
         self._refused_keys: set[str] = set()
         self._missing_keys: set[str] = set()
         self._refused_batches: set[str] = set()
-        self._item_errors: set[tuple[str, int]] = set()
-        self._unstorable: set[tuple[str, int]] = set()
+        self._item_errors = _LoggedOnce()
+        self._unstorable = _LoggedOnce()
         self._order_kind: _Kind[_Order, OrderStatus] = _Kind(
             action="status",
             id=lambda o: o.id,
@@ -424,16 +424,12 @@ class OrderTracker:
         """Count updates that could not be stored; log each item the first time only (with
         the first traceback), so that a database outage does not log a hundred of them."""
         report.errors += len(refused)
-        refused_ids = {_update_id(update) for update, _ in refused}
-        if self._unstorable:
-            # An item stored again is forgotten, so that a later failure is logged again.
-            self._unstorable.difference_update(
-                (kind, _update_id(u)) for u in updates if _update_id(u) not in refused_ids
-            )
-        new = [(u, e) for u, e in refused if (kind, _update_id(u)) not in self._unstorable]
+        first = self._unstorable.first_time(
+            kind, map(_update_id, updates), {_update_id(update) for update, _ in refused}
+        )
+        new = [(u, e) for u, e in refused if _update_id(u) in first]
         if not new:
             return
-        self._unstorable.update((kind, _update_id(update)) for update, _ in new)
         # Panel data and database errors only: the account's key is in neither.
         sample = "; ".join(
             f"{kind} {_update_id(update)} (status {update.status!r}): {type(error).__name__}"
@@ -524,20 +520,32 @@ class OrderTracker:
     ) -> None:
         """Count items answered without a status; log each one the first time only."""
         report.errors += len(failed)
-        if self._item_errors:
-            # An item that answers again is forgotten, so that a later error is logged again.
-            failed_ids = {local_id for local_id, _, _ in failed}
-            self._item_errors.difference_update((kind, i) for i in ids if i not in failed_ids)
-        new = [item for item in failed if (kind, item[0]) not in self._item_errors]
+        first = self._item_errors.first_time(kind, ids, {local_id for local_id, _, _ in failed})
+        new = [item for item in failed if item[0] in first]
         if not new:
             return
-        self._item_errors.update((kind, local_id) for local_id, _, _ in new)
         sample = "; ".join(
             f"{kind} {local_id} (panel {panel_id}): "
             + (answer.message if answer is not None else "left out of the answer")
             for local_id, panel_id, answer in new[:3]
         )
         log.warning("%d %ss without a status, still tracked: %s", len(new), kind, sample)
+
+
+class _LoggedOnce:
+    """Items whose trouble was logged: each once, until it recovers and may be logged again."""
+
+    def __init__(self) -> None:
+        self._logged: set[tuple[str, int]] = set()
+
+    def first_time(self, kind: str, asked: Iterable[int], failing: set[int]) -> set[int]:
+        """Of `failing` (some of the items `asked` now), those not logged before; the
+        others of `asked` are forgotten, having recovered."""
+        if self._logged:
+            self._logged.difference_update((kind, i) for i in asked if i not in failing)
+        new = {i for i in failing if (kind, i) not in self._logged}
+        self._logged.update((kind, i) for i in new)
+        return new
 
 
 def _update_id(update: StatusUpdate | RefillStatusUpdate) -> int:
