@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,6 +16,8 @@ class InFlightMiddleware(BaseMiddleware):
         self._count = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        # The tasks handling updates (an update and its error handlers share one task).
+        self._tasks: Counter[asyncio.Task[Any]] = Counter()
 
     async def __call__(
         self,
@@ -22,11 +25,18 @@ class InFlightMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
+        task = asyncio.current_task()
         self._count += 1
         self._idle.clear()
+        if task is not None:
+            self._tasks[task] += 1
         try:
             return await handler(event, data)
         finally:
+            if task is not None:
+                self._tasks[task] -= 1
+                if self._tasks[task] <= 0:
+                    del self._tasks[task]
             self._count -= 1
             if self._count == 0:
                 self._idle.set()
@@ -42,3 +52,10 @@ class InFlightMiddleware(BaseMiddleware):
         except TimeoutError:
             return False
         return True
+
+    async def cancel_remaining(self, within: float) -> bool:
+        """Cut off the updates still being handled, and wait for their clean-up (shielded
+        bookkeeping such as marking an order's outcome unknown); False if some outlived it."""
+        for task in list(self._tasks):
+            task.cancel()
+        return await self.drained(within)
