@@ -55,11 +55,15 @@ def _config_error(exc: ConfigError) -> NoReturn:
 async def _run(settings: Settings, *, worker_only: bool) -> None:
     # Imported here, not at the top: aiogram takes seconds to import, and a configuration
     # error should be reported at once.
-    from bot.app import BotApp
+    from bot.app import BotApp, StoppedWhileOpening
 
     app = BotApp(settings, front=not worker_only, worker=True if worker_only else None)
-    await app.open()
-    await app.run(handle_signals=True)
+    app.install_signal_handlers()
+    try:
+        await app.open()
+    except StoppedWhileOpening:
+        return
+    await app.run(handle_signals=False)
 
 
 if __name__ == "__main__":

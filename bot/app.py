@@ -55,6 +55,10 @@ REACH_FIRST_WAIT = 1.0
 REACH_MAX_WAIT = 60.0
 
 
+class StoppedWhileOpening(Exception):
+    """A stop was asked for while the app was still opening: nothing to run, nothing wrong."""
+
+
 class BotApp:
     """Everything the running bot owns; `run()` serves until `stop()` or a signal.
 
@@ -156,7 +160,7 @@ class BotApp:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop_requested.wait(), wait)
             if self._stop_requested.is_set():
-                raise ConfigError("stopped before Telegram could be reached")
+                raise StoppedWhileOpening
             wait = min(wait * 2, REACH_MAX_WAIT)
 
     def _build_worker(self) -> Worker:
@@ -181,7 +185,7 @@ class BotApp:
     async def run(self, *, handle_signals: bool = True, **polling: Any) -> None:
         """Serve until stopped, then shut down in order (see the module's doc)."""
         if handle_signals:
-            self._install_signal_handlers()
+            self.install_signal_handlers()
         try:
             await self.services.queue.start()
             if self._front:
@@ -223,7 +227,8 @@ class BotApp:
         )
         self._polling.add_done_callback(lambda _task: self._stop_requested.set())
 
-    def _install_signal_handlers(self) -> None:
+    def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGINT ask for a stop (also while `open()` waits for Telegram)."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop_requested.set)
