@@ -33,11 +33,11 @@ from bot.middlewares.access import AccountMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.people import AllowListMiddleware, PersonLocaleMiddleware, PersonMiddleware
 from bot.middlewares.throttling import ThrottlingMiddleware, TokenBuckets
-from bot.notifications import Notifier, unknown_order_alert
 from bot.panel.client import PanelClient
 from bot.services.accounts import AccountResolver
 from bot.services.catalog import CatalogService
 from bot.services.delivery import OutboundQueue
+from bot.services.notifying import Notifier
 from bot.services.ordering import OrderService
 from bot.services.tracking import OrderTracker
 from bot.storage import (
@@ -55,6 +55,7 @@ from bot.storage import (
 from bot.storage.repositories import OrderRow
 from bot.telegram.retry import RetryAfterMiddleware
 from bot.telegram.sender import make_bot_sender
+from bot.views.notifications import NotificationViews, unknown_order_alert
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,9 @@ class BotApp:
             per_chat_interval=s.telegram_chat_interval_seconds,
             on_blocked=self._blocked,
         )
-        self.notifier = Notifier(self.orders, self.refills, self.users, self.queue, self.i18n)
+        self.notifier = Notifier(
+            self.orders, self.refills, self.users, self.queue, NotificationViews(self.i18n)
+        )
         self.ordering = OrderService(
             self.orders,
             self.refills,
