@@ -33,7 +33,7 @@ from bot.services.order_form import (
 from bot.services.ordering import OrderService, Placement, PlacementResult
 from bot.storage.repositories import OrderRepository
 from bot.texts import field_label, field_prompt, invalid_answer, money, order_title, panel_message
-from bot.views.markup import Limit, escaped
+from bot.views.markup import MESSAGE_LIMIT, Limit, escaped, fit, visible_length
 
 LIST_PREVIEW = 5
 
@@ -224,16 +224,21 @@ async def _confirm_screen(
     draft.currency = currency
     await draft.save(state)
     await state.set_state(OrderWizard.confirming)
-    lines = [_("<b>Please check your order</b>"), "", *_summary(draft), ""]
+    heading = _("<b>Please check your order</b>")
     if price is None:
-        lines.append(_("Price: set by the panel when the order is placed."))
+        lines = [_("Price: set by the panel when the order is placed.")]
     else:
-        lines.append(_("Price: <b>{price}</b>").format(price=money(price, currency)))
+        lines = [_("Price: <b>{price}</b>").format(price=money(price, currency))]
     if balance is not None:
         lines.append(_("Your balance: {balance}").format(balance=money(balance.balance, currency)))
         if price is not None and balance.balance < price:
             lines.append(_("⚠️ The balance is lower than the price."))
-    await reply(event, "\n".join(lines), menus.confirmation(draft.token))
+    # The answers get the room the heading and the price leave: the price is never cut off.
+    price_lines = "\n".join(lines)
+    room = MESSAGE_LIMIT - visible_length(f"{heading}\n\n\n\n{price_lines}")
+    summary = fit("\n".join(_summary(draft)), room)
+    text = f"{heading}\n\n{summary}\n\n{price_lines}"
+    await reply(event, text, menus.confirmation(draft.token))
 
 
 async def _balance(account: Account) -> Balance | None:
