@@ -318,3 +318,24 @@ async def test_notifications_of_long_names_and_statuses_are_told_whole(
         told_orders = {line for m in notices for line in m.text.splitlines() if "🔔" in line}
         assert told_orders == {f"🔔 Order #{number}" for number in sim.orders}
         assert_all_accepted(harness)
+
+
+async def test_a_notification_of_a_charge_in_a_hostile_currency(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer, currency: PanelCurrency
+) -> None:
+    currency.value = HOSTILE_CURRENCY
+    async with running(tmp_path, sim, tg) as harness:
+        await _confirmation(harness, PLAIN, "https://instagram.com/p/x", "1000")
+        await harness.press(ALICE, "Confirm")
+        sim.orders[1000].currency = HOSTILE_CURRENCY  # the status answer's too
+        sim.set_order(1000, status="Partial", remains=400, charge=Decimal("0.9"))
+
+        def told() -> bool:
+            return any("🔔" in m.text for m in tg.transcript(ALICE))
+
+        await tg.wait_for(told, 10)
+        (notice,) = [m for m in tg.transcript(ALICE) if "🔔" in m.text]
+        assert "Status: 🌓 Partial" in notice.text and "Remains: 400" in notice.text
+        assert "Charge: 0.9" in notice.text
+        assert_fits(notice)
+        assert_all_accepted(harness)
