@@ -20,7 +20,7 @@ from aiohttp import web
 from bot.panel.simulator import PanelSimulator
 from bot.sandbox.fake_telegram import ChatMessage, FakeTelegramServer
 from bot.views.markup import BUTTON_LIMIT, CALLBACK_ANSWER_LIMIT, MESSAGE_LIMIT
-from tests.bot.harness import ADMIN, ALICE, NO_TRACKING, SHARED_KEY, Harness, running
+from tests.bot.harness import ADMIN, ALICE, SHARED_KEY, Harness, running
 
 LONG = 1  # Default: link, quantity; a 5,000-character name, category and description
 MEDIA = 2  # Mentions Media Likers: link, quantity, media link
@@ -99,11 +99,8 @@ async def sim(currency: PanelCurrency) -> AsyncIterator[PanelSimulator]:
 
 
 @pytest.fixture
-async def harness(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
-) -> AsyncIterator[Harness]:
-    async with running(tmp_path, sim, tg, **NO_TRACKING) as started:
-        yield started
+def harness(quiet_harness: Harness) -> Harness:
+    return quiet_harness
 
 
 def assert_all_accepted(harness: Harness) -> None:
