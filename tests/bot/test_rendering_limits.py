@@ -336,3 +336,20 @@ async def test_a_notification_of_a_charge_in_a_hostile_currency(
         assert "Charge: 0.9" in notice.text
         assert_fits(notice)
         assert_all_accepted(harness)
+
+
+@pytest.mark.parametrize("language", ["ru", "ja"])
+async def test_the_longest_order_in_other_languages(harness: Harness, language: str) -> None:
+    await harness.say(ALICE, "/start", language=language)  # the language of first contact
+    await harness.open_service(ALICE, MEDIA)
+    await harness.press(ALICE, "🛒")
+    for text in (LONG_LINK, "500"):
+        await harness.say(ALICE, text)
+    confirmation = await harness.say(ALICE, LONG_MEDIA)
+    assert "0,75" in confirmation.text or "0.75" in confirmation.text  # the price
+    assert_fits(confirmation)
+    await harness.press(ALICE, "✅")
+    card = await harness.press(ALICE, "📄")
+    assert "#1000" in card.text and "500" in card.text
+    assert_fits(card)
+    assert_all_accepted(harness)
