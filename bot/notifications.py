@@ -18,6 +18,7 @@ from html import escape
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.domain import Status
 from bot.i18n import CatalogI18n, _
 from bot.keyboards.menus import order_link
 from bot.panel.models import canonical_status
@@ -196,7 +197,7 @@ class Notifier:
 
 def _initial(status: str, notified_status: str | None) -> bool:
     """The first status seen is Pending: the person knows that already from placing it."""
-    return notified_status is None and canonical_status(status) == "pending"
+    return notified_status is None and canonical_status(status) is Status.PENDING
 
 
 def _messages(
@@ -261,7 +262,7 @@ def change_text(order: OrderRow, refill: RefillRow | None = None) -> str:
     lines.append(
         _("Status: {status}").format(status=f"{status_icon(status)} {status_label(status)}")
     )
-    if refill is None and canonical_status(status or "") == "partial":
+    if refill is None and canonical_status(status or "") is Status.PARTIAL:
         lines.append(_("Remains: {value}").format(value=number(order.remains)))
         lines.append(_("Charge: {charge}").format(charge=money(order.charge, order.currency)))
     return "\n".join(lines)

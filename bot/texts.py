@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 from html import escape, unescape
 
+from bot.domain import Placement, Status
 from bot.i18n import _, __, format_moment, format_money, format_number
 from bot.panel.errors import InvalidKey, PanelError, PanelRejected, known_error_code
 from bot.panel.models import Service, canonical_status
@@ -14,31 +15,31 @@ from bot.services.pricing import PACKAGE_KINDS
 from bot.storage.repositories import FailureKind, OrderRow
 
 STATUS_LABELS = {
-    "pending": __("Pending"),
-    "in_progress": __("In progress"),
-    "processing": __("Processing"),
-    "active": __("Active"),
-    "completed": __("Completed"),
-    "partial": __("Partial"),
-    "canceled": __("Canceled"),
-    "refunded": __("Refunded"),
-    "fail": __("Failed"),
-    "error": __("Error"),
-    "rejected": __("Rejected"),
+    Status.PENDING: __("Pending"),
+    Status.IN_PROGRESS: __("In progress"),
+    Status.PROCESSING: __("Processing"),
+    Status.ACTIVE: __("Active"),
+    Status.COMPLETED: __("Completed"),
+    Status.PARTIAL: __("Partial"),
+    Status.CANCELED: __("Canceled"),
+    Status.REFUNDED: __("Refunded"),
+    Status.FAIL: __("Failed"),
+    Status.ERROR: __("Error"),
+    Status.REJECTED: __("Rejected"),
 }
 
 STATUS_ICONS = {
-    "pending": "🕓",
-    "in_progress": "🔄",
-    "processing": "🔄",
-    "active": "🔄",
-    "completed": "✅",
-    "partial": "🌓",
-    "canceled": "✖️",
-    "refunded": "↩️",
-    "fail": "⚠️",
-    "error": "⚠️",
-    "rejected": "✖️",
+    Status.PENDING: "🕓",
+    Status.IN_PROGRESS: "🔄",
+    Status.PROCESSING: "🔄",
+    Status.ACTIVE: "🔄",
+    Status.COMPLETED: "✅",
+    Status.PARTIAL: "🌓",
+    Status.CANCELED: "✖️",
+    Status.REFUNDED: "↩️",
+    Status.FAIL: "⚠️",
+    Status.ERROR: "⚠️",
+    Status.REJECTED: "✖️",
 }
 
 PANEL_ERRORS = {
@@ -249,23 +250,28 @@ def order_button(order: OrderRow) -> str:
     name = order.service_name if len(order.service_name) <= 32 else order.service_name[:31] + "…"
     icon = (
         status_icon(order.status)
-        if order.placement == "placed"
+        if order.placement is Placement.PLACED
         else PLACEMENT_ICONS.get(order.placement, "⚠️")
     )
     number_text = f"#{order.panel_order_id}" if order.panel_order_id else "—"
     return f"{icon} {number_text} {name}"
 
 
-PLACEMENT_ICONS = {"pending": "🕓", "unknown": "⚠️", "failed": "❌", "placed": "•"}
+PLACEMENT_ICONS = {
+    Placement.PENDING: "🕓",
+    Placement.UNKNOWN: "⚠️",
+    Placement.FAILED: "❌",
+    Placement.PLACED: "•",
+}
 
 
 def placement_note(order: OrderRow) -> str | None:
-    if order.placement == "unknown":
+    if order.placement is Placement.UNKNOWN:
         return _(
             "⚠️ The panel did not answer when this order was sent. It may or may not have been "
             "placed; it was not sent again. The operator has been told."
         )
-    if order.placement == "failed":
+    if order.placement is Placement.FAILED:
         if order.failure_kind is FailureKind.UNREACHABLE:
             return _("This order was not placed: the panel could not be reached.")
         if order.failure_kind is FailureKind.NOT_PLACED:
@@ -275,7 +281,7 @@ def placement_note(order: OrderRow) -> str | None:
         return _("This order was not placed: {reason}").format(
             reason=panel_message(order.failure) if order.failure else _("unknown")
         )
-    if order.placement == "pending":
+    if order.placement is Placement.PENDING:
         return _("This order is being sent to the panel.")
     return None
 
@@ -285,7 +291,7 @@ def order_card(order: OrderRow) -> str:
     note = placement_note(order)
     if note:
         lines += ["", note]
-    if order.placement == "placed":
+    if order.placement is Placement.PLACED:
         status = (
             f"{status_icon(order.status)} {status_label(order.status)}"
             if order.status

@@ -14,6 +14,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from bot.domain import Placement
 from bot.handlers.screens import is_answer, reply, show
 from bot.i18n import _, format_number
 from bot.keyboards import menus
@@ -31,8 +32,8 @@ from bot.services.order_form import (
     previous_field,
     price_for,
 )
-from bot.services.ordering import OrderService, Placement, PlacementResult
-from bot.storage.repositories import OrderRepository
+from bot.services.ordering import OrderService, PlacementResult
+from bot.storage.repositories import FailureKind, OrderRepository
 from bot.texts import field_label, field_prompt, invalid_answer, money, order_title, panel_message
 
 LIST_PREVIEW = 5
@@ -296,31 +297,30 @@ async def confirm(
 
 def _outcome(result: PlacementResult) -> tuple[str, InlineKeyboardMarkup | None]:
     order = result.order
-    match result.outcome:
+    link = menus.order_link(order) if order is not None else None
+    if result.duplicate:
+        return _("This order was already sent."), link
+    match result.placement:
         case Placement.PLACED:
             assert order is not None
             return _("✅ Placed: {title}. I will tell you when its status changes.").format(
                 title=order_title(order)
-            ), menus.order_link(order)
-        case Placement.REJECTED:
-            return _("❌ The panel did not accept the order: {reason}").format(
-                reason=panel_message(result.panel_message or "")
-            ), None
-        case Placement.UNAVAILABLE:
+            ), link
+        case Placement.FAILED if result.failure is FailureKind.UNREACHABLE:
             return _(
                 "❌ The panel is not answering, so the order was not placed. Please try again "
                 "in a few minutes."
             ), None
-        case Placement.UNKNOWN:
+        case Placement.FAILED:
+            return _("❌ The panel did not accept the order: {reason}").format(
+                reason=panel_message(result.panel_message or "")
+            ), None
+        case _:
             return _(
                 "⚠️ The panel gave no clear answer. The order may have been placed; it will "
                 "not be sent again, so do not repeat it. The operator has been told and will "
                 "check it. See /orders."
-            ), menus.order_link(order) if order is not None else None
-        case _:
-            return _("This order was already sent."), (
-                menus.order_link(order) if order is not None else None
-            )
+            ), link
 
 
 def create_router() -> Router:

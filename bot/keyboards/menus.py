@@ -14,6 +14,7 @@ from aiogram.types import (
 from aiogram.utils.keyboard import InlineKeyboardBuilder, ReplyKeyboardBuilder
 from babel import Locale, UnknownLocaleError
 
+from bot.domain import Placement
 from bot.i18n import _, __, format_number
 from bot.keyboards.callbacks import (
     CategoriesPage,
@@ -149,7 +150,7 @@ def order_list(page: Page[OrderRow]) -> InlineKeyboardMarkup:
 
 def order_card(order: OrderRow) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    if order.placement == "placed":  # the panel knows nothing of the others
+    if order.placement is Placement.PLACED:  # the panel knows nothing of the others
         row = [_button(_("🔄 Refresh"), OrderAction(action="refresh", id=order.id))]
         if may_refill(order):
             row.append(_button(_("♻️ Refill"), OrderAction(action="refill", id=order.id)))
