@@ -32,3 +32,32 @@ class Status(StrEnum):
     FAIL = "fail"
     ERROR = "error"
     REJECTED = "rejected"
+
+
+class OrderField(StrEnum):
+    """The fields of an `add` request besides `service`: the wizard's questions, the names its
+    texts are keyed by, and the request's parameters, spelt once."""
+
+    LINK = "link"
+    QUANTITY = "quantity"
+    RUNS = "runs"
+    INTERVAL = "interval"
+    COMMENTS = "comments"
+    USERNAMES = "usernames"
+    HASHTAGS = "hashtags"
+    HASHTAG = "hashtag"
+    USERNAME = "username"
+    MEDIA = "media"
+    ANSWER_NUMBER = "answer_number"
+    GROUPS = "groups"
+    MIN = "min"
+    MAX = "max"
+    POSTS = "posts"
+    OLD_POSTS = "old_posts"
+    DELAY = "delay"
+    EXPIRY = "expiry"
+    COUNTRY = "country"
+    DEVICE = "device"
+    TYPE_OF_TRAFFIC = "type_of_traffic"
+    GOOGLE_KEYWORD = "google_keyword"
+    REFERRING_URL = "referring_url"

@@ -212,9 +212,13 @@ class ItemError(_Answer):
 
 
 class NewOrder(BaseModel):
-    """The fields of an `add` request; which ones apply depends on the service type."""
+    """The fields of an `add` request; which ones apply depends on the service type.
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    Named as `OrderField` spells them (a test holds the two together). A field it does not know
+    is refused, not dropped: an order sent without something the person answered is not theirs.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     service: int
     link: str | None = None

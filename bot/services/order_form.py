@@ -44,6 +44,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.domain import OrderField
 from bot.panel.models import NewOrder, Service, ServiceType
 from bot.services.pricing import PACKAGE_KINDS, order_price
 
@@ -132,7 +133,7 @@ class FieldKind(StrEnum):
 class FieldSpec:
     """One question. For LINES, min_value/max_value bound the number of items."""
 
-    name: str
+    name: OrderField
     kind: FieldKind
     optional: bool = False
     min_value: int | None = None
@@ -156,7 +157,7 @@ class _Step:
 
 
 def _runs_limit(service: Service, answers: Answers) -> int | None:
-    quantity = answers.get("quantity")
+    quantity = answers.get(OrderField.QUANTITY)
     return service.max // quantity if isinstance(quantity, int) and quantity > 0 else None
 
 
@@ -166,46 +167,51 @@ def _runs_possible(service: Service, answers: Answers) -> bool:
 
 
 def _runs_given(service: Service, answers: Answers) -> bool:
-    return answers.get("runs") is not None
+    return answers.get(OrderField.RUNS) is not None
 
 
 def _traffic_is(traffic_type: int) -> Callable[[Service, Answers], bool]:
-    return lambda service, answers: answers.get("type_of_traffic") == traffic_type
+    return lambda service, answers: answers.get(OrderField.TYPE_OF_TRAFFIC) == traffic_type
 
 
-_LINK = _Step(FieldSpec("link", FieldKind.URL))
+_LINK = _Step(FieldSpec(OrderField.LINK, FieldKind.URL))
 _RUNS = _Step(
-    FieldSpec("runs", FieldKind.DRIPFEED_RUNS, optional=True, min_value=MIN_RUNS), _runs_possible
+    FieldSpec(OrderField.RUNS, FieldKind.DRIPFEED_RUNS, optional=True, min_value=MIN_RUNS),
+    _runs_possible,
 )
 _INTERVAL = _Step(
-    FieldSpec("interval", FieldKind.DRIPFEED_INTERVAL, choices=DRIPFEED_INTERVALS), _runs_given
+    FieldSpec(OrderField.INTERVAL, FieldKind.DRIPFEED_INTERVAL, choices=DRIPFEED_INTERVALS),
+    _runs_given,
 )
 
 
 def _quantity(service: Service) -> _Step:
     return _Step(
         FieldSpec(
-            "quantity", FieldKind.QUANTITY, min_value=max(1, service.min), max_value=service.max
+            OrderField.QUANTITY,
+            FieldKind.QUANTITY,
+            min_value=max(1, service.min),
+            max_value=service.max,
         )
     )
 
 
-def _counted_lines(name: str, service: Service) -> _Step:
+def _counted_lines(name: OrderField, service: Service) -> _Step:
     """A list whose length is the order's quantity."""
     return _Step(
         FieldSpec(name, FieldKind.LINES, min_value=max(1, service.min), max_value=service.max)
     )
 
 
-def _lines(name: str) -> _Step:
+def _lines(name: OrderField) -> _Step:
     return _Step(FieldSpec(name, FieldKind.LINES, min_value=1, max_value=MAX_LIST_ITEMS))
 
 
-def _text(name: str) -> _Step:
+def _text(name: OrderField) -> _Step:
     return _Step(FieldSpec(name, FieldKind.TEXT))
 
 
-def _optional_count(name: str) -> FieldSpec:
+def _optional_count(name: OrderField) -> FieldSpec:
     return FieldSpec(name, FieldKind.INTEGER, optional=True, min_value=0, max_value=MAX_POSTS)
 
 
@@ -217,40 +223,45 @@ def _steps(service: Service) -> list[_Step]:
         case ServiceType.PACKAGE:
             return [_LINK]
         case ServiceType.CUSTOM_COMMENTS:
-            return [_LINK, _counted_lines("comments", service)]
+            return [_LINK, _counted_lines(OrderField.COMMENTS, service)]
         case ServiceType.CUSTOM_COMMENTS_PACKAGE:
-            return [_LINK, _lines("comments")]
+            return [_LINK, _lines(OrderField.COMMENTS)]
         case ServiceType.MENTIONS:
-            return [_LINK, _quantity(service), _lines("usernames")]
+            return [_LINK, _quantity(service), _lines(OrderField.USERNAMES)]
         case ServiceType.MENTIONS_WITH_HASHTAGS:
-            return [_LINK, _quantity(service), _lines("usernames"), _lines("hashtags")]
+            return [
+                _LINK,
+                _quantity(service),
+                _lines(OrderField.USERNAMES),
+                _lines(OrderField.HASHTAGS),
+            ]
         case ServiceType.MENTIONS_CUSTOM_LIST:
-            return [_LINK, _counted_lines("usernames", service)]
+            return [_LINK, _counted_lines(OrderField.USERNAMES, service)]
         case ServiceType.MENTIONS_HASHTAG:
-            return [_LINK, _quantity(service), _text("hashtag")]
+            return [_LINK, _quantity(service), _text(OrderField.HASHTAG)]
         case ServiceType.MENTIONS_USER_FOLLOWERS | ServiceType.COMMENT_LIKES:
-            return [_LINK, _quantity(service), _text("username")]
+            return [_LINK, _quantity(service), _text(OrderField.USERNAME)]
         case ServiceType.MENTIONS_MEDIA_LIKERS:
-            return [_LINK, _quantity(service), _Step(FieldSpec("media", FieldKind.URL))]
+            return [_LINK, _quantity(service), _Step(FieldSpec(OrderField.MEDIA, FieldKind.URL))]
         case ServiceType.COMMENT_REPLIES:
-            return [_LINK, _text("username"), _counted_lines("comments", service)]
+            return [_LINK, _text(OrderField.USERNAME), _counted_lines(OrderField.COMMENTS, service)]
         case ServiceType.POLL:
             answer = FieldSpec(
-                "answer_number", FieldKind.INTEGER, min_value=1, max_value=MAX_POLL_ANSWER
+                OrderField.ANSWER_NUMBER, FieldKind.INTEGER, min_value=1, max_value=MAX_POLL_ANSWER
             )
             return [_LINK, _quantity(service), _Step(answer)]
         case ServiceType.INVITES_FROM_GROUPS:
-            return [_LINK, _quantity(service), _lines("groups")]
+            return [_LINK, _quantity(service), _lines(OrderField.GROUPS)]
         case ServiceType.SUBSCRIPTIONS:
             low, high = max(1, service.min), service.max
             return [
-                _text("username"),
-                _Step(FieldSpec("min", FieldKind.INTEGER, min_value=low, max_value=high)),
-                _Step(FieldSpec("max", FieldKind.INTEGER, min_value=low, max_value=high)),
-                _Step(_optional_count("posts")),
-                _Step(_optional_count("old_posts")),
-                _Step(FieldSpec("delay", FieldKind.CHOICE, choices=SUBSCRIPTION_DELAYS)),
-                _Step(FieldSpec("expiry", FieldKind.DATE, optional=True)),
+                _text(OrderField.USERNAME),
+                _Step(FieldSpec(OrderField.MIN, FieldKind.INTEGER, min_value=low, max_value=high)),
+                _Step(FieldSpec(OrderField.MAX, FieldKind.INTEGER, min_value=low, max_value=high)),
+                _Step(_optional_count(OrderField.POSTS)),
+                _Step(_optional_count(OrderField.OLD_POSTS)),
+                _Step(FieldSpec(OrderField.DELAY, FieldKind.CHOICE, choices=SUBSCRIPTION_DELAYS)),
+                _Step(FieldSpec(OrderField.EXPIRY, FieldKind.DATE, optional=True)),
             ]
         case ServiceType.WEB_TRAFFIC:
             return [
@@ -258,19 +269,24 @@ def _steps(service: Service) -> list[_Step]:
                 _quantity(service),
                 _RUNS,
                 _INTERVAL,
-                _Step(FieldSpec("country", FieldKind.TEXT, optional=True)),
-                _Step(FieldSpec("device", FieldKind.CHOICE, optional=True, choices=DEVICES)),
+                _Step(FieldSpec(OrderField.COUNTRY, FieldKind.TEXT, optional=True)),
+                _Step(
+                    FieldSpec(OrderField.DEVICE, FieldKind.CHOICE, optional=True, choices=DEVICES)
+                ),
                 _Step(
                     FieldSpec(
-                        "type_of_traffic", FieldKind.CHOICE, optional=True, choices=TRAFFIC_TYPES
+                        OrderField.TYPE_OF_TRAFFIC,
+                        FieldKind.CHOICE,
+                        optional=True,
+                        choices=TRAFFIC_TYPES,
                     )
                 ),
                 _Step(
-                    FieldSpec("google_keyword", FieldKind.TEXT, optional=True),
+                    FieldSpec(OrderField.GOOGLE_KEYWORD, FieldKind.TEXT, optional=True),
                     _traffic_is(TRAFFIC_TYPE_GOOGLE),
                 ),
                 _Step(
-                    FieldSpec("referring_url", FieldKind.URL, optional=True),
+                    FieldSpec(OrderField.REFERRING_URL, FieldKind.URL, optional=True),
                     _traffic_is(TRAFFIC_TYPE_REFERRER),
                 ),
             ]
@@ -328,9 +344,9 @@ def build_order(service: Service, answers: Answers) -> NewOrder:
 
 
 _COUNTED_LIST = {
-    ServiceType.CUSTOM_COMMENTS: "comments",
-    ServiceType.MENTIONS_CUSTOM_LIST: "usernames",
-    ServiceType.COMMENT_REPLIES: "comments",
+    ServiceType.CUSTOM_COMMENTS: OrderField.COMMENTS,
+    ServiceType.MENTIONS_CUSTOM_LIST: OrderField.USERNAMES,
+    ServiceType.COMMENT_REPLIES: OrderField.COMMENTS,
 }
 
 
@@ -343,13 +359,15 @@ def order_quantity(service: Service, answers: Answers) -> int | None:
     if list_name is not None:
         items = answers.get(list_name)
         return len(items) if isinstance(items, list) else None
-    quantity = answers.get("quantity")
+    quantity = answers.get(OrderField.QUANTITY)
     return quantity if isinstance(quantity, int) else None
 
 
 def price_for(service: Service, answers: Answers) -> Decimal | None:
     """The price of a complete form (see `pricing.order_price`)."""
-    return order_price(service, quantity=order_quantity(service, answers), runs=answers.get("runs"))
+    return order_price(
+        service, quantity=order_quantity(service, answers), runs=answers.get(OrderField.RUNS)
+    )
 
 
 def parse_answer(
@@ -364,8 +382,8 @@ def parse_answer(
             return _parse_url(text)
         case FieldKind.QUANTITY | FieldKind.INTEGER:
             value = _parse_int(text, _bound(spec.min_value), _bound(spec.max_value))
-            low = answers.get("min")
-            if spec.name == "max" and isinstance(low, int) and value < low:
+            low = answers.get(OrderField.MIN)
+            if spec.name is OrderField.MAX and isinstance(low, int) and value < low:
                 raise InvalidAnswer("min_above_max", {"min": low, "max": value})
             return value
         case FieldKind.DRIPFEED_RUNS:
@@ -420,7 +438,7 @@ def _parse_int(text: str, low: int, high: int) -> int:
 
 
 def _parse_runs(text: str, service: Service, answers: Answers) -> int:
-    quantity = answers.get("quantity")
+    quantity = answers.get(OrderField.QUANTITY)
     limit = _runs_limit(service, answers)
     if not isinstance(quantity, int) or limit is None:
         raise ValueError("runs is asked after the quantity")
@@ -479,11 +497,11 @@ def _parse_text(spec: FieldSpec, text: str) -> str:
     return text
 
 
-_USERNAME_FIELDS = frozenset({"username", "usernames"})
-_HASHTAG_FIELDS = frozenset({"hashtag", "hashtags"})
+_USERNAME_FIELDS = frozenset({OrderField.USERNAME, OrderField.USERNAMES})
+_HASHTAG_FIELDS = frozenset({OrderField.HASHTAG, OrderField.HASHTAGS})
 
 
-def _item(field: str, value: str, params: dict[str, Any]) -> str:
+def _item(field: OrderField, value: str, params: dict[str, Any]) -> str:
     """A username or hashtag as sent (without its @ or #); other fields' items as they are."""
     if field in _USERNAME_FIELDS:
         value = value.removeprefix("@")

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bot.domain import Placement, Status
+from bot.domain import OrderField, Placement, Status
 from bot.panel.errors import OrderOutcomeUnknown, PanelRejected, PanelUnavailable
 from bot.panel.models import (
     ItemError,
@@ -90,7 +90,12 @@ class OrderService:
         new_order = build_order(service, answers)
         quantity = order_quantity(service, answers)
         form = new_order.model_dump(mode="json", exclude_none=True)
-        extra = {k: v for k, v in form.items() if k not in ("service", "link", "quantity")}
+        # Link and quantity have columns of their own.
+        extra = {
+            k: v
+            for k, v in form.items()
+            if k not in ("service", OrderField.LINK, OrderField.QUANTITY)
+        }
         price = price_for(service, answers)
         intent = await self._orders.create_intent(
             intent_token=intent_token,

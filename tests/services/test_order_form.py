@@ -4,8 +4,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from bot.panel.models import Service
+from bot.domain import OrderField
+from bot.panel.models import NewOrder, Service, ServiceType
 from bot.services import order_form
 from bot.services.order_form import (
     DRIPFEED_INTERVALS,
@@ -22,6 +24,7 @@ from bot.services.order_form import (
     previous_field,
     price_for,
 )
+from bot.texts import FIELD_LABELS, FIELD_PROMPTS
 
 TODAY = date(2030, 6, 15)
 
@@ -948,3 +951,16 @@ def test_error_codes_are_documented() -> None:
     doc = order_form.__doc__ or ""
     for code in ERROR_CODES:
         assert f"- {code}" in doc or f", {code}:" in doc, code
+
+
+def test_field_names_are_one_enum_for_the_form_the_texts_and_the_request() -> None:
+    every_type = [service(kind.value, dripfeed=True) for kind in ServiceType]
+    asked = {spec.name for svc in every_type for spec in fields_for(svc)}
+    assert asked == set(OrderField)
+    assert set(NewOrder.model_fields) == {"service", *OrderField}
+    assert set(FIELD_PROMPTS) == set(FIELD_LABELS) == set(OrderField)
+
+
+def test_new_order_refuses_a_field_it_does_not_know() -> None:
+    with pytest.raises(ValidationError, match="comment_list"):
+        NewOrder(service=1, link="https://x.com/p", comment_list=["hi"])  # type: ignore[call-arg]
