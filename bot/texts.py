@@ -242,6 +242,13 @@ def field_prompt(spec: FieldSpec) -> str:
     return text
 
 
+def list_received(spec: FieldSpec, count: int) -> str:
+    """The running count of a list sent in several messages."""
+    return _(
+        "{label}: {count} received so far. Send the rest, or press ✅ Done if that is all."
+    ).format(label=field_label(spec.name), count=format_number(count))
+
+
 def when(timestamp: float | None) -> str:
     if timestamp is None:
         return _("unknown")

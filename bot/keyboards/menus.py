@@ -110,8 +110,13 @@ def service_card(service: Service, category: int, page: int) -> InlineKeyboardMa
     return builder.as_markup()
 
 
-def wizard_step(spec: FieldSpec, *, can_go_back: bool) -> InlineKeyboardMarkup:
+def wizard_step(
+    spec: FieldSpec, *, can_go_back: bool, collecting: bool = False
+) -> InlineKeyboardMarkup:
+    """`collecting`: part of a list is in, and Done ends it."""
     builder = InlineKeyboardBuilder()
+    if collecting:
+        builder.row(_button(_("✅ Done"), WizardStep(action="done", field=spec.name)))
     if spec.choices:
         builder.row(
             *(

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -46,7 +46,7 @@ from urllib.parse import urlsplit
 
 from bot.domain import OrderField
 from bot.panel.models import NewOrder, Service, ServiceType
-from bot.services.pricing import PACKAGE_KINDS, order_price
+from bot.services.pricing import PACKAGE_KINDS, Quote, order_price
 
 ParsedValue = str | int | list[str]
 Answers = Mapping[str, Any]
@@ -80,6 +80,9 @@ MAX_DIGITS = 12
 # one Telegram message (4096 characters) cannot reach it anyway.
 MAX_LIST_ITEMS = 10_000
 MAX_HASHTAG_LENGTH = 100
+# A message this long may be a part of a split text and be followed by more (`may_continue`):
+# a part cut at the line end nearest the 4096-character limit is at least this long.
+LIST_PART_LENGTH = 4096 - MAX_LINE_LENGTH - 1
 # Sanity caps for numbers the protocol leaves unbounded.
 MAX_POLL_ANSWER = 100
 MAX_POSTS = 100_000
@@ -370,6 +373,17 @@ def price_for(service: Service, answers: Answers) -> Decimal | None:
     )
 
 
+def quote_for(service: Service, answers: Answers, currency: str | None, made_at: float) -> Quote:
+    """The quote of a complete form, to be shown for confirmation."""
+    return Quote(
+        service=service.service,
+        rate=service.rate,
+        price=price_for(service, answers),
+        currency=currency,
+        made_at=made_at,
+    )
+
+
 def parse_answer(
     spec: FieldSpec, service: Service, text: str, answers: Answers, *, today: date | None = None
 ) -> ParsedValue:
@@ -473,18 +487,58 @@ def _parse_date(text: str, today: date) -> str:
 
 
 def _parse_lines(spec: FieldSpec, text: str) -> list[str]:
-    items = [
+    return finish_list(spec, _items(spec, text))
+
+
+def _items(spec: FieldSpec, text: str) -> list[str]:
+    lines = [
         (number, line.strip()) for number, line in enumerate(text.splitlines(), 1) if line.strip()
     ]
-    low, high = _bound(spec.min_value), _bound(spec.max_value)
-    if not low <= len(items) <= high:
-        raise InvalidAnswer("lines_count", {"min": low, "max": high, "count": len(items)})
-    parsed = []
-    for number, line in items:
+    if not lines:
+        raise InvalidAnswer("empty")
+    items = []
+    for number, line in lines:
         if len(line) > MAX_LINE_LENGTH:
             raise InvalidAnswer("line_too_long", {"max": MAX_LINE_LENGTH, "line": number})
-        parsed.append(_item(spec.name, line, {"line": number}))
-    return parsed
+        items.append(_item(spec.name, line, {"line": number}))
+    return items
+
+
+def _count_error(spec: FieldSpec, count: int) -> InvalidAnswer:
+    return InvalidAnswer(
+        "lines_count",
+        {"min": _bound(spec.min_value), "max": _bound(spec.max_value), "count": count},
+    )
+
+
+def may_continue(text: str) -> bool:
+    """Whether a message may be one part of a longer text that Telegram split.
+
+    Telegram sends a text over 4096 characters as several messages, each cut near the limit and
+    at a line end where it can: every part but the last is longer than this. A shorter message
+    ends the paste (or is a whole answer).
+    """
+    return len(text) >= LIST_PART_LENGTH
+
+
+def add_list_part(spec: FieldSpec, collected: Sequence[str], text: str) -> list[str]:
+    """The items collected so far for a list question, with one more message's appended.
+
+    InvalidAnswer for a bad line (numbered within this message) or when the items would be more
+    than the question allows; the items collected before are then unchanged.
+    """
+    items = [*collected, *_items(spec, text)]
+    if len(items) > _bound(spec.max_value):
+        raise _count_error(spec, len(items))
+    return items
+
+
+def finish_list(spec: FieldSpec, items: Sequence[str]) -> list[str]:
+    """The answer to a list question once every part is in; InvalidAnswer for a wrong count."""
+    low, high = _bound(spec.min_value), _bound(spec.max_value)
+    if not low <= len(items) <= high:
+        raise _count_error(spec, len(items))
+    return list(items)
 
 
 def _parse_text(spec: FieldSpec, text: str) -> str:

@@ -20,7 +20,8 @@ from bot.panel.models import (
     status_to_store,
 )
 from bot.services.accounts import Account
-from bot.services.order_form import build_order, order_quantity, price_for
+from bot.services.order_form import build_order, order_quantity
+from bot.services.pricing import Quote
 from bot.storage.repositories import (
     FailureKind,
     OrderRepository,
@@ -81,12 +82,14 @@ class OrderService:
         account: Account,
         service: Service,
         answers: dict[str, object],
-        currency: str | None = None,
+        quote: Quote,
     ) -> PlacementResult:
         """Write the intent, then `add` once. A second call with the same token does nothing.
 
-        `currency` is the one the price was shown in (the balance's), until the panel says.
+        The order records the quote the person confirmed, not a price recomputed here.
         """
+        if quote.service != service.service:
+            raise ValueError("the quote is for another service")
         new_order = build_order(service, answers)
         quantity = order_quantity(service, answers)
         form = new_order.model_dump(mode="json", exclude_none=True)
@@ -96,7 +99,6 @@ class OrderService:
             for k, v in form.items()
             if k not in ("service", OrderField.LINK, OrderField.QUANTITY)
         }
-        price = price_for(service, answers)
         intent = await self._orders.create_intent(
             intent_token=intent_token,
             owner_id=owner_id,
@@ -104,12 +106,12 @@ class OrderService:
             service_id=service.service,
             service_name=service.name,
             service_type=service.type,
-            rate=service.rate,
+            rate=quote.rate,
             link=new_order.link,
             quantity=quantity,
             extra=extra,
-            price=price,
-            currency=currency,
+            price=quote.price,
+            currency=quote.currency,
             refillable=service.refill,
             cancelable=service.cancel,
         )
