@@ -315,12 +315,15 @@ def _summary(draft: Draft) -> list[str]:
 
 
 async def _confirm_screen(
-    event: Message | CallbackQuery,
-    state: FSMContext,
-    draft: Draft,
-    account: Account,
-    note: str = "",
+    event: Message | CallbackQuery, state: FSMContext, draft: Draft, account: Account
 ) -> None:
+    text, markup = await _confirmation(state, draft, account)
+    await reply(event, text, markup)
+
+
+async def _confirmation(
+    state: FSMContext, draft: Draft, account: Account, note: str = ""
+) -> tuple[str, InlineKeyboardMarkup]:
     """The summary and its quote, made here once: the price shown is the price placed."""
     balance = await _balance(account)
     currency = balance.currency if balance is not None else None
@@ -340,7 +343,7 @@ async def _confirm_screen(
         lines.append(_("Your balance: {balance}").format(balance=money(balance.balance, currency)))
         if quote.price is not None and balance.balance < quote.price:
             lines.append(_("⚠️ The balance is lower than the price."))
-    await reply(event, "\n".join(lines), menus.confirmation(draft.token))
+    return "\n".join(lines), menus.confirmation(draft.token)
 
 
 async def _balance(account: Account) -> Balance | None:
@@ -387,35 +390,34 @@ async def confirm(
         await state.clear()
         await callback.answer(_("Your panel key changed: start the order again."), show_alert=True)
         return
+    # Answered at once: checking the price may take a moment, and a query expires.
+    await callback.answer(_("Checking the price…"))
+    await _remove_buttons(callback)  # this confirmation is being handled
     quote = draft.quote
     try:
         # A catalogue fetched after the quote was made: did the rate change since?
         age = time.time() - quote.made_at if quote is not None else 0.0
         catalogue = await catalog.get(account, max_age=max(0.0, age))
     except PanelError as exc:
-        await callback.answer(panel_failure(exc), show_alert=True)
+        await _send(
+            callback, *await _confirmation(state, draft, account, "❗ " + panel_failure(exc))
+        )
         return
     service = catalogue.by_id.get(draft.service.service)
     if service is None or not is_complete(service, draft.answers):
         await state.clear()
-        await _remove_buttons(callback)
-        await reply(
-            callback,
-            _(
-                "This service is no longer offered as it was when you chose it, so nothing was "
-                "placed. Please start again with /new."
-            ),
+        text = _(
+            "This service is no longer offered as it was when you chose it, so nothing was "
+            "placed. Please start again with /new."
         )
+        await _send(callback, text, None)
         return
     if quote is None or not quote_for(service, draft.answers, None, 0.0).same_terms(quote):
         # Never placed at a price the person did not see: a new quote, confirmed again.
         draft.service = service
-        await _remove_buttons(callback)
         note = _("⚠️ The price has changed. Nothing was placed: check the new price and confirm.")
-        await _confirm_screen(callback, state, draft, account, note=note)
+        await _send(callback, *await _confirmation(state, draft, account, note))
         return
-    await callback.answer(_("Sending the order…"))
-    await _remove_buttons(callback)
     assert callback.from_user is not None
     result = await ordering.place(
         intent_token=callback_data.token,
@@ -426,7 +428,11 @@ async def confirm(
         quote=quote,
     )
     await state.clear()
-    text, markup = _outcome(result)
+    await _send(callback, *_outcome(result))
+
+
+async def _send(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """A new message in the chat of an already answered button press."""
     if callback.message is not None:
         await callback.bot.send_message(  # type: ignore[union-attr]
             callback.message.chat.id, text, reply_markup=markup

@@ -115,3 +115,24 @@ async def test_a_rate_changed_after_a_restart_is_still_caught(
 
     assert "Price: 0.1 USD" in again.text
     assert harness.sim.request_count("add") == 0
+
+
+async def test_a_panel_down_at_confirm_places_nothing_and_keeps_the_confirmation(
+    harness: Harness,
+) -> None:
+    await confirmation_for_service_2(harness)
+    confirmation = harness.last(ALICE)
+    await harness.restart()  # no catalogue cached, nothing to check the price against
+    harness.sim.fail_next("html_500", times=10, action="services")
+
+    again = await harness.press(ALICE, "Confirm", message=confirmation)
+
+    assert again.text.startswith(
+        "❗ The panel is not answering right now. Please try again in a minute.\n\n"
+        "Please check your order"
+    )
+    assert "Price: 0.145 USD" in again.text
+    assert harness.sim.request_count("add") == 0
+    harness.sim.clear_faults()
+    placed = await harness.press(ALICE, "Confirm", message=again)
+    assert placed.text.startswith("✅ Placed")
