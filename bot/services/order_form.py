@@ -4,7 +4,11 @@ The wizard keeps `answers`, a JSON-serialisable dict of field name -> parsed val
 question order; a skipped optional field is recorded as None. `next_field` gives the next
 question, `previous_field` the one a Back button returns to (its answer, and only it, is then
 removed), `parse_answer` turns a user's text into the value to store, `build_order` makes the
-`add` request.
+`add` request, `quote_for` the price to confirm. Field names are `OrderField`s.
+
+A list answer may come in several messages (Telegram splits a text over 4096 characters):
+`add_list_part` appends one message's items, `may_continue` tells whether more parts may follow,
+`finish_list` checks the count once every part is in.
 
 Some questions depend on earlier answers: drip-feed `runs` is asked only when the quantity
 leaves room for at least two runs within the service's max (its spec from `next_field` carries
