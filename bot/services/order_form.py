@@ -371,10 +371,11 @@ def order_quantity(service: Service, answers: Answers) -> int | None:
 
 
 def price_for(service: Service, answers: Answers) -> Decimal | None:
-    """The price of a complete form (see `pricing.order_price`)."""
-    return order_price(
-        service, quantity=order_quantity(service, answers), runs=answers.get(OrderField.RUNS)
-    )
+    """The price of a complete form (see `pricing.order_price`), of what `build_order` sends:
+    runs count only where the service (still) asks them."""
+    asked = {spec.name for spec in _applicable(service, answers)}
+    runs = answers.get(OrderField.RUNS) if OrderField.RUNS in asked else None
+    return order_price(service, quantity=order_quantity(service, answers), runs=runs)
 
 
 def quote_for(service: Service, answers: Answers, currency: str | None, made_at: float) -> Quote:

@@ -1005,3 +1005,11 @@ def test_a_quote_survives_json_as_the_fsm_keeps_it() -> None:
     )
     assert not dearer.same_terms(quote)
     assert quote.model_copy(update={"made_at": 9.0, "currency": None}).same_terms(quote)
+
+
+def test_runs_no_longer_asked_are_not_priced() -> None:
+    answers = {"link": TEXTS["link"], "quantity": 100, "runs": 3, "interval": 15}
+    assert price_for(service("Default", dripfeed=True), answers) == Decimal("0.27")
+    # The panel turned drip-feed off: the order would go without runs, and is priced so.
+    assert price_for(service("Default", dripfeed=False), answers) == Decimal("0.09")
+    assert build_order(service("Default", dripfeed=False), answers).runs is None
