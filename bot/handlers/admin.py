@@ -8,6 +8,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.config import Settings
+from bot.domain import Placement
 from bot.i18n import CatalogI18n, _
 from bot.keyboards import menus
 from bot.services.accounts import AccountResolver
@@ -66,7 +67,7 @@ async def resolve(
         await message.answer(usage)
         return
     order = await orders.get(int(parts[0]))
-    if order is None or order.placement != "unknown":
+    if order is None or order.placement is not Placement.UNKNOWN:
         await message.answer(
             _("No order of unknown outcome has local ID {id}.").format(id=parts[0])
         )

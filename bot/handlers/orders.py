@@ -6,6 +6,7 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
+from bot.domain import Placement
 from bot.handlers.screens import reply, show
 from bot.i18n import _, format_number
 from bot.keyboards import menus
@@ -99,7 +100,7 @@ async def order_action(
     if action == "card":
         await show(callback, order_card(order), menus.order_card(order))
         return
-    if order.placement != "placed" or not _same_account(order, account):
+    if order.placement is not Placement.PLACED or not _same_account(order, account):
         await callback.answer(
             _("This order can only be viewed: it was placed with another key or not placed."),
             show_alert=True,

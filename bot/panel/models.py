@@ -17,6 +17,8 @@ from pydantic import (
     Field,
 )
 
+from bot.domain import Status
+
 log = logging.getLogger(__name__)
 
 
@@ -210,9 +212,13 @@ class ItemError(_Answer):
 
 
 class NewOrder(BaseModel):
-    """The fields of an `add` request; which ones apply depends on the service type."""
+    """The fields of an `add` request; which ones apply depends on the service type.
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    Named as `OrderField` spells them (a test holds the two together). A field it does not know
+    is refused, not dropped: an order sent without something the person answered is not theirs.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     service: int
     link: str | None = None
@@ -246,27 +252,28 @@ class NewOrder(BaseModel):
         return form
 
 
+# Spellings panels use, normalised (lower case, "_" and "-" as spaces), to one Status.
 _CANONICAL_STATUSES = {
-    "pending": "pending",
-    "in progress": "in_progress",
-    "inprogress": "in_progress",
-    "processing": "processing",
-    "active": "active",
-    "completed": "completed",
-    "partial": "partial",
-    "canceled": "canceled",
-    "cancelled": "canceled",
-    "refunded": "refunded",
-    "fail": "fail",
-    "error": "error",
-    "rejected": "rejected",
+    "in progress": Status.IN_PROGRESS,
+    "inprogress": Status.IN_PROGRESS,
+    "cancelled": Status.CANCELED,
+    **{member.value.replace("_", " "): member for member in Status},
 }
-_FINAL_ORDER = frozenset({"completed", "partial", "canceled", "refunded", "fail", "error"})
-_FINAL_REFILL = frozenset({"completed", "rejected", "error", "canceled"})
+_FINAL_ORDER = frozenset(
+    {
+        Status.COMPLETED,
+        Status.PARTIAL,
+        Status.CANCELED,
+        Status.REFUNDED,
+        Status.FAIL,
+        Status.ERROR,
+    }
+)
+_FINAL_REFILL = frozenset({Status.COMPLETED, Status.REJECTED, Status.ERROR, Status.CANCELED})
 
 
-def canonical_status(status: str) -> str | None:
-    """A stable lowercase code for a known order or refill status; None when unknown."""
+def canonical_status(status: str) -> Status | None:
+    """The known order or refill status `status` spells; None when unknown."""
     return _CANONICAL_STATUSES.get(_normal(status.replace("_", " ").replace("-", " ")))
 
 
