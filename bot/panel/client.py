@@ -8,13 +8,18 @@ every text that leaves this module.
 from __future__ import annotations
 
 import asyncio
+import base64
+import functools
+import html
 import json
 import logging
 import random
+import re
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self, TypeVar
+from urllib.parse import quote, quote_plus, unquote_plus
 
 import aiohttp
 from pydantic import BaseModel, ValidationError
@@ -38,6 +43,22 @@ DEFAULT_USER_AGENT = (
 )
 BATCH_SIZE = 100
 
+# The largest answers read, by action. A big panel's catalogue is a few MB (10,000 services of
+# about 400 bytes); every other answer is small: a 100-order status batch is about 15 KB, and
+# 1 MB leaves room for long texts. Beyond the cap the answer is refused, never buffered whole.
+CATALOGUE_CAP_BYTES = 16 * 2**20
+ANSWER_CAP_BYTES = 2**20
+_CAPS = {"services": CATALOGUE_CAP_BYTES}
+# Above this size the JSON is parsed in a thread: a multi-MB catalogue would otherwise hold the
+# event loop (every person's updates) for seconds.
+THREAD_ABOVE_BYTES = 256 * 2**10
+_CHUNK_BYTES = 64 * 2**10
+# No answer of API v2 nests deeper than a multi answer's {id: {"error": {"message": ...}}};
+# deeper is a broken or hostile panel, and would break what walks the answer.
+MAX_DEPTH = 16
+# Orders and refills are numbered from 1 and stored as SQLite 64-bit integers.
+_ID_RANGE = range(1, 2**63)
+
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
@@ -49,6 +70,10 @@ class _NotSent(PanelUnavailable):
 class _RateLimited(PanelUnavailable):
     """HTTP 429: refused before being processed, so not an unknown outcome, but sending
     again at once would only prolong the limit."""
+
+
+class _TooLarge(PanelUnavailable):
+    """An answer over its action's cap: asking again would only bring the same flood."""
 
 
 class PanelClient:
@@ -101,36 +126,62 @@ class PanelClient:
         answer = await self._read(key, "services", {})
         if isinstance(answer, dict):  # a few panels key the catalogue by service ID
             answer = list(answer.values())
-        if not isinstance(answer, list) or not all(isinstance(e, dict) for e in answer):
+        if not isinstance(answer, list):
             raise PanelUnavailable(f"services: unexpected answer ({_shape(answer)})")
+        if len(answer) * 400 > THREAD_ABOVE_BYTES:  # about 400 bytes an entry
+            return await asyncio.to_thread(self._catalogue, answer)
+        return self._catalogue(answer)
+
+    def _catalogue(self, answer: list[Any]) -> list[Service]:
+        """The services a person can order; the panel's malformed, impossible and duplicate
+        entries left out, each kind logged in one line for the whole catalogue (a bad panel may
+        send thousands of them)."""
         services: list[Service] = []
-        skipped = 0
-        first_problem = ""
+        seen: set[int] = set()
+        skipped = duplicates = 0
+        first_problem = first_duplicate = ""
         for entry in answer:
             try:
-                services.append(Service.model_validate(entry))
-            except ValidationError as exc:
+                if not isinstance(entry, dict):
+                    raise ValueError(f"entry is {_shape(entry)}, not an object")
+                service = Service.model_validate(entry)
+            except ValueError as exc:  # ValidationError is a ValueError
                 if not skipped:
                     ident = entry.get("service") if isinstance(entry, dict) else None
-                    problem = exc.errors()[0]
-                    first_problem = f"service {ident!r}: {problem['loc']} {problem['msg']}"
+                    first_problem = f"service {ident!r}: {_problem(exc)}"
                 skipped += 1
+                continue
+            if service.service in seen:
+                # The first keeps its place: a button must open the service it showed.
+                if not duplicates:
+                    first_duplicate = str(service.service)
+                duplicates += 1
+                continue
+            seen.add(service.service)
+            services.append(service)
         if skipped and not services:
             raise PanelUnavailable(f"services: no readable service ({first_problem})")
         if skipped:
-            # One line for the whole catalogue: a bad panel may send thousands of such entries.
             log.warning(
-                "panel %s: skipped %d malformed services (first: %s)",
+                "panel %s: skipped %d malformed or impossible services (first: %s)",
                 self._url.host,
                 skipped,
                 first_problem,
+            )
+        if duplicates:
+            log.warning(
+                "panel %s: skipped %d services listed again under the same ID (first: %s)",
+                self._url.host,
+                duplicates,
+                first_duplicate,
             )
         return services
 
     async def add(self, key: str, order: NewOrder) -> int:
         answer = await self._call(key, "add", order.to_form(), after_send=OrderOutcomeUnknown)
-        order_id = _int_or_none(answer.get("order") if isinstance(answer, dict) else answer)
+        order_id = _id_or_none(answer.get("order") if isinstance(answer, dict) else answer)
         if order_id is None:
+            # 0, -5 or 2**64 is no order anyone can follow: it may or may not have been placed.
             raise OrderOutcomeUnknown(f"add: answer without an order ID ({_shape(answer)})")
         return order_id
 
@@ -238,6 +289,10 @@ class PanelClient:
                 raise
             except _NotSent as exc:
                 failure = PanelUnavailable(exc.reason)
+            except _TooLarge as exc:
+                # One line per refusal, not per attempt: the answer is not asked for again.
+                log.warning("panel %s: %s", self._url.host, exc.reason)
+                raise (after_send or PanelUnavailable)(exc.reason) from exc
             except _RateLimited as exc:
                 # Asking again within seconds would only stretch the panel's limit; the caller
                 # backs off (the tracker per account), a person tries again later.
@@ -284,7 +339,7 @@ class PanelClient:
                 allow_redirects=False,
             ) as response:
                 status = response.status
-                body = await response.read()
+                body = await _read_capped(response, action)
         except aiohttp.ConnectionTimeoutError as exc:
             raise _NotSent(f"{action}: connect timed out") from exc
         except aiohttp.ClientConnectorError as exc:
@@ -293,18 +348,42 @@ class PanelClient:
             raise PanelUnavailable(f"{action}: timed out") from exc
         except aiohttp.ClientError as exc:
             raise PanelUnavailable(_scrub(f"{action}: {_describe(exc)}", key)) from exc
+        if len(body) > THREAD_ABOVE_BYTES:
+            return await asyncio.to_thread(_decode, action, status, body, key)
         return _decode(action, status, body, key)
 
 
+async def _read_capped(response: aiohttp.ClientResponse, action: str) -> bytes:
+    """The body, read chunk by chunk and given up at the action's cap: a hostile panel's
+    300 MB answer costs at most the cap in memory, and the connection is dropped."""
+    cap = _CAPS.get(action, ANSWER_CAP_BYTES)
+    too_large = _TooLarge(f"{action}: answer larger than {cap // 2**20} MB")
+    if response.content_length is not None and response.content_length > cap:
+        raise too_large
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(_CHUNK_BYTES):
+        body += chunk
+        if len(body) > cap:
+            raise too_large
+    return bytes(body)
+
+
 def _decode(action: str, status: int, body: bytes, key: str) -> Any:
-    """The JSON answer, or the exception the HTTP status and body amount to."""
+    """The JSON answer, every text in it scrubbed of the key, or the exception the HTTP status
+    and body amount to."""
     if status == 429:
         raise _RateLimited(f"{action}: HTTP 429 rate limited")
     text = body.decode("utf-8", errors="replace").lstrip("\ufeff").strip()
     try:
         answer, is_json = json.loads(text, parse_float=Decimal), True
+    except RecursionError as exc:
+        raise PanelUnavailable(f"{action}: HTTP {status}, answer nested too deeply") from exc
     except ValueError:
         answer, is_json = None, False
+    if is_json:
+        if _nests_deeper(answer, MAX_DEPTH):
+            raise PanelUnavailable(f"{action}: HTTP {status}, answer nested too deeply")
+        answer = _without_key(answer, key)
     # Non-standard panels answer errors with 4xx and a JSON error body: read it first.
     if status < 500 and isinstance(answer, dict) and answer.get("error"):
         raise rejection(_error_text(answer["error"], key))
@@ -313,6 +392,57 @@ def _decode(action: str, status: int, body: bytes, key: str) -> Any:
         kind = _body_kind(_scrub(text, key), is_json)
         raise PanelUnavailable(f"{action}: HTTP {status}{kind}")
     return answer
+
+
+def _nests_deeper(answer: Any, limit: int) -> bool:
+    """Whether the answer nests deeper than `limit` levels; level by level, without recursion
+    (a deep answer is what would exhaust it)."""
+    level = [answer]
+    for _ in range(limit):
+        level = [
+            item
+            for value in level
+            if isinstance(value, dict | list)
+            for item in (value.values() if isinstance(value, dict) else value)
+        ]
+        if not level:
+            return False
+    return any(isinstance(value, dict | list) for value in level)
+
+
+def _without_key(answer: Any, key: str) -> Any:
+    """The answer with the key scrubbed from every string in it (names, statuses, errors,
+    currencies, object keys), so that nothing leaving the client can show it.
+
+    One search over the whole answer first: the walk is needed only when a panel echoed the key.
+    """
+    if not key:
+        return answer
+    probe = json.dumps(answer, ensure_ascii=False, default=str)
+    if (
+        _shows_key(probe, key)
+        or ("&" in probe and _shows_key(html.unescape(probe), key))
+        or ("%" in probe and _shows_key(unquote_plus(probe), key))
+    ):
+        return _scrubbed(answer, key)
+    return answer
+
+
+def _shows_key(text: str, key: str) -> bool:
+    # Plain searches in the lowered text: a case-insensitive expression over a multi-MB answer
+    # takes seconds.
+    lowered = text.lower()
+    return any(form in lowered for form in _key_forms(key)[0])
+
+
+def _scrubbed(value: Any, key: str) -> Any:
+    if isinstance(value, str):
+        return _scrub(value, key)
+    if isinstance(value, dict):
+        return {_scrub(str(k), key): _scrubbed(v, key) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v, key) for v in value]
+    return value
 
 
 def _body_kind(text: str, is_json: bool) -> str:
@@ -334,7 +464,41 @@ def _error_text(error: Any, key: str) -> str:
 
 
 def _scrub(text: str, key: str) -> str:
-    return text.replace(key, "***") if key else text
+    """The text without the key, nor its URL-, HTML-, base64- or hex-encoded forms (any letter
+    case): a panel echoing the request may encode what it echoes."""
+    if not key:
+        return text
+    pattern = _key_forms(key)[1]
+    text = pattern.sub("***", text)
+    for marker, decode in (("&", html.unescape), ("%", unquote_plus)):
+        if marker in text and _shows_key(decode(text), key):
+            text = pattern.sub("***", decode(text))
+    return text
+
+
+@functools.lru_cache(maxsize=256)
+def _key_forms(key: str) -> tuple[frozenset[str], re.Pattern[str]]:
+    """The key's forms in lower case, and a case-insensitive expression finding any of them."""
+    raw = key.encode()
+    forms = {
+        key,
+        quote(key, safe=""),
+        quote_plus(key),
+        html.escape(key),
+        raw.hex(),
+        base64.b64encode(raw).decode().rstrip("="),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+    }
+    ordered = sorted(forms, key=len, reverse=True)
+    pattern = re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE)
+    return frozenset(form.lower() for form in forms), pattern
+
+
+def _problem(exc: ValueError) -> str:
+    if isinstance(exc, ValidationError) and exc.errors():
+        problem = exc.errors()[0]
+        return f"{problem['loc']} {problem['msg']}"
+    return str(exc)
 
 
 def _describe(exc: BaseException) -> str:
@@ -438,8 +602,14 @@ def _int_or_none(value: Any) -> int | None:
     return None
 
 
-def _parse_id(value: Any) -> int:
+def _id_or_none(value: Any) -> int | None:
+    """An order or refill ID: an integer from 1 to 2**63 - 1, or None."""
     number = _int_or_none(value)
+    return number if number is not None and number in _ID_RANGE else None
+
+
+def _parse_id(value: Any) -> int:
+    number = _id_or_none(value)
     if number is None:
         raise ValueError("not an ID")
     return number
