@@ -85,8 +85,13 @@ class PanelClient:
         user_agent: str = DEFAULT_USER_AGENT,
         read_retries: int = 3,
         retry_backoff: float = 0.5,
+        interactive_deadline: float | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
+        """`interactive_deadline`: the longest a person waits for one of the reads they ask
+        for (catalogue, balance, one order's status, refill, cancel), retries included. The
+        multi-item reads the tracker makes (`statuses`, `refill_statuses`) are not bounded:
+        nobody waits on them, and a slow panel is still worth asking."""
         self._url = URL(url)
         # Connect must time out before the total does: only a connect timeout proves that the
         # request was not sent, a total timeout during connect is indistinguishable.
@@ -94,6 +99,7 @@ class PanelClient:
         self._headers = {"User-Agent": user_agent, "Accept": "application/json, */*"}
         self._read_retries = read_retries
         self._retry_backoff = retry_backoff
+        self._deadline = interactive_deadline
         self._session = session
         self._owns_session = session is None
 
@@ -123,7 +129,7 @@ class PanelClient:
     # --- actions -------------------------------------------------------------------------
 
     async def services(self, key: str) -> list[Service]:
-        answer = await self._read(key, "services", {})
+        answer = await self._call(key, "services", {}, after_send=None, deadline=self._deadline)
         if isinstance(answer, dict):  # a few panels key the catalogue by service ID
             answer = list(answer.values())
         if not isinstance(answer, list):
@@ -186,7 +192,8 @@ class PanelClient:
         return order_id
 
     async def status(self, key: str, order_id: int) -> OrderStatus:
-        answer = await self._read(key, "status", {"order": str(order_id)})
+        form = {"order": str(order_id)}
+        answer = await self._call(key, "status", form, after_send=None, deadline=self._deadline)
         return _validate(OrderStatus, answer, "status")
 
     async def statuses(self, key: str, ids: Sequence[int]) -> dict[int, OrderStatus | ItemError]:
@@ -199,7 +206,7 @@ class PanelClient:
         return result
 
     async def refill(self, key: str, order_id: int) -> int:
-        answer = await self._call(key, "refill", {"order": str(order_id)})
+        answer = await self._call(key, "refill", {"order": str(order_id)}, deadline=self._deadline)
         return _single(answer, "refill", _parse_id, "refill", key)
 
     async def refills(self, key: str, ids: Sequence[int]) -> dict[int, int | ItemError]:
@@ -214,7 +221,10 @@ class PanelClient:
         return result
 
     async def refill_status(self, key: str, refill_id: int) -> str:
-        answer = await self._read(key, "refill_status", {"refill": str(refill_id)})
+        form = {"refill": str(refill_id)}
+        answer = await self._call(
+            key, "refill_status", form, after_send=None, deadline=self._deadline
+        )
         return _single(answer, "status", _parse_status_text, "refill_status", key)
 
     async def refill_statuses(self, key: str, ids: Sequence[int]) -> dict[int, str | ItemError]:
@@ -230,14 +240,17 @@ class PanelClient:
     async def cancel(self, key: str, ids: Sequence[int]) -> dict[int, bool | ItemError]:
         result: dict[int, bool | ItemError] = {}
         for batch in _batches(ids):
-            answer = await self._call(key, "cancel", {"orders": _joined(batch)})
+            form = {"orders": _joined(batch)}
+            answer = await self._call(key, "cancel", form, deadline=self._deadline)
             pairs = _items(answer, "order", batch, value_field="cancel")
             _collect(result, pairs, _parse_accepted, key)
         return result
 
     async def balance(self, key: str, *, retries: int | None = None) -> Balance:
         """`retries` overrides the client's read retries, for a balance that is only a hint."""
-        answer = await self._call(key, "balance", {}, after_send=None, retries=retries)
+        answer = await self._call(
+            key, "balance", {}, after_send=None, retries=retries, deadline=self._deadline
+        )
         return _validate(Balance, answer, "balance")
 
     # --- transport -----------------------------------------------------------------------
@@ -262,9 +275,6 @@ class PanelClient:
                 raise
             return {str(batch[0]): {"error": exc.message}}
 
-    async def _read(self, key: str, action: str, form: dict[str, str]) -> Any:
-        return await self._call(key, action, form, after_send=None)
-
     async def _call(
         self,
         key: str,
@@ -273,12 +283,31 @@ class PanelClient:
         *,
         after_send: type[PanelUnavailable] | None = PanelUnavailable,
         retries: int | None = None,
+        deadline: float | None = None,
     ) -> Any:
-        """One action with retries.
+        """One action with retries, all of them within `deadline` seconds when given.
 
         `after_send` is None for reads (every unavailability is retried); for state-changing
         actions it is the exception raised, without retry, once the request may have been sent.
         """
+        try:
+            async with asyncio.timeout(deadline):
+                return await self._attempts(key, action, form, after_send, retries)
+        except TimeoutError as exc:
+            # Only the deadline's own timeout gets here: _post turns a request's into
+            # PanelUnavailable. A state change cut off may have arrived, as with any timeout.
+            reason = f"{action}: no answer within {deadline:g} s"
+            log.debug("panel %s: %s", self._url.host, reason)
+            raise (after_send or PanelUnavailable)(reason) from exc
+
+    async def _attempts(
+        self,
+        key: str,
+        action: str,
+        form: dict[str, str],
+        after_send: type[PanelUnavailable] | None,
+        retries: int | None,
+    ) -> Any:
         retries = self._read_retries if retries is None else retries
         attempt = 0
         while True:

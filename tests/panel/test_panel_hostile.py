@@ -5,6 +5,7 @@ Each is served over real HTTP (tests/panel/hostile.py) and read by the real clie
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -292,3 +293,57 @@ async def test_texts_without_the_key_are_left_alone(panel, hostile: HostilePanel
     hostile.answer("services", json.dumps([service(1, name=text, desc=text)]))
     (only,) = await panel.services(KEY)
     assert only.description == text  # unescaping is the renderer's business
+
+
+# --- a hanging panel ----------------------------------------------------------------------------
+
+
+async def test_an_interactive_read_gives_up_at_its_deadline_across_retries(
+    make_client, hostile: HostilePanel
+) -> None:
+    # Each attempt times out after 0.2 s, and 1,000 retries would take minutes.
+    panel = make_client(hostile.url, timeout=0.2, read_retries=1000, deadline=0.6)
+    hostile.hang("balance")
+    with pytest.raises(PanelUnavailable, match=r"no answer within 0\.6 s") as caught:
+        await panel.balance(KEY)
+    assert type(caught.value) is PanelUnavailable
+    assert 1 <= hostile.request_count("balance") < 10
+
+
+async def test_a_state_change_cut_by_the_deadline_is_not_resent(
+    make_client, hostile: HostilePanel
+) -> None:
+    panel = make_client(hostile.url, timeout=30, read_retries=5, deadline=0.3)
+    hostile.hang("refill")
+    with pytest.raises(PanelUnavailable, match="no answer within"):
+        await panel.refill(KEY, 5)
+    assert hostile.request_count("refill") == 1
+
+
+async def test_the_tracker_keeps_its_patience(make_client, hostile: HostilePanel) -> None:
+    panel = make_client(hostile.url, timeout=30, read_retries=0, deadline=0.3)
+    hostile.answer("status", '{"1": {"status": "Pending"}, "2": {"status": "Completed"}}')
+    hostile.hang("status")
+    tracking = asyncio.create_task(panel.statuses(KEY, [1, 2]))
+    with pytest.raises(PanelUnavailable, match="no answer within"):
+        await panel.status(KEY, 1)  # a person's read: the deadline has passed...
+    assert not tracking.done()  # ...and the tracker's still waits for the panel
+    hostile.release()
+    answers = await tracking
+    assert answers[2] == OrderStatus(status="Completed")
+
+
+async def test_placing_an_order_has_no_interactive_deadline(
+    make_client, hostile: HostilePanel
+) -> None:
+    # Cutting `add` short would only make more orders of unknown outcome.
+    panel = make_client(hostile.url, timeout=30, read_retries=0, deadline=0.3)
+    hostile.answer("add", '{"order": 77}')
+    hostile.hang("add")
+    hostile.hang("balance")
+    placing = asyncio.create_task(panel.add(KEY, ORDER))
+    with pytest.raises(PanelUnavailable):
+        await panel.balance(KEY)
+    assert not placing.done()
+    hostile.release()
+    assert await placing == 77
