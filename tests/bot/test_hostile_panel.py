@@ -118,3 +118,25 @@ async def test_a_button_waiting_on_a_hanging_panel_gets_the_notice(
         # The catalogue read last is shown rather than none, once the deadline has passed.
         assert "Followers" in str(screen.buttons)
         assert notices(h) == (1, False)
+
+
+# --- a broken answer ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body", ["[" * 100_000 + "]" * 100_000, '{"balance": ' + "[" * 50 + "]" * 50 + "}"]
+)
+async def test_deeply_nested_json_is_the_panel_not_answering(
+    tmp_path: Path,
+    sim: PanelSimulator,
+    tg: FakeTelegramServer,
+    hostile: HostilePanel,
+    body: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hostile.answer("balance", body)
+    caplog.set_level(logging.WARNING)
+    async with running(tmp_path, sim, tg, panel_url=hostile.url, panel_read_retries=0) as h:
+        assert (await h.say(ALICE, "/balance")).text == NOT_ANSWERING
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert len([r for r in caplog.records if "nested too deeply" in r.getMessage()]) == 1
