@@ -404,7 +404,7 @@ def _decode(action: str, status: int, body: bytes, key: str) -> Any:
         raise _RateLimited(f"{action}: HTTP 429 rate limited")
     text = body.decode("utf-8", errors="replace").lstrip("\ufeff").strip()
     try:
-        answer, is_json = json.loads(text, parse_float=Decimal), True
+        answer, is_json = _loads(text), True
     except RecursionError as exc:
         raise PanelUnavailable(f"{action}: HTTP {status}, answer nested too deeply") from exc
     except ValueError:
@@ -421,6 +421,37 @@ def _decode(action: str, status: int, body: bytes, key: str) -> Any:
         kind = _body_kind(_scrub(text, key), is_json)
         raise PanelUnavailable(f"{action}: HTTP {status}{kind}")
     return answer
+
+
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+_BLANK = re.compile(r"[ \t\n\r]*")
+
+
+def _loads(text: str) -> Any:
+    """json.loads, with money as Decimal. A big list (a catalogue) is read entry by entry: one
+    call for all of it would hold the interpreter, and so the event loop, for its whole length
+    even in a thread."""
+    if len(text) <= THREAD_ABOVE_BYTES or not text.startswith("["):
+        return _DECODER.decode(text)
+    items: list[Any] = []
+    end = _after_blanks(text, 1)
+    if text.startswith("]", end):
+        return _DECODER.decode(text)
+    while True:
+        item, end = _DECODER.raw_decode(text, end)
+        items.append(item)
+        end = _after_blanks(text, end)
+        if text.startswith(",", end):
+            end = _after_blanks(text, end + 1)
+        elif text.startswith("]", end) and end + 1 == len(text):
+            return items
+        else:
+            raise ValueError(f"not JSON: unexpected text at {end}")
+
+
+def _after_blanks(text: str, start: int) -> int:
+    blanks = _BLANK.match(text, start)
+    return blanks.end() if blanks else start
 
 
 def _nests_deeper(answer: Any, limit: int) -> bool:
@@ -447,13 +478,17 @@ def _without_key(answer: Any, key: str) -> Any:
     """
     if not key:
         return answer
-    probe = json.dumps(answer, ensure_ascii=False, default=str)
-    if (
-        _shows_key(probe, key)
-        or ("&" in probe and _shows_key(html.unescape(probe), key))
-        or ("%" in probe and _shows_key(unquote_plus(probe), key))
-    ):
-        return _scrubbed(answer, key)
+    # Entry by entry: one dump of a whole catalogue would hold the interpreter (and so the
+    # event loop, when this runs in a thread) for the whole of it.
+    parts = [*answer, *answer.values()] if isinstance(answer, dict) else answer
+    for part in parts if isinstance(parts, list) else [parts]:
+        probe = json.dumps(part, ensure_ascii=False, default=str)
+        if (
+            _shows_key(probe, key)
+            or ("&" in probe and _shows_key(html.unescape(probe), key))
+            or ("%" in probe and _shows_key(unquote_plus(probe), key))
+        ):
+            return _scrubbed(answer, key)
     return answer
 
 

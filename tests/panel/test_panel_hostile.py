@@ -105,6 +105,26 @@ async def test_a_catalogue_of_several_mb_is_read(panel, hostile: HostilePanel) -
     assert [s.service for s in services] == list(range(1, 8001))
 
 
+@pytest.mark.parametrize(
+    ("separator", "tail", "readable"),
+    [(",", "]", True), (" ,\n\t", " ]", True), (",", "],", False), (",", "", False),
+     (" ", "]", False), (",", ",]", False)],
+)  # fmt: skip
+async def test_a_big_catalogue_is_read_as_strictly_as_a_small_one(
+    panel, hostile: HostilePanel, separator: str, tail: str, readable: bool
+) -> None:
+    # Read entry by entry (to keep the loop free): the JSON rules must be the same as whole.
+    entries = [json.dumps(service(i, desc="x" * 300)) for i in range(1, 1001)]
+    body = "[\n" + separator.join(entries) + tail
+    assert len(body) > THREAD_ABOVE_BYTES
+    hostile.answer("services", body)
+    if readable:
+        assert len(await panel.services(KEY)) == 1000
+    else:
+        with pytest.raises(PanelUnavailable, match="not JSON"):
+            await panel.services(KEY)
+
+
 # --- nesting ------------------------------------------------------------------------------------
 
 DEEP = "[" * 100_000 + "]" * 100_000  # beyond the parser: RecursionError
