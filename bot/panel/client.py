@@ -319,8 +319,9 @@ class PanelClient:
             except _NotSent as exc:
                 failure = PanelUnavailable(exc.reason)
             except _TooLarge as exc:
-                # One line per refusal, not per attempt: the answer is not asked for again.
-                log.warning("panel %s: %s", self._url.host, exc.reason)
+                # Not asked for again: the same flood would come. Logged by the caller, as any
+                # unavailability (the tracker once per outage, a handler once per person).
+                log.debug("panel %s: %s (not retried)", self._url.host, exc.reason)
                 raise (after_send or PanelUnavailable)(exc.reason) from exc
             except _RateLimited as exc:
                 # Asking again within seconds would only stretch the panel's limit; the caller

@@ -124,19 +124,27 @@ async def test_a_button_waiting_on_a_hanging_panel_gets_the_notice(
 
 
 @pytest.mark.parametrize(
-    "body", ["[" * 100_000 + "]" * 100_000, '{"balance": ' + "[" * 50 + "]" * 50 + "}"]
-)
-async def test_deeply_nested_json_is_the_panel_not_answering(
+    ("body", "reason"),
+    [("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+     ('{"balance": ' + "[" * 50 + "]" * 50 + "}", "nested too deeply"),
+     ("", "larger than 1 MB")],
+    ids=["recursion", "nested", "flood"],
+)  # fmt: skip
+async def test_a_broken_answer_is_the_panel_not_answering_logged_once(
     tmp_path: Path,
     sim: PanelSimulator,
     tg: FakeTelegramServer,
     hostile: HostilePanel,
     body: str,
+    reason: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    hostile.answer("balance", body)
+    if body:
+        hostile.answer("balance", body)
+    else:
+        hostile.flood("balance", b'{"balance": "', 300 * 2**20)
     caplog.set_level(logging.WARNING)
-    async with running(tmp_path, sim, tg, panel_url=hostile.url, panel_read_retries=0) as h:
+    async with running(tmp_path, sim, tg, panel_url=hostile.url) as h:
         assert (await h.say(ALICE, "/balance")).text == NOT_ANSWERING
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
-    assert len([r for r in caplog.records if "nested too deeply" in r.getMessage()]) == 1
+    assert len([r for r in caplog.records if reason in r.getMessage()]) == 1
