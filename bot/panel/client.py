@@ -475,7 +475,7 @@ def _without_key(answer: Any, key: str) -> Any:
     """The answer with the key scrubbed from every string in it (names, statuses, errors,
     currencies, object keys), so that nothing leaving the client can show it.
 
-    One search over the whole answer first: the walk is needed only when a panel echoed the key.
+    Searched first, as text: the answer is rebuilt only when a panel echoed the key.
     """
     if not key:
         return answer
