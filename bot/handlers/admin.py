@@ -9,6 +9,7 @@ from aiogram.types import Message
 
 from bot.config import Settings
 from bot.domain import Placement
+from bot.handlers.waiting import panel_wait
 from bot.i18n import CatalogI18n, _
 from bot.keyboards import menus
 from bot.services.accounts import AccountResolver
@@ -77,7 +78,9 @@ async def resolve(
         await message.answer(_("The key this order was placed with is no longer connected."))
         return
     panel_id = int(parts[1]) if parts[1].isdecimal() else None
-    if not await ordering.resolve_unknown(order, account, panel_id):
+    async with panel_wait(message, settings):
+        resolved = await ordering.resolve_unknown(order, account, panel_id)
+    if not resolved:
         await message.answer(_("Not changed: that panel order is already recorded."))
         return
     settled = await orders.get(order.id)
