@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.panel.simulator import PanelSimulator
 from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from tests.bot.harness import NO_TRACKING, SHARED_KEY, Harness, running
 
 

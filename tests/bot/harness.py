@@ -11,8 +11,8 @@ from typing import Any
 
 from bot.app import BotApp
 from bot.config import Settings
-from bot.panel.simulator import PanelSimulator
 from bot.sandbox.fake_telegram import ChatMessage, FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 
 SHARED_KEY = "shared-panel-key-0123456789"
 ADMIN = 900

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from bot.keyboards.callbacks import ServiceCard
-from bot.panel.simulator import PanelSimulator, big_catalogue
 from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator, big_catalogue
 from tests.bot.harness import ALICE, NO_TRACKING, SHARED_KEY, Harness, running
 
 

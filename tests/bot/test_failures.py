@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 
-from bot.panel.simulator import PanelSimulator
 from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from tests.bot.harness import ALICE, BOB, NO_TRACKING, SHARED_KEY, Harness, running
 
 LINK = "https://instagram.com/p/abc"

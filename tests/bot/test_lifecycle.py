@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.panel.simulator import PanelSimulator
 from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from tests.bot.harness import ADMIN, ALICE, BOB, SHARED_KEY
 
 START_TIMEOUT = 30.0  # importing aiogram alone takes seconds on a busy machine

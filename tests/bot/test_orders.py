@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.keyboards.callbacks import OrderAction
-from bot.panel.simulator import PanelSimulator
 from bot.sandbox.fake_telegram import ChatMessage, FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from tests.bot.harness import ADMIN, ALICE, BOB, NO_TRACKING, SHARED_KEY, Harness, running
 
 

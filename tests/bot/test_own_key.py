@@ -12,8 +12,8 @@ import pytest
 from bot.keyboards.callbacks import ConfirmOrder, OrderAction, OrdersPage, ServiceCard, StartOrder
 from bot.panel.client import PanelClient
 from bot.panel.models import NewOrder
-from bot.panel.simulator import PanelSimulator
 from bot.sandbox.fake_telegram import ChatMessage, FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from tests.bot.harness import ALICE, BOB, Harness, running
 
 ALICE_KEY = "alice-own-key-5f0c2d9e8a7b"

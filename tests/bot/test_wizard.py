@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.keyboards.callbacks import ConfirmOrder
-from bot.panel.simulator import PanelSimulator
 from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from tests.bot.harness import ALICE, BOB, NO_TRACKING, Harness, running
 from tests.intents import write_intent
 

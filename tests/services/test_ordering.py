@@ -11,7 +11,7 @@ import pytest
 
 from bot.panel.account import PanelAccount
 from bot.panel.client import PanelClient
-from bot.panel.simulator import PanelSimulator
+from bot.sandbox.simulator import PanelSimulator
 from bot.services.accounts import Account
 from bot.services.ordering import OrderService
 from bot.storage import Database, OrderRepository, OrderRow, RefillRepository

@@ -9,8 +9,8 @@ from cryptography.fernet import Fernet
 
 from bot.i18n import build_i18n
 from bot.panel.client import PanelClient
-from bot.panel.simulator import PanelSimulator
 from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from bot.storage import (
     Database,
     KeyRepository,

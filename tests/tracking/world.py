@@ -13,8 +13,8 @@ from aiogram import Bot
 from bot.i18n import CatalogI18n
 from bot.panel.client import PanelClient
 from bot.panel.models import NewOrder
-from bot.panel.simulator import PanelSimulator
 from bot.sandbox.fake_telegram import ChatMessage, FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from bot.services.accounts import SHARED_LABEL, AccountResolver
 from bot.services.delivery import OutboundQueue
 from bot.services.notifying import Notifier
