@@ -310,13 +310,15 @@ class PanelSimulator:
         if not 0 < remains < order.quantity:
             raise ValueError(f"remains must be between 1 and {order.quantity - 1}")
         self.set_order(order_id, status="Partial", remains=remains)
+        self._refund(order)
         return order
 
     def cancel_order(self, order_id: int) -> SimOrder:
         """Canceled by the panel, its whole charge refunded (whatever the service allows)."""
-        self._open_order(order_id)
+        order = self._open_order(order_id)
         self.set_order(order_id, status="Canceled")
-        return self._orders[order_id]
+        self._refund(order)
+        return order
 
     def advance_refill(self, refill_id: int) -> SimRefill:
         """Pending → In progress → Completed, one step a call."""
@@ -372,13 +374,11 @@ class PanelSimulator:
         start_count: int | None = None,
         charge: Decimal | None = None,
     ) -> None:
-        """Change an order; arguments left None keep their value.
+        """Change an order as it is, any status text; arguments left None keep their value.
 
-        An open order that becomes Partial or Canceled here is refunded as the panel would
-        (unless `charge` is given), so tests and the operator's moves share one money path.
+        No money moves here: the operator's moves (`partial_order`, `cancel_order`) refund.
         """
         order = self._orders[order_id]
-        was_open = not is_final_order_status(order.status)
         if status is not None:
             order.status = status
         if remains is not None:
@@ -387,11 +387,10 @@ class PanelSimulator:
             order.start_count = start_count
         if charge is not None:
             order.charge = charge
-        elif was_open:
-            self._refund(order)
 
     def _refund(self, order: SimOrder) -> None:
-        """Give an order that just ended Partial or Canceled its undelivered share back."""
+        """Give an order that just ended Partial or Canceled its undelivered share back (once:
+        the callers only move open orders)."""
         step = canonical_status(order.status)
         if step == "canceled":
             order.remains = order.quantity
@@ -716,6 +715,7 @@ class PanelSimulator:
         if offer is None or not offer.cancel or is_final_order_status(order.status):
             raise _Rejected(CANNOT_CANCEL)
         self.set_order(order.id, status="Canceled")
+        self._refund(order)
 
 
 # --- catalogues ------------------------------------------------------------------------------
