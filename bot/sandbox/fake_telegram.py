@@ -130,7 +130,8 @@ class FakeTelegramServer:
         self.webhook = Webhook(self.updates, self.changes)
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._poll_generation = 0
-        self._pending_queries: set[str] = set()
+        # Callback queries the bot may still answer, with the chat each came from.
+        self._pending_queries: dict[str, int] = {}
         self._last_call_time = time.monotonic()
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
@@ -484,11 +485,11 @@ class FakeTelegramServer:
             raise bad_request(
                 "query is too old and response timeout expired or query ID is invalid"
             )
-        self._pending_queries.remove(query_id)
+        chat_id = self._pending_queries.pop(query_id)
         self.callback_answers[query_id] = params
         self.events.publish(
             EventKind.CALLBACK_ANSWERED,
-            None,
+            chat_id,
             query_id=query_id,
             text=params.get("text"),
             show_alert=bool(params.get("show_alert")),

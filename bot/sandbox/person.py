@@ -36,7 +36,7 @@ class Person:
         updates: UpdateQueue,
         events: EventFeed,
         faults: Faults,
-        pending_queries: set[str],
+        pending_queries: dict[str, int],
     ) -> None:
         self.user_id = user_id
         self._chats = chats
@@ -95,7 +95,7 @@ class Person:
         chat = self._chats.chat(self.user_id)
         message = chat.messages.get(message_id)
         query_id = str(next(_callback_ids))
-        self._pending_queries.add(query_id)
+        self._pending_queries[query_id] = self.user_id
         query: dict[str, Any] = {
             "id": query_id,
             "from": self.user,

@@ -89,7 +89,7 @@ async def test_a_conversation_is_published_as_events(fake: FakeTelegram) -> None
         (EventKind.MESSAGE_SENT, USER),
         (EventKind.MESSAGE_SENT, USER),
         (EventKind.BUTTON_PRESSED, USER),
-        (EventKind.CALLBACK_ANSWERED, None),
+        (EventKind.CALLBACK_ANSWERED, USER),
         (EventKind.MESSAGE_EDITED, USER),
         (EventKind.MESSAGE_DELETED, USER),
     ]
