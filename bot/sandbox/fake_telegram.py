@@ -127,7 +127,7 @@ class FakeTelegramServer:
         self.faults = Faults()
         self.chats = ChatBook(self.bot_user)
         self.updates = UpdateQueue(self.changes)
-        self.webhook = Webhook(self.updates, self.changes)
+        self.webhook = Webhook(self.updates, self.changes, self._run_webhook_reply)
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._poll_generation = 0
         # Callback queries the bot may still answer, with the chat each came from.
@@ -193,6 +193,7 @@ class FakeTelegramServer:
         bound_port = self._runner.addresses[0][1]
         self._stopping = False
         self._base_url = f"http://{host}:{bound_port}"
+        self.webhook.resume()
         return self._base_url
 
     async def stop(self) -> None:
@@ -326,6 +327,19 @@ class FakeTelegramServer:
             logger.warning("fake Telegram: %s is not implemented, answered true", name)
             return True
         return handler(params)
+
+    def _run_webhook_reply(self, requested: str, fields: dict[str, Any]) -> None:
+        """Run a method a webhook answer carried; as in Telegram, nobody learns the result."""
+        name, handler = self._methods.get(requested.lower(), (requested, None))
+        params = {key: _decode(key, value) for key, value in fields.items()}
+        call = RecordedCall(method=name, params=params, time=time.monotonic())
+        try:
+            self.faults.check_access(name, call.chat_id)
+            self._dispatch(name, handler, params)
+        except ApiError as error:
+            call.error_code = error.code
+            logger.info("fake Telegram: %s from a webhook answer failed: %s", name, error)
+        self._record(call)
 
     def _record(self, call: RecordedCall) -> None:
         self.calls.append(call)

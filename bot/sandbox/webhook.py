@@ -1,8 +1,12 @@
 """Webhook delivery as Telegram does it: while a webhook is set, every queued update is POSTed as
 JSON to its URL with the ``X-Telegram-Bot-Api-Secret-Token`` header, up to ``max_connections``
 at once. Only a 2xx answer confirms an update; any other answer or a connection error keeps it
-and retries it later, with a growing pause (an update is never lost, never dropped). The last
+and retries it later, with a growing pause, newer updates waiting behind it (an update is never
+lost, never dropped, never overtaken by a retry). The last
 failure is what ``getWebhookInfo`` reports.
+
+A 2xx answer may carry a method for Telegram to run (aiogram's "reply into webhook": a form with
+a ``method`` field, or a JSON object with one); it is run, and its result goes nowhere.
 
 Unlike Telegram, plain ``http://`` URLs are accepted (tests run without TLS), and ``route_to``
 sends the POSTs to other addresses in turn, as a load balancer in front of several instances
@@ -17,6 +21,7 @@ import itertools
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -33,9 +38,15 @@ _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class Webhook:
-    def __init__(self, queue: UpdateQueue, changes: Changes) -> None:
+    def __init__(
+        self,
+        queue: UpdateQueue,
+        changes: Changes,
+        run_method: Callable[[str, dict[str, Any]], None],
+    ) -> None:
         self._queue = queue
         self._changes = changes
+        self._run_method = run_method
         self.url: str | None = None
         self.secret_token: str | None = None
         self.max_connections = DEFAULT_MAX_CONNECTIONS
@@ -83,10 +94,14 @@ class Webhook:
         if params.get("drop_pending_updates"):
             self._queue.clear()
         self.last_error_date = self.last_error_message = None
-        if self._runner is None:
-            self._runner = asyncio.create_task(self._run(), name="fake-telegram-webhook")
+        self.resume()
         self._changes.notify()  # a long poll waiting now answers 409
         return True
+
+    def resume(self) -> None:
+        """Deliver from now on (after ``close``: the server was restarted with a webhook set)."""
+        if self._runner is None and self.url is not None:
+            self._runner = asyncio.create_task(self._run(), name="fake-telegram-webhook")
 
     def remove(self, drop_pending_updates: bool = False) -> bool:
         """deleteWebhook: updates wait for getUpdates again (POSTs under way finish)."""
@@ -162,8 +177,10 @@ class Webhook:
                 continue
             retry_at = self._retry_at.get(update_id, 0.0)
             if retry_at > now:
-                next_retry = min(next_retry or retry_at, retry_at)
-                continue
+                # Later updates wait behind a failed one, as in Telegram: a person's updates
+                # must not overtake each other.
+                next_retry = retry_at
+                break
             self._in_flight.add(update_id)
             post = asyncio.create_task(self._post(update))
             self._posts.add(post)
@@ -180,6 +197,7 @@ class Webhook:
         update_id = update["update_id"]
         headers = {} if self.secret_token is None else {SECRET_HEADER: self.secret_token}
         error: str | None = None
+        reply: tuple[str, dict[str, Any]] | None = None
         try:
             if self._session is None:
                 self._session = aiohttp.ClientSession()
@@ -189,9 +207,9 @@ class Webhook:
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
             ) as response:
-                await response.read()
                 if not 200 <= response.status < 300:
                     error = f"Wrong response from the webhook: {response.status} {response.reason}"
+                reply = await _reply_method(response) if error is None else None
         except (aiohttp.ClientError, TimeoutError) as exc:
             error = f"Connection failed: {type(exc).__name__}"
         finally:
@@ -200,6 +218,8 @@ class Webhook:
             self._failures.pop(update_id, None)
             self._retry_at.pop(update_id, None)
             self.delivered += 1
+            if reply is not None:
+                self._run_method(*reply)
             self._queue.confirm(update_id)
             return
         failures = self._failures[update_id] = self._failures.get(update_id, 0) + 1
@@ -216,3 +236,19 @@ class Webhook:
                 "Conflict: can't use getUpdates method while webhook is active; use "
                 "deleteWebhook to delete the webhook first",
             )
+
+
+async def _reply_method(response: aiohttp.ClientResponse) -> tuple[str, dict[str, Any]] | None:
+    """The method a webhook answer asks Telegram to run, with its raw parameters; None if none."""
+    fields: Any
+    if response.content_type == "multipart/form-data":
+        fields = {}
+        async for part in aiohttp.MultipartReader.from_response(response):
+            if isinstance(part, aiohttp.BodyPartReader) and part.name:
+                fields[part.name] = await part.text()
+    elif response.content_type == "application/json":
+        fields = await response.json()
+    else:
+        return None
+    method = fields.pop("method", None) if isinstance(fields, dict) else None
+    return (method, fields) if isinstance(method, str) else None

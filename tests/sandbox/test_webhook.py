@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from aiogram import Bot
+from aiogram import Bot, Dispatcher, F, Router
 from aiogram.exceptions import TelegramBadRequest, TelegramConflictError
+from aiogram.types import Message
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.sandbox.webhook import SECRET_HEADER
@@ -266,3 +268,41 @@ async def test_bad_webhook_settings_are_refused(
     with pytest.raises(TelegramBadRequest, match=description):
         await bot.set_webhook(**params)
     assert not fake.webhook.active
+
+
+async def test_aiogram_webhook_handler_and_methods_in_its_answers(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    """aiogram's own webhook server: the secret checked, and a method returned by a handler
+    (sent back in the answer to the POST) run by the fake, as Telegram runs it."""
+    router = Router()
+
+    @router.message(F.text)
+    async def echo(message: Message) -> Any:
+        return message.answer(f"echo {message.text}")  # not awaited: sent in the answer
+
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    app = web.Application()
+    SimpleRequestHandler(dispatcher, bot, secret_token=SECRET, handle_in_background=False).register(
+        app, path="/hook"
+    )
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
+    try:
+        await bot.set_webhook(url, secret_token="wrong-secret")
+        fake.send_text(USER, "first")
+        await fake.wait_for(lambda: fake.webhook.last_error_message is not None, WAIT)
+        assert "401" in (fake.webhook.last_error_message or "")
+        assert fake.transcript(USER) == []
+
+        await bot.set_webhook(url, secret_token=SECRET)
+        fake.send_text(USER, "second")
+        await delivered(fake)
+    finally:
+        await runner.cleanup()
+
+    assert [m.text for m in fake.transcript(USER)] == ["echo first", "echo second"]
+    assert [c.error_code for c in fake.calls_of("sendMessage")] == [None, None]
