@@ -20,7 +20,9 @@ from bot.sandbox.chats import ChatMessage
 
 
 class EventKind(StrEnum):
-    MESSAGE_SENT = "message_sent"  # by the bot or by the person (``message.from_bot``)
+    # By the bot or by the person (``message.from_bot``); the bot's carry details:
+    # reply_keyboard, the keyboard the chat shows under its input field from then on (or None).
+    MESSAGE_SENT = "message_sent"
     MESSAGE_EDITED = "message_edited"
     MESSAGE_DELETED = "message_deleted"
     BUTTON_PRESSED = "button_pressed"  # details: query_id, callback_data

@@ -455,7 +455,9 @@ class FakeTelegramServer:
             chat.reply_keyboard = markup
         elif isinstance(markup, dict) and markup.get("remove_keyboard"):
             chat.reply_keyboard = None
-        self.events.publish(EventKind.MESSAGE_SENT, chat.chat_id, message)
+        self.events.publish(
+            EventKind.MESSAGE_SENT, chat.chat_id, message, reply_keyboard=chat.reply_keyboard
+        )
         return self.chats.message_json(chat, message)
 
     def _edit_message_text(self, params: dict[str, Any]) -> dict[str, Any]:

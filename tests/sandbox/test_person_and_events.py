@@ -97,6 +97,7 @@ async def test_a_conversation_is_published_as_events(fake: FakeTelegram) -> None
     assert mine.message is not None and not mine.message.from_bot
     assert reply.message is not None and reply.message.text == "you said hi"
     assert reply.json()["message"]["reply_markup"]["inline_keyboard"][0][0]["text"] == "Go"
+    assert reply.details == {"reply_keyboard": None}
     answered, edited = rest[1], rest[2]
     assert answered.details["text"] == "gone" and answered.details["show_alert"] is True
     assert edited.message is not None and edited.message.text == "went"  # a copy of that moment
