@@ -210,7 +210,11 @@ class Webhook:
                 if not 200 <= response.status < 300:
                     error = f"Wrong response from the webhook: {response.status} {response.reason}"
                 reply = await _reply_method(response) if error is None else None
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except aiohttp.ClientConnectorError:
+            error = "Connection refused"
+        except TimeoutError:
+            error = "Connection timed out"
+        except aiohttp.ClientError as exc:
             error = f"Connection failed: {type(exc).__name__}"
         finally:
             self._in_flight.discard(update_id)
