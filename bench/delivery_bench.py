@@ -44,7 +44,7 @@ class Result:
 async def deliver(name: str, plan: list[int], minimum: float) -> Result:
     """Queue one numbered message per entry of ``plan`` (a chat id) and wait for all of them."""
     async with FakeTelegramServer() as fake:
-        fake.rate_limit(GLOBAL_PER_SECOND, PER_CHAT_PER_SECOND)
+        fake.faults.rate_limit(GLOBAL_PER_SECOND, PER_CHAT_PER_SECOND)
         bot = fake.create_bot()
         bot.session.middleware(RetryAfterMiddleware())
         queue = OutboundQueue(
@@ -67,10 +67,12 @@ async def deliver(name: str, plan: list[int], minimum: float) -> Result:
         lost = 0
         out_of_order = 0
         for chat_id, texts in expected.items():
-            delivered = [params["text"] for params in fake.sent_messages(chat_id)]
+            delivered = [message.raw_text for message in fake.transcript(chat_id)]
             lost += len(set(texts) - set(delivered))
             out_of_order += delivered != texts
-        return Result(name, len(plan), seconds, minimum, fake.too_many_requests, lost, out_of_order)
+        return Result(
+            name, len(plan), seconds, minimum, fake.faults.too_many_requests, lost, out_of_order
+        )
 
 
 async def main(chats: int, burst: int) -> None:

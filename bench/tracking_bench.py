@@ -29,7 +29,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from bot.panel.client import PanelClient
-from bot.panel.simulator import PanelSimulator, SimOrder
+from bot.sandbox.simulator import PanelSimulator, SimOrder
 from bot.services.accounts import SHARED_LABEL, AccountResolver
 from bot.services.tracking import OrderTracker
 from bot.storage import (

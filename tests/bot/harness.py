@@ -11,8 +11,9 @@ from typing import Any
 
 from bot.app import BotApp
 from bot.config import Settings
-from bot.panel.simulator import PanelSimulator
-from bot.sandbox.fake_telegram import ChatMessage, FakeTelegramServer
+from bot.sandbox.chats import ChatMessage
+from bot.sandbox.simulator import PanelSimulator
+from tests.fakes.telegram import FakeTelegram
 
 SHARED_KEY = "shared-panel-key-0123456789"
 ADMIN = 900
@@ -33,7 +34,7 @@ class Harness:
     """Drives the bot as people would: type text, press buttons, read the chat."""
 
     def __init__(
-        self, tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer, **settings: Any
+        self, tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, **settings: Any
     ) -> None:
         self.sim = sim
         self.tg = tg
@@ -146,30 +147,7 @@ class Harness:
         (default: the last bot message in the person's chat).
         """
         message = message or self.last(user)
-        query_id = f"forged-{self.tg.next_update_id}"
-        self.tg._pending_queries.add(query_id)  # so the bot may answer it, as Telegram allows
-        self.tg.add_update(
-            {
-                "callback_query": {
-                    "id": query_id,
-                    "from": {
-                        "id": user,
-                        "is_bot": False,
-                        "first_name": "Test",
-                        "language_code": language,
-                    },
-                    "message": {
-                        "message_id": message.message_id,
-                        "date": message.date,
-                        "chat": {"id": user, "type": "private", "first_name": "Test"},
-                        "text": message.text,
-                    },
-                    "chat_instance": str(-user),
-                    "data": data,
-                }
-            }
-        )
-        return query_id
+        return self.tg.person(user, language_code=language).forge_press(message.message_id, data)
 
     def answer_of(self, query_id: str) -> str:
         """The text the bot answered a callback query with ("" when none)."""
@@ -232,7 +210,7 @@ class Harness:
 
 @contextlib.asynccontextmanager
 async def running(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer, **settings: Any
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, **settings: Any
 ) -> AsyncIterator[Harness]:
     """A started Harness with these setting overrides, stopped on exit."""
     harness = Harness(tmp_path, sim, tg, **settings)

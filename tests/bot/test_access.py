@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.keyboards.callbacks import OrdersPage, StartOrder
-from bot.panel.simulator import PanelSimulator
-from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from tests.bot.harness import ADMIN, ALICE, BOB, STRANGER, Harness, running
+from tests.fakes.telegram import FakeTelegram
 
 GERMAN_PO = r"""
 msgid ""
@@ -55,7 +55,7 @@ async def test_stranger_gets_one_refusal_with_their_id_and_nothing_else(harness:
 
 
 async def test_a_strangers_flood_gets_no_flood_of_refusals(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
     settings = {"throttle_updates_per_second": 0.01, "throttle_burst": 3}
     async with running(tmp_path, sim, tg, **settings) as h:
@@ -68,7 +68,7 @@ async def test_a_strangers_flood_gets_no_flood_of_refusals(
 
 
 async def test_stranger_is_refused_in_their_language(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
     po = tmp_path / "locales" / "de" / "LC_MESSAGES" / "messages.po"
     po.parent.mkdir(parents=True)
@@ -217,9 +217,7 @@ async def test_cancel_leaves_the_connect_question(own_key_harness: Harness) -> N
 
 
 @pytest.fixture
-async def german(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
-) -> AsyncIterator[Harness]:
+async def german(tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram) -> AsyncIterator[Harness]:
     """The bot with an English source and a tiny German catalogue."""
     po = tmp_path / "locales" / "de" / "LC_MESSAGES" / "messages.po"
     po.parent.mkdir(parents=True)
@@ -237,7 +235,7 @@ async def test_language_menu_offers_every_language(german: Harness) -> None:
 
 
 async def test_only_english_without_catalogues(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, caplog: pytest.LogCaptureFixture
 ) -> None:
     h = Harness(tmp_path, sim, tg, locales_dir=tmp_path / "no-locales")
     await h.start()
@@ -278,7 +276,7 @@ async def test_first_contact_takes_telegrams_language(german: Harness) -> None:
 
 
 async def test_default_language_for_unknown_telegram_languages(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
     po = tmp_path / "locales" / "de" / "LC_MESSAGES" / "messages.po"
     po.parent.mkdir(parents=True)

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.panel.simulator import PanelSimulator
 from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from tests.bot.harness import ALICE, Harness, running
 from tests.panel.hostile import HostilePanel, serving
 

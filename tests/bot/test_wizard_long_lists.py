@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.panel.simulator import PanelSimulator
 from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from bot.services.order_form import LIST_PART_LENGTH
 from tests.bot.harness import ALICE, NO_TRACKING, Harness, running
 

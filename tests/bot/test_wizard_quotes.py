@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.panel.simulator import PanelSimulator, default_catalogue
 from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator, default_catalogue
 from tests.bot.harness import ALICE, NO_TRACKING, SHARED_KEY, Harness, running
 
 LINK = "https://instagram.com/p/abc"

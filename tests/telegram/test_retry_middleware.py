@@ -11,18 +11,18 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 
-from bot.sandbox.fake_telegram import FakeTelegramServer
 from bot.telegram.retry import RetryAfterMiddleware, is_repeatable
+from tests.fakes.telegram import FakeTelegram
 
 BotFactory = Callable[..., Bot]
 
 
 async def test_flood_control_pauses_the_whole_bot_and_resends_once(
-    fake: FakeTelegramServer, make_bot: BotFactory
+    fake: FakeTelegram, make_bot: BotFactory
 ) -> None:
     middleware = RetryAfterMiddleware()
     bot = make_bot(middleware)
-    fake.fail_next("sendMessage", retry_after=1, chat_id=1)
+    fake.faults.fail_next("sendMessage", retry_after=1, chat_id=1)
 
     flooded = asyncio.create_task(bot.send_message(1, "flooded"))
     refused = await fake.wait_for_call("sendMessage", chat_id=1)
@@ -41,11 +41,11 @@ async def test_flood_control_pauses_the_whole_bot_and_resends_once(
 
 
 async def test_retry_after_beyond_max_wait_goes_to_the_caller(
-    fake: FakeTelegramServer, make_bot: BotFactory
+    fake: FakeTelegram, make_bot: BotFactory
 ) -> None:
     middleware = RetryAfterMiddleware(max_wait=2)
     bot = make_bot(middleware)
-    fake.fail_next("sendMessage", retry_after=30)
+    fake.faults.fail_next("sendMessage", retry_after=30)
 
     with pytest.raises(TelegramRetryAfter):
         await bot.send_message(1, "later")
@@ -58,9 +58,9 @@ async def test_retry_after_beyond_max_wait_goes_to_the_caller(
     assert len(fake.calls_of("sendMessage")) == 1
 
 
-async def test_gives_up_after_max_attempts(fake: FakeTelegramServer, make_bot: BotFactory) -> None:
+async def test_gives_up_after_max_attempts(fake: FakeTelegram, make_bot: BotFactory) -> None:
     bot = make_bot(RetryAfterMiddleware(max_attempts=2))
-    fake.fail_next("sendMessage", retry_after=1, times=2)
+    fake.faults.fail_next("sendMessage", retry_after=1, times=2)
 
     with pytest.raises(TelegramRetryAfter):
         await bot.send_message(1, "never")
@@ -69,9 +69,9 @@ async def test_gives_up_after_max_attempts(fake: FakeTelegramServer, make_bot: B
     assert fake.transcript(1) == []
 
 
-async def test_forbidden_is_not_retried(fake: FakeTelegramServer, make_bot: BotFactory) -> None:
+async def test_forbidden_is_not_retried(fake: FakeTelegram, make_bot: BotFactory) -> None:
     bot = make_bot(RetryAfterMiddleware(network_backoff=0.01))
-    fake.fail_next("sendMessage", error_code=403)
+    fake.faults.fail_next("sendMessage", error_code=403)
 
     with pytest.raises(TelegramForbiddenError):
         await bot.send_message(1, "blocked")
@@ -80,17 +80,17 @@ async def test_forbidden_is_not_retried(fake: FakeTelegramServer, make_bot: BotF
 
 
 async def test_server_errors_are_retried_only_for_repeatable_methods(
-    fake: FakeTelegramServer, make_bot: BotFactory
+    fake: FakeTelegram, make_bot: BotFactory
 ) -> None:
     bot = make_bot(RetryAfterMiddleware(network_attempts=3, network_backoff=0.01))
     sent = await bot.send_message(1, "menu")
 
-    fake.fail_next("editMessageText", error_code=500)
+    fake.faults.fail_next("editMessageText", error_code=500)
     await bot.edit_message_text("edited", chat_id=1, message_id=sent.message_id)
-    fake.fail_next("sendMessage", error_code=502)
+    fake.faults.fail_next("sendMessage", error_code=502)
     with pytest.raises(TelegramServerError):
         await bot.send_message(1, "maybe delivered")
-    fake.fail_next("deleteMessage", error_code=500, times=3)
+    fake.faults.fail_next("deleteMessage", error_code=500, times=3)
     with pytest.raises(TelegramServerError):
         await bot.delete_message(1, sent.message_id)
 
@@ -101,11 +101,11 @@ async def test_server_errors_are_retried_only_for_repeatable_methods(
 
 
 async def test_a_send_whose_answer_was_lost_is_not_duplicated(
-    fake: FakeTelegramServer, make_bot: BotFactory
+    fake: FakeTelegram, make_bot: BotFactory
 ) -> None:
     bot = make_bot(RetryAfterMiddleware(network_backoff=0.01))
-    fake.disconnect_next("sendMessage", after_processing=True)
-    fake.disconnect_next("getMe")
+    fake.faults.disconnect_next("sendMessage", after_processing=True)
+    fake.faults.disconnect_next("getMe")
 
     with pytest.raises(TelegramNetworkError):
         await bot.send_message(1, "delivered, answer lost")
@@ -121,7 +121,7 @@ async def test_refused_connections_are_retried_even_for_send_message(
     offline_bot: Bot, free_port: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     offline_bot.session.middleware(RetryAfterMiddleware(network_attempts=5, network_backoff=0.2))
-    fake = FakeTelegramServer(offline_bot.token)
+    fake = FakeTelegram(offline_bot.token)
 
     with caplog.at_level(logging.WARNING, logger="bot.telegram.retry"):
         sending = asyncio.create_task(offline_bot.send_message(1, "once"))

@@ -6,14 +6,14 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramNetworkError
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.sandbox.fake_telegram import FakeTelegramServer
 from bot.services.delivery import ChatUnreachable, Outgoing, PermanentFailure, RetryLater
 from bot.telegram.retry import never_sent
 from bot.telegram.sender import make_bot_sender
+from tests.fakes.telegram import FakeTelegram
 
 
 async def test_sends_text_and_markup_with_the_bots_defaults(
-    fake: FakeTelegramServer, make_bot: Callable[..., Bot]
+    fake: FakeTelegram, make_bot: Callable[..., Bot]
 ) -> None:
     send = make_bot_sender(make_bot())
     markup = InlineKeyboardMarkup(
@@ -44,13 +44,13 @@ async def test_sends_text_and_markup_with_the_bots_defaults(
     ],
 )
 async def test_telegram_errors_are_translated(
-    fake: FakeTelegramServer,
+    fake: FakeTelegram,
     make_bot: Callable[..., Bot],
     fault: dict[str, Any],
     expected: type[Exception],
 ) -> None:
     send = make_bot_sender(make_bot())
-    fake.fail_next("sendMessage", **fault)
+    fake.faults.fail_next("sendMessage", **fault)
 
     with pytest.raises(expected) as raised:
         await send(Outgoing(5, "text"))
@@ -61,10 +61,10 @@ async def test_telegram_errors_are_translated(
 
 
 async def test_a_lost_answer_is_a_permanent_failure(
-    fake: FakeTelegramServer, make_bot: Callable[..., Bot]
+    fake: FakeTelegram, make_bot: Callable[..., Bot]
 ) -> None:
     send = make_bot_sender(make_bot())
-    fake.disconnect_next("sendMessage", after_processing=True)
+    fake.faults.disconnect_next("sendMessage", after_processing=True)
 
     with pytest.raises(PermanentFailure):
         await send(Outgoing(5, "delivered, answer lost"))

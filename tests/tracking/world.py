@@ -13,8 +13,8 @@ from aiogram import Bot
 from bot.i18n import CatalogI18n
 from bot.panel.client import PanelClient
 from bot.panel.models import NewOrder
-from bot.panel.simulator import PanelSimulator
-from bot.sandbox.fake_telegram import ChatMessage, FakeTelegramServer
+from bot.sandbox.chats import ChatMessage
+from bot.sandbox.simulator import PanelSimulator
 from bot.services.accounts import SHARED_LABEL, AccountResolver
 from bot.services.delivery import OutboundQueue
 from bot.services.notifying import Notifier
@@ -30,6 +30,7 @@ from bot.storage import (
 )
 from bot.telegram.sender import make_bot_sender
 from bot.views.notifications import NotificationViews
+from tests.fakes.telegram import FakeTelegram
 
 SHARED_KEY = "tracking-shared-key-0123456789"
 OTHER_KEY = "tracking-other-key-9876543210"
@@ -64,7 +65,7 @@ class World:
     refills: RefillRepository
     users: UserRepository
     keys: KeyRepository
-    tg: FakeTelegramServer
+    tg: FakeTelegram
     bot: Bot
     i18n: CatalogI18n
     clock: Clock
