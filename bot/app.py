@@ -53,7 +53,8 @@ from bot.storage import (
     load_or_create_secret_key,
 )
 from bot.storage.repositories import OrderRow
-from bot.telegram.retry import RetryAfterMiddleware
+from bot.telegram.limiter import SendLimiter
+from bot.telegram.retry import FloodControlMiddleware
 from bot.telegram.sender import make_bot_sender
 
 log = logging.getLogger(__name__)
@@ -147,12 +148,7 @@ class BotApp:
         self.accounts = AccountResolver(self.panel, self.keys, shared_key)
         self.catalog = CatalogService(s.catalog_ttl_seconds)
         self.bot = self._build_bot()
-        self.queue = OutboundQueue(
-            make_bot_sender(self.bot),
-            global_per_second=s.telegram_messages_per_second,
-            per_chat_interval=s.telegram_chat_interval_seconds,
-            on_blocked=self._blocked,
-        )
+        self.queue = OutboundQueue(make_bot_sender(self.bot), on_blocked=self._blocked)
         self.notifier = Notifier(self.orders, self.refills, self.users, self.queue, self.i18n)
         self.ordering = OrderService(
             self.orders,
@@ -180,7 +176,12 @@ class BotApp:
         if session is None:
             url = self.settings.telegram_api_url
             session = AiohttpSession(api=TelegramAPIServer.from_base(url) if url else PRODUCTION)
-        session.middleware(RetryAfterMiddleware())
+        # One limiter for every message the bot sends: answers, notifications and refusals.
+        self.limiter = SendLimiter(
+            self.settings.telegram_messages_per_second,
+            self.settings.telegram_chat_interval_seconds,
+        )
+        session.middleware(FloodControlMiddleware(self.limiter))
         return Bot(
             self.settings.bot_token.get_secret_value(),
             session=session,
@@ -272,6 +273,7 @@ class BotApp:
             await self.queue.stop(drain=True, timeout=2.0)
         finally:
             await self.panel.close()
+            self.limiter.close()  # ends sends still waiting for a slot or a 429's pause
             await self.bot.session.close()
             await self.db.close()
             self._stopped.set()
