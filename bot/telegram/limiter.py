@@ -94,7 +94,7 @@ class SendLimiter:
         self._slowdown = slowdown
         self._recovery = recovery_seconds
         self._slowed_to = per_second  # the rate right after the last cut
-        self._slowed_at = -math.inf
+        self._slowed_at = 0.0  # (at full rate, when does not matter)
         self._waiting: dict[Priority, deque[_Waiter]] = {p: deque() for p in Priority}
         self._free: list[_Waiter] = []
         self._in_flight = 0  # granted calls that cost the global rate, not yet finished
@@ -138,7 +138,8 @@ class SendLimiter:
         try:
             await waiter.granted
         except asyncio.CancelledError:
-            if waiter.granted.done() and not waiter.granted.cancelled():
+            granted = waiter.granted
+            if granted.done() and not granted.cancelled() and granted.exception() is None:
                 self._release(waiter)  # granted just as it was cancelled: give the slot back
             else:
                 self._forget(waiter)
