@@ -87,8 +87,10 @@ class SendLimiter:
         slowdown: float = 0.5,
         recovery_seconds: float = 60.0,
     ) -> None:
-        if per_second <= 0 or per_chat_interval < 0 or not 0 < slowdown <= 1:
-            raise ValueError("rates and intervals must be positive, slowdown in (0, 1]")
+        if per_second <= 0 or per_chat_interval < 0 or recovery_seconds <= 0:
+            raise ValueError("rates and intervals must be positive")
+        if not 0 < slowdown <= 1:
+            raise ValueError("slowdown must be in (0, 1]")
         self._max_rate = per_second
         self._per_chat_interval = per_chat_interval
         self._slowdown = slowdown
