@@ -10,7 +10,6 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.config import Settings
-from bot.handlers.common import PUBLIC
 from bot.i18n import CatalogI18n, _
 from bot.keyboards import menus
 from bot.services.accounts import AccountResolver
@@ -21,13 +20,7 @@ from bot.texts import order_title, when
 LISTING_CHARS = 3800  # below Telegram's 4096, with room for the "more" line
 
 
-def _is_admin(message: Message, settings: Settings) -> bool:
-    return message.from_user is not None and message.from_user.id in settings.admin_ids
-
-
-async def unknown_orders(message: Message, settings: Settings, orders: OrderRepository) -> None:
-    if not _is_admin(message, settings):
-        return
+async def unknown_orders(message: Message, orders: OrderRepository) -> None:
     unknown = await orders.list_unknown()
     if not unknown:
         await message.answer(_("No order has an unknown outcome."))
@@ -68,8 +61,6 @@ async def resolve(
     i18n: CatalogI18n,
     bot: Bot,
 ) -> None:
-    if not _is_admin(message, settings):
-        return
     parts = (command.args or "").split()
     usage = _("Usage: /resolve LOCAL_ID PANEL_ORDER_ID, or /resolve LOCAL_ID none")
     if (
@@ -117,7 +108,6 @@ async def resolve(
 def create_router() -> Router:
     """A new router each time: a router can belong to one Dispatcher only."""
     router = Router(name="admin")
-    # Public: in own-key mode an admin needs no key of their own to settle others' orders.
-    router.message(Command("unknown"), flags=PUBLIC)(unknown_orders)
-    router.message(Command("resolve"), flags=PUBLIC)(resolve)
+    router.message(Command("unknown"))(unknown_orders)
+    router.message(Command("resolve"))(resolve)
     return router

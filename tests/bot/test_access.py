@@ -52,7 +52,7 @@ async def test_stranger_gets_one_refusal_with_their_id_and_nothing_else(harness:
     assert h.sim.request_count() == 0
     # Nothing about a stranger is kept: the refusal comes before the person's row is made.
     assert h.app is not None
-    assert await h.app.users.get(STRANGER) is None
+    assert await h.app.services.users.get(STRANGER) is None
 
 
 async def test_a_strangers_flood_gets_no_flood_of_refusals(

@@ -144,14 +144,14 @@ async def test_a_person_who_blocked_the_bot_is_marked_and_others_are_served(
     harness.tg.block_chat(ALICE)
     harness.tg.send_text(ALICE, "/balance")
     await harness.settle()
-    person = await harness.app.users.get(ALICE)
+    person = await harness.app.services.users.get(ALICE)
     assert person is not None and person.blocked
 
     assert (await harness.say(BOB, "/balance")).text == "Balance: 100 USD"
 
     harness.tg.unblock_chat(ALICE)
     assert (await harness.say(ALICE, "/balance")).text == "Balance: 100 USD"
-    person = await harness.app.users.get(ALICE)
+    person = await harness.app.services.users.get(ALICE)
     assert person is not None and not person.blocked
 
 
@@ -210,8 +210,10 @@ async def test_notifications_resume_when_a_person_who_blocked_the_bot_comes_back
         await harness.press(ALICE, "Confirm")
         tg.block_chat(ALICE)
         sim.set_order(1000, status="In progress")
-        await tg.wait_for(lambda: harness.app is not None and harness.app.queue.stats.blocked, 10)
-        person = await harness.app.users.get(ALICE)
+        await tg.wait_for(
+            lambda: harness.app is not None and harness.app.services.queue.stats.blocked, 10
+        )
+        person = await harness.app.services.users.get(ALICE)
         assert person is not None and person.blocked
 
         tg.unblock_chat(ALICE)
@@ -248,12 +250,12 @@ async def test_stopping_and_restarting_the_bot_in_telegram(harness: Harness) -> 
 
     harness.tg.stop_bot(ALICE)
     await harness.settle()
-    person = await harness.app.users.get(ALICE)
+    person = await harness.app.services.users.get(ALICE)
     assert person is not None and person.blocked
-    assert harness.app.queue.stats.blocked == 0  # known without a failed send
+    assert harness.app.services.queue.stats.blocked == 0  # known without a failed send
 
     harness.tg.restart_bot(ALICE)
     await harness.settle()
-    person = await harness.app.users.get(ALICE)
+    person = await harness.app.services.users.get(ALICE)
     assert person is not None and not person.blocked
     assert (await harness.say(ALICE, "/balance")).text == "Balance: 100 USD"

@@ -89,14 +89,16 @@ async def test_notifications_wait_behind_answers_and_are_not_lost(
         assert h.app is not None
         limiter = h.app.limiter
         for chat in notified:
-            await h.app.queue.put(Outgoing(chat, f"Order {chat} is completed"))
+            await h.app.services.queue.put(Outgoing(chat, f"Order {chat} is completed"))
         await tg.wait_for(lambda: limiter.waiting >= 50)
         parked = limiter.waiting
         before = len(delivered(tg))
         for person in people:
             tg.send_text(person, "/help")
         await h.settle(FLOOD_TIMEOUT)
-        await tg.wait_for(lambda: h.app is not None and h.app.queue.pending == 0, FLOOD_TIMEOUT)
+        await tg.wait_for(
+            lambda: h.app is not None and h.app.services.queue.pending == 0, FLOOD_TIMEOUT
+        )
 
     order = delivered(tg)
     last_answer = max(order.index(p) for p in people)

@@ -98,6 +98,14 @@ async def press(
     return tg.last_message(user).text  # type: ignore[union-attr]
 
 
+async def wait_for_line(bot_process: BotProcess, text: str) -> None:
+    """Wait until the process logs `text` (or exits). A log file has no event to await: it is
+    read again every 50 ms, up to START_TIMEOUT."""
+    async with asyncio.timeout(START_TIMEOUT):
+        while text not in bot_process.log.read_text() and not bot_process.exited:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
 def assert_clean_log(bot_process: BotProcess) -> None:
     text = bot_process.log.read_text()
     assert "Traceback" not in text
@@ -135,4 +143,28 @@ async def test_serves_stops_on_signals_letting_handlers_finish_and_resumes(
     assert order.fields["link"] == "https://instagram.com/alice"
     assert await bot_process.stop(signal.SIGINT) == 0
     assert len([m for m in tg.transcript(BOB) if "/new" in m.text]) == 1
+    assert_clean_log(bot_process)
+
+
+async def test_waits_for_an_unreachable_telegram_in_one_line_a_try(
+    bot_process: BotProcess,
+) -> None:
+    # Nothing listens on port 9: the start finds no Telegram, says so, and keeps trying.
+    bot_process.env["TELEGRAM_API_URL"] = "http://127.0.0.1:9"
+    with bot_process.log.open("a") as log:
+        bot_process.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            env=bot_process.env,
+            cwd=bot_process.tmp_path,
+            stdout=log,
+            stderr=log,
+        )
+    await wait_for_line(bot_process, "Telegram is not reachable")
+    assert not bot_process.exited, bot_process.log.read_text()
+    assert await bot_process.stop(signal.SIGTERM) == 0
+    # Warnings only, each a single line: no traceback, no configuration error.
+    lines = bot_process.log.read_text().splitlines()
+    assert all(" WARNING " in line or " INFO " in line for line in lines), lines
     assert_clean_log(bot_process)

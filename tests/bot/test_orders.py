@@ -288,8 +288,8 @@ async def test_a_double_press_of_refill_asks_the_panel_once(harness: Harness) ->
     assert first != second
     # Once the panel is done with it (as tracking records it), another may be asked for.
     assert harness.app is not None
-    [refill] = await harness.app.refills.list_for_order(1)
-    await harness.app.refills.apply_status(refill.id, "Completed", True, None, None)
+    [refill] = await harness.app.services.refills.list_for_order(1)
+    await harness.app.services.refills.apply_status(refill.id, "Completed", True, None, None)
     await harness.press(ALICE, "♻️ Refill", message=card)
     assert harness.sim.request_count("refill") == 2
 

@@ -164,7 +164,7 @@ async def test_connect_deletes_the_key_checks_it_and_shows_the_balance(
     assert "42.5" in h.last(ALICE).text
     assert ALICE_KEY.encode() not in stored_files(h)
     assert h.app is not None
-    assert await h.app.keys.get(ALICE) == ALICE_KEY
+    assert await h.app.services.keys.get(ALICE) == ALICE_KEY
     await h.say_until(ALICE, "/balance", "Balance: 42.5")
 
 
@@ -288,7 +288,7 @@ async def test_a_menu_button_in_the_persons_language_does_what_it_says(
     await h.say(BOB, "some-text-without-spaces")
     assert h.sim.request_count() == 0
     assert h.app is not None
-    assert await h.app.keys.get(BOB) == BOB_KEY
+    assert await h.app.services.keys.get(BOB) == BOB_KEY
 
 
 async def test_connect_with_the_key_inline(own_key_harness: Harness) -> None:
@@ -399,7 +399,7 @@ async def test_disconnect_deletes_the_key_and_locks_again(own_key_harness: Harne
     assert h.sim.request_count() == 0
     assert "No key is connected" in (await h.say(ALICE, "/disconnect")).text
     assert h.app is not None
-    assert await h.app.keys.get(ALICE) is None
+    assert await h.app.services.keys.get(ALICE) is None
 
 
 async def test_the_key_never_reaches_telegram_or_the_logs(

@@ -603,12 +603,12 @@ async def test_confirm_after_a_crash_that_cut_off_the_sending_places_nothing(
     assert harness.app is not None
     # The crash: the intent was written, `add` may have gone out, the conversation was not
     # ended. Only the intent's token matters here.
-    await write_intent(harness.app.orders, token, owner_id=ALICE)
+    await write_intent(harness.app.services.orders, token, owner_id=ALICE)
     await harness.restart()
 
     reply = await harness.press(ALICE, "Confirm", message=confirmation)
 
     assert reply.text == "This order was already sent."
     assert harness.sim.request_count("add") == 0
-    (order,) = await harness.app.orders.list_for_owner(ALICE, offset=0, limit=10)
+    (order,) = await harness.app.services.orders.list_for_owner(ALICE, offset=0, limit=10)
     assert order.placement == "unknown"  # handed to the admins at the restart
