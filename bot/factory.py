@@ -32,12 +32,12 @@ from bot.middlewares.access import AccountLookup, AccountRequired
 from bot.middlewares.people import AllowListMiddleware, PersonLocaleMiddleware, PersonMiddleware
 from bot.middlewares.private import PrivateChatsOnly
 from bot.middlewares.throttling import ThrottlingMiddleware, TokenBuckets
-from bot.notifications import Notifier, unknown_order_alert
 from bot.panel.client import PanelClient
 from bot.runners.inflight import CountingDispatcher, InFlight
 from bot.services.accounts import AccountResolver
 from bot.services.catalog import CatalogService
 from bot.services.delivery import OutboundQueue
+from bot.services.notifying import Notifier
 from bot.services.ordering import OrderService
 from bot.services.tracking import OrderTracker
 from bot.storage import (
@@ -52,6 +52,7 @@ from bot.storage.repositories import OrderRow
 from bot.telegram.limiter import SendLimiter
 from bot.telegram.retry import FloodControlMiddleware
 from bot.telegram.sender import make_bot_sender
+from bot.views.notifications import NotificationViews, unknown_order_alert
 
 
 def build_bot(
@@ -91,7 +92,7 @@ def build_services(
 
     # Telegram's limits are kept by the bot's limiter (see build_bot), not by the queue.
     queue = OutboundQueue(make_bot_sender(bot), on_blocked=blocked)
-    notifier = Notifier(orders_repo, refills, users, queue, i18n)
+    notifier = Notifier(orders_repo, refills, users, queue, NotificationViews(i18n))
 
     async def alert_unknown(order: OrderRow) -> None:
         await notifier.alert_admins(s.admin_ids, lambda: unknown_order_alert(order))
