@@ -3,10 +3,10 @@ from typing import Any
 
 import pytest
 from aiogram import Bot
-from aiogram.exceptions import TelegramNetworkError
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.services.delivery import ChatUnreachable, Outgoing, PermanentFailure, RetryLater
+from bot.services.delivery import ChatUnreachable, Outgoing, PermanentFailure
 from bot.telegram.retry import never_sent
 from bot.telegram.sender import make_bot_sender
 from tests.fakes.telegram import FakeTelegram
@@ -35,7 +35,8 @@ async def test_sends_text_and_markup_with_the_bots_defaults(
 @pytest.mark.parametrize(
     ("fault", "expected"),
     [
-        ({"error_code": 429, "retry_after": 2}, RetryLater),
+        # Refused, never shown: the queue may retry it (the bot's middleware waits these out).
+        ({"error_code": 429, "retry_after": 2}, TelegramRetryAfter),
         ({"error_code": 403}, ChatUnreachable),
         ({"error_code": 403, "description": "Forbidden: user is deactivated"}, ChatUnreachable),
         ({"error_code": 400, "description": "Bad Request: chat not found"}, ChatUnreachable),
@@ -55,7 +56,7 @@ async def test_telegram_errors_are_translated(
     with pytest.raises(expected) as raised:
         await send(Outgoing(5, "text"))
 
-    if isinstance(raised.value, RetryLater):
+    if isinstance(raised.value, TelegramRetryAfter):
         assert raised.value.retry_after == 2
     assert fake.transcript(5) == []
 

@@ -18,7 +18,8 @@ from bot.storage import (
     SecretBox,
     UserRepository,
 )
-from bot.telegram.retry import RetryAfterMiddleware
+from bot.telegram.limiter import SendLimiter
+from bot.telegram.retry import FloodControlMiddleware
 from tests.fakes.telegram import FakeTelegram
 from tests.tracking.world import OTHER_KEY, SHARED_KEY, Clock, World
 
@@ -78,7 +79,9 @@ async def world(
     db = await Database.open(tmp_path / "data" / "bot.sqlite3")
     async with FakeTelegram() as tg:
         bot = tg.create_bot(default=DefaultBotProperties(parse_mode="HTML"))
-        bot.session.middleware(RetryAfterMiddleware(max_wait=5.0, network_backoff=0.01))
+        # The limits of the app's harness: only Telegram's 429 pauses hold a send back.
+        limiter = SendLimiter(1000, 0)
+        bot.session.middleware(FloodControlMiddleware(limiter, network_backoff=0.01))
         w = World(
             sim=sim,
             client=client,

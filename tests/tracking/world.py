@@ -77,8 +77,6 @@ class World:
         """A notifier with its own outbound queue, as after a (re)start of the bot."""
         queue = OutboundQueue(
             make_bot_sender(self.bot),
-            global_per_second=1000,
-            per_chat_interval=0.0,
             on_blocked=lambda chat_id: self.users.set_blocked(chat_id, True),
             retry_backoff=0.01,
         )
