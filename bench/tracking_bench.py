@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import math
 import multiprocessing
 import resource
@@ -157,7 +158,12 @@ def peak_rss_mb() -> float:
 
 
 def tracker_process(
-    url: str, db_path: str, count: int, panel: Connection, results: Connection
+    url: str,
+    db_path: str,
+    count: int,
+    panel: Connection,
+    results: Connection,
+    profile: str | None = None,
 ) -> None:
     async def measure() -> tuple[list[CycleFigures], float, float]:
         start_rss = peak_rss_mb()
@@ -182,8 +188,14 @@ def tracker_process(
             clock.now += MAX_INTERVAL * 2  # every open order is due
             panel.send(("stats", None))
             panel_cpu, panel_requests = panel.recv()
+            profiler = cProfile.Profile() if profile else None
             wall, cpu = time.perf_counter(), time.process_time()
+            if profiler is not None:
+                profiler.enable()
             report = await tracker.run_cycle()
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(f"{profile}.{name.split()[0].strip('%')}")
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             panel.send(("stats", None))
             panel_cpu_after, panel_requests_after = panel.recv()
@@ -205,7 +217,7 @@ def tracker_process(
     results.send(asyncio.run(measure()))
 
 
-def run_size(count: int) -> None:
+def run_size(count: int, profile: str | None = None) -> None:
     spawn = multiprocessing.get_context("spawn")
     panel_end, simulator_end = spawn.Pipe()
     simulator = spawn.Process(target=simulator_process, args=(simulator_end, count))
@@ -216,7 +228,7 @@ def run_size(count: int) -> None:
         asyncio.run(seed_database(db_path, count))
         results_in, results_out = spawn.Pipe(duplex=False)
         tracker = spawn.Process(
-            target=tracker_process, args=(url, str(db_path), count, panel_end, results_out)
+            target=tracker_process, args=(url, str(db_path), count, panel_end, results_out, profile)
         )
         tracker.start()
         figures, start_rss, peak_rss = results_in.recv()
@@ -244,8 +256,12 @@ def run_size(count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
-    for count in parser.parse_args().sizes:
-        run_size(count)
+    parser.add_argument(
+        "--profile", metavar="PREFIX", help="cProfile each cycle into PREFIX.<cycle> (slower)"
+    )
+    args = parser.parse_args()
+    for count in args.sizes:
+        run_size(count, args.profile)
 
 
 if __name__ == "__main__":
