@@ -22,10 +22,12 @@ import multiprocessing
 import resource
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
 
@@ -157,6 +159,22 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def shared_key_tracker(
+    db: Database, client: PanelClient, key: str, clock: Callable[[], float], **options: Any
+) -> OrderTracker:
+    """The real tracker over `db`, every order on the shared account of `key`."""
+    accounts = AccountResolver(client, KeyRepository(db, SecretBox(Fernet.generate_key())), key)
+    return OrderTracker(
+        OrderRepository(db),
+        RefillRepository(db),
+        accounts,
+        base_interval=BASE_INTERVAL,
+        max_interval=MAX_INTERVAL,
+        clock=clock,
+        **options,
+    )
+
+
 def tracker_process(
     url: str,
     db_path: str,
@@ -170,16 +188,7 @@ def tracker_process(
         db = await Database.open(db_path)
         client = PanelClient(url, timeout=60)
         clock = FakeClock()
-        orders = OrderRepository(db)
-        accounts = AccountResolver(client, KeyRepository(db, SecretBox(Fernet.generate_key())), KEY)
-        tracker = OrderTracker(
-            orders,
-            RefillRepository(db),
-            accounts,
-            base_interval=BASE_INTERVAL,
-            max_interval=MAX_INTERVAL,
-            clock=clock,
-        )
+        tracker = shared_key_tracker(db, client, KEY, clock)
         figures = []
         for name in ("first", "steady", "10% done"):
             if name == "10% done":

@@ -27,19 +27,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from cryptography.fernet import Fernet
-
+from bench.tracking_bench import BASE_INTERVAL, MAX_INTERVAL, shared_key_tracker
 from bot.panel.client import BATCH_SIZE, PanelClient
 from bot.panel.models import NewOrder
 from bot.panel.simulator import PanelSimulator
-from bot.services.accounts import SHARED_LABEL, AccountResolver
-from bot.services.tracking import OrderTracker
-from bot.storage import Database, KeyRepository, OrderRepository, RefillRepository, SecretBox
+from bot.services.accounts import SHARED_LABEL
+from bot.storage import Database, OrderRepository
 
 KEY = "bench-day-key-0123456789"
 DAY = 86_400.0
-BASE_INTERVAL = 60.0  # the bot's defaults (POLL_INTERVAL_SECONDS, POLL_MAX_INTERVAL_SECONDS)
-MAX_INTERVAL = 1800.0
 START = 1_000_000.0
 
 
@@ -111,16 +107,7 @@ async def run_day(count: int, seed: int, early: float, db_path: Path) -> Figures
     client = PanelClient(sim.url, timeout=30)
     clock = Clock()
     orders = OrderRepository(db)
-    accounts = AccountResolver(client, KeyRepository(db, SecretBox(Fernet.generate_key())), KEY)
-    tracker = OrderTracker(
-        orders,
-        RefillRepository(db),
-        accounts,
-        base_interval=BASE_INTERVAL,
-        max_interval=MAX_INTERVAL,
-        clock=clock,
-        early=early,
-    )
+    tracker = shared_key_tracker(db, client, KEY, clock, early=early)
     # Panel events: (time, sequence, panel ID, status), the status changing on the panel.
     events: list[tuple[float, int, int, str]] = []
     arrivals = iter(day)
