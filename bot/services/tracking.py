@@ -94,6 +94,8 @@ class _Order(NamedTuple):
 
 
 class _Refill(NamedTuple):
+    """A refill due for a poll (see RefillRepository.due_for_tracking)."""
+
     id: int
     account: str
     panel_id: int
@@ -210,13 +212,12 @@ class OrderTracker:
         return [_Order._make(row) for row in await self._orders.due_for_polling(until, limit)]
 
     async def _due_refills(self, until: float, limit: int | None) -> list[_Refill]:
+        rows = await self._refills.due_for_tracking(until, limit)
+        # next_poll_at is never None here: due_for_tracking selects by it.
         return [
-            _Refill(r.id, r.account, r.panel_refill_id, r.status, r.poll_interval, until)
-            if r.next_poll_at is None  # never: due_for_tracking selects by next_poll_at
-            else _Refill(
-                r.id, r.account, r.panel_refill_id, r.status, r.poll_interval, r.next_poll_at
-            )
-            for r in await self._refills.due_for_tracking(until, limit)
+            _Refill(r.id, r.account, r.panel_refill_id, r.status, r.poll_interval, r.next_poll_at)
+            for r in rows
+            if r.next_poll_at is not None
         ]
 
     # --- lifecycle -----------------------------------------------------------------------

@@ -8,6 +8,8 @@ backoff schedule allows.
 import random
 from dataclasses import dataclass
 
+import pytest
+
 from bot.storage import OrderRow, RefillRow
 from tests.tracking.world import BASE, MAX, SHARED_KEY, World
 
@@ -136,3 +138,23 @@ async def test_orders_placed_and_changing_at_random_are_never_asked_late(world: 
 
     assert requests and all(len(r.asked) <= 100 for r in requests)
     assert world.clock.now > start + 4 * MAX
+
+
+async def test_only_the_last_requests_room_is_filled_up_to_100(world: World) -> None:
+    await world.place(count=150)  # due now
+    soon = await world.place(count=60, first_poll_in=BASE / 4)  # within half their interval
+    world.sim.reset_requests()
+
+    await world.tracker().run_cycle()
+
+    sizes = [len(form["orders"].split(",")) for form in world.panel_requests("status")]
+    assert sizes == [100, 100]
+    asked = {int(i) for form in world.panel_requests("status") for i in form["orders"].split(",")}
+    # The soonest 50 of them filled the room; the others wait for their own time.
+    assert [o.panel_order_id in asked for o in soon] == [True] * 50 + [False] * 10
+
+
+@pytest.mark.parametrize("early", [-0.1, 1.0])
+async def test_early_is_checked(world: World, early: float) -> None:
+    with pytest.raises(ValueError):
+        world.tracker(early=early)
