@@ -117,6 +117,7 @@ class World:
         key: str = SHARED_KEY,
         account: str = SHARED_LABEL,
         quantity: int = 100,
+        first_poll_in: float = 0.0,
     ) -> list[OrderRow]:
         """Orders placed on the simulator through the client and recorded as the bot does."""
         placed = []
@@ -125,13 +126,28 @@ class World:
             panel_id = await self.client.add(
                 key, NewOrder(service=SERVICE, link=link, quantity=quantity)
             )
-            placed.append(await self.record(owner, panel_id, account=account, quantity=quantity))
+            placed.append(
+                await self.record(
+                    owner,
+                    panel_id,
+                    account=account,
+                    quantity=quantity,
+                    first_poll_in=first_poll_in,
+                )
+            )
         return placed
 
     async def record(
-        self, owner: int, panel_id: int, *, account: str = SHARED_LABEL, quantity: int = 100
+        self,
+        owner: int,
+        panel_id: int,
+        *,
+        account: str = SHARED_LABEL,
+        quantity: int = 100,
+        first_poll_in: float = 0.0,
     ) -> OrderRow:
-        """An order the bot believes the panel has under `panel_id`, due now."""
+        """An order the bot believes the panel has under `panel_id`, due `first_poll_in` from
+        now (the bot itself first asks one base interval after placing)."""
         intent = await self.orders.create_intent(
             intent_token=uuid.uuid4().hex,
             owner_id=owner,
@@ -150,7 +166,7 @@ class World:
         )
         assert intent is not None
         await self.orders.mark_placed(
-            intent.id, panel_id, first_poll_at=self.clock.now, poll_interval=BASE
+            intent.id, panel_id, first_poll_at=self.clock.now + first_poll_in, poll_interval=BASE
         )
         return await self.order(intent.id)
 
