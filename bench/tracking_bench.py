@@ -97,21 +97,21 @@ async def seed_database(path: Path, count: int) -> None:
     repository one by one (the seeding is not what is measured)."""
     db = await Database.open(path)
     rows = [
-        (
-            f"bench-{number}",
-            1_000 + number % 5_000,  # 5,000 people
-            SHARED_LABEL,
-            FIRST_ORDER + number,
-            1,
-            "Instagram Followers [Max 10K]",
-            "Default",
-            "0.90",
-            "https://instagram.com/p/bench",
-            100,
-            "0.09",
-            0.0,
-            BASE_INTERVAL,
-        )
+        {
+            "token": f"bench-{number}",
+            "owner": 1_000 + number % 5_000,  # 5,000 people
+            "account": SHARED_LABEL,
+            "panel_id": FIRST_ORDER + number,
+            "service": 1,
+            "name": "Instagram Followers [Max 10K]",
+            "type": "Default",
+            "rate": "0.90",
+            "link": "https://instagram.com/p/bench",
+            "quantity": 100,
+            "price": "0.09",
+            "next_poll_at": 0.0,
+            "interval": BASE_INTERVAL,
+        }
         for number in range(count)
     ]
     async with db.transaction() as tx:
@@ -119,7 +119,8 @@ async def seed_database(path: Path, count: int) -> None:
             "INSERT INTO orders (intent_token, owner_id, account, panel_order_id, service_id, "
             "service_name, service_type, rate, link, quantity, price, placement, refillable, "
             "cancelable, final, next_poll_at, poll_interval, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'placed', 1, 1, 0, ?, ?, 0, 0)",
+            "VALUES (:token, :owner, :account, :panel_id, :service, :name, :type, :rate, :link, "
+            ":quantity, :price, 'placed', 1, 1, 0, :next_poll_at, :interval, 0, 0)",
             rows,
         )
     await db.close()

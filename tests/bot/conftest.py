@@ -29,9 +29,9 @@ async def tg() -> AsyncIterator[FakeTelegramServer]:
 
 @pytest.fixture
 async def harness(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer, database_url: str
 ) -> AsyncIterator[Harness]:
-    h = Harness(tmp_path, sim, tg)
+    h = Harness(tmp_path, sim, tg, database_url=database_url)
     await h.start()
     yield h
     await h.stop()
@@ -39,9 +39,9 @@ async def harness(
 
 @pytest.fixture
 async def own_key_harness(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer, database_url: str
 ) -> AsyncIterator[Harness]:
-    h = Harness(tmp_path, sim, tg, panel_key=None)
+    h = Harness(tmp_path, sim, tg, database_url=database_url, panel_key=None)
     await h.start()
     yield h
     await h.stop()
