@@ -1,6 +1,8 @@
 """Tracking benchmark: full status cycles over 1,000 to 100,000 open orders.
 
-Run by hand: ``python -m bench.tracking_bench`` (about a minute with the defaults).
+Run by hand: ``python -m bench.tracking_bench`` (about a minute with the defaults);
+``--database-url postgresql+asyncpg://user@host/db`` measures PostgreSQL instead (in a fresh
+schema, dropped after).
 The panel simulator runs in its own process, answering over real HTTP on 127.0.0.1, so the
 tracker's CPU time is measured apart from the panel's. The orders are seeded straight into the
 simulator's state and into a real SQLite file (placing 100,000 orders through `add` would only
@@ -16,17 +18,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import multiprocessing
 import resource
+import secrets
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.panel.client import PanelClient
 from bot.panel.simulator import PanelSimulator, SimOrder
@@ -38,6 +46,7 @@ from bot.storage import (
     OrderRepository,
     RefillRepository,
     SecretBox,
+    sqlite_url,
 )
 
 KEY = "bench-shared-key-0123456789"
@@ -92,7 +101,7 @@ def simulator_process(conn: Connection, count: int) -> None:
 # --- the bot's side ---------------------------------------------------------------------------
 
 
-async def seed_database(path: Path, count: int) -> None:
+async def seed_database(path: str, count: int) -> None:
     """Placed orders without a status, all due: written in one statement, not through the
     repository one by one (the seeding is not what is measured)."""
     db = await Database.open(path)
@@ -206,18 +215,43 @@ def tracker_process(
     results.send(asyncio.run(measure()))
 
 
-def run_size(count: int) -> None:
+@contextlib.contextmanager
+def fresh_database(server_url: str | None) -> Iterator[str]:
+    """A temporary SQLite file, or a fresh schema on the server (dropped after)."""
+    if server_url is None:
+        with tempfile.TemporaryDirectory() as folder:
+            yield sqlite_url(Path(folder) / "bench.sqlite3")
+        return
+    schema = f"bench_{secrets.token_hex(6)}"
+
+    async def ddl(statement: str) -> None:
+        engine = create_async_engine(server_url)
+        async with engine.begin() as conn:
+            await conn.execute(text(statement))
+        await engine.dispose()
+
+    asyncio.run(ddl(f"CREATE SCHEMA {schema}"))
+    try:
+        yield (
+            make_url(server_url)
+            .update_query_dict({"schema": schema})
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        asyncio.run(ddl(f"DROP SCHEMA {schema} CASCADE"))
+
+
+def run_size(count: int, server_url: str | None) -> None:
     spawn = multiprocessing.get_context("spawn")
     panel_end, simulator_end = spawn.Pipe()
     simulator = spawn.Process(target=simulator_process, args=(simulator_end, count))
     simulator.start()
     url = panel_end.recv()
-    with tempfile.TemporaryDirectory() as folder:
-        db_path = Path(folder) / "bench.sqlite3"
+    with fresh_database(server_url) as db_path:
         asyncio.run(seed_database(db_path, count))
         results_in, results_out = spawn.Pipe(duplex=False)
         tracker = spawn.Process(
-            target=tracker_process, args=(url, str(db_path), count, panel_end, results_out)
+            target=tracker_process, args=(url, db_path, count, panel_end, results_out)
         )
         tracker.start()
         figures, start_rss, peak_rss = results_in.recv()
@@ -226,7 +260,8 @@ def run_size(count: int) -> None:
     simulator.join()
 
     expected = math.ceil(count / 100)
-    print(f"{count:,} open orders (requests expected per full cycle: {expected:,})")
+    backend = "SQLite" if server_url is None else "PostgreSQL"
+    print(f"{count:,} open orders on {backend} (requests expected per full cycle: {expected:,})")
     for f in figures:
         print(
             f"  {f.name:>9} cycle: {f.requests:,} status requests (panel saw {f.panel_saw:,}), "
@@ -245,8 +280,10 @@ def run_size(count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
-    for count in parser.parse_args().sizes:
-        run_size(count)
+    parser.add_argument("--database-url", help="a PostgreSQL server (default: a SQLite file)")
+    args = parser.parse_args()
+    for count in args.sizes:
+        run_size(count, args.database_url)
 
 
 if __name__ == "__main__":
