@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from aiogram.fsm.storage.base import StorageKey
 from cryptography.fernet import Fernet
 
 from bot.storage import (
@@ -24,6 +25,7 @@ from bot.storage import (
     migrate_database,
 )
 from bot.storage.fsm import DatabaseStorage
+from tests.intents import write_intent
 from tests.storage.sql import rows, run
 
 HEAD = "0003"
@@ -186,24 +188,12 @@ async def test_a_database_from_before_alembic_is_upgraded_with_every_row_kept(
         assert fsm == [('[1,101,101,null,null,"default"]', "Wizard:link", '{"service":12}')]
 
         # New rows continue the old ids: an id is never reused.
-        new = await orders.create_intent(
-            intent_token="tok-10",
-            owner_id=101,
-            account="shared",
-            service_id=12,
-            service_name="Likes",
-            service_type="Default",
-            rate=Decimal("1"),
-            link=None,
-            quantity=1,
-            extra={},
-            price=Decimal("1"),
-            currency="USD",
-            refillable=False,
-            cancelable=False,
-        )
-        assert new is not None and new.id == 10
-        assert DatabaseStorage(db) is not None
+        new = await write_intent(orders, "tok-10", owner_id=101)
+        assert new.id == 10
+        # The dialog in progress carries on where it was.
+        dialog = StorageKey(bot_id=1, chat_id=101, user_id=101)
+        assert await DatabaseStorage(db).get_state(dialog) == "Wizard:link"
+        assert await DatabaseStorage(db).get_data(dialog) == {"service": 12}
 
 
 async def test_a_version_1_database_is_brought_to_version_2_first(tmp_path: Path) -> None:
