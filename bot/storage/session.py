@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -54,6 +55,11 @@ class Dialect:
         return self.no_limit if limit is None else limit
 
 
+# Locked beyond busy_timeout, disk full, I/O errors, the file cannot be opened: not the
+# statement's fault, and another try later may succeed.
+_SQLITE_UNAVAILABLE = re.compile(r"SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY)")
+
+
 @lru_cache(maxsize=512)
 def sql(statement: str) -> TextClause:
     """A parsed statement, parsed once: the repositories' statements are constants per dialect."""
@@ -64,8 +70,10 @@ def translate(exc: BaseException) -> BaseException:
     """The storage error for a driver or SQLAlchemy error; anything else unchanged."""
     if isinstance(exc, sa_exc.IntegrityError | sqlite3.IntegrityError):
         return IntegrityViolation(str(getattr(exc, "orig", exc)))
-    if isinstance(exc, sqlite3.OperationalError):
-        return StorageUnavailable(str(exc))  # locked beyond busy_timeout, disk full, I/O
+    if isinstance(exc, sqlite3.Error) and _SQLITE_UNAVAILABLE.match(
+        getattr(exc, "sqlite_errorname", "")
+    ):
+        return StorageUnavailable(str(exc))
     if isinstance(exc, sqlite3.Error):
         return StorageError(str(exc))
     if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
