@@ -1,7 +1,10 @@
-"""`python -m bot`: long polling until SIGINT or SIGTERM."""
+"""`python -m bot [run|worker]`: the bot (front end and, by default, the worker), or the worker
+alone. Settings come from the environment and `.env`; see README.
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import sys
@@ -12,9 +15,22 @@ from bot.config import ConfigError, Settings, load_settings
 CONFIG_EXIT_STATUS = 2
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument(
+        "command",
+        nargs="?",
+        default="run",
+        choices=("run", "worker"),
+        help="run: the bot as RUNNER and RUN_WORKER say (default); worker: the worker alone",
+    )
+    args = parser.parse_args(argv)
     try:
         settings = load_settings()
+        # Before the heavy imports: a bad setting is reported at once.
+        from bot.preflight import check
+
+        check(settings)
     except ConfigError as exc:
         _config_error(exc)
     logging.basicConfig(
@@ -26,7 +42,7 @@ def main() -> None:
     # aiosqlite's debug lines repeat every statement with its parameters: people's data.
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
     try:
-        asyncio.run(_run(settings))
+        asyncio.run(_run(settings, worker_only=args.command == "worker"))
     except ConfigError as exc:
         _config_error(exc)
 
@@ -36,14 +52,18 @@ def _config_error(exc: ConfigError) -> NoReturn:
     raise SystemExit(CONFIG_EXIT_STATUS) from None
 
 
-async def _run(settings: Settings) -> None:
+async def _run(settings: Settings, *, worker_only: bool) -> None:
     # Imported here, not at the top: aiogram takes seconds to import, and a configuration
     # error should be reported at once.
-    from bot.app import BotApp
+    from bot.app import BotApp, StoppedWhileOpening
 
-    app = BotApp(settings)
-    await app.open()
-    await app.run(handle_signals=True)
+    app = BotApp(settings, front=not worker_only, worker=True if worker_only else None)
+    app.install_signal_handlers()
+    try:
+        await app.open()
+    except StoppedWhileOpening:
+        return
+    await app.run(handle_signals=False)
 
 
 if __name__ == "__main__":

@@ -1,109 +1,102 @@
-"""Builds the bot from settings: store, panel client, Bot, Dispatcher, and background tasks."""
+"""The running bot: opens the services, runs a front end (polling or webhook) and the worker,
+and stops them in an order that loses nothing.
+
+Shutdown order: the front end stops taking updates; handlers in flight get a grace period,
+then are cut off (their shielded bookkeeping still runs and queues what they must say); the
+worker stops; the outbound queue delivers what is queued; only then are the sessions and the
+database closed.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import time
 from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher
-from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
-from aiogram.enums import ParseMode
-from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.types import BotCommand
-
-from bot.config import ConfigError, Settings
-from bot.handlers import (
-    admin,
-    balance,
-    catalog,
-    common,
-    connect,
-    errors,
-    membership,
-    orders,
-    wizard,
+from aiogram.exceptions import (
+    TelegramNetworkError,
+    TelegramServerError,
+    TelegramUnauthorizedError,
 )
-from bot.i18n import CatalogI18n, _, build_i18n
-from bot.middlewares.access import AccountMiddleware
-from bot.middlewares.inflight import InFlightMiddleware
-from bot.middlewares.people import AllowListMiddleware, PersonLocaleMiddleware, PersonMiddleware
-from bot.middlewares.throttling import ThrottlingMiddleware, TokenBuckets
-from bot.notifications import Notifier, unknown_order_alert
-from bot.panel.client import PanelClient
-from bot.services.accounts import AccountResolver
-from bot.services.catalog import CatalogService
-from bot.services.delivery import OutboundQueue
-from bot.services.ordering import OrderService
-from bot.services.tracking import OrderTracker
+
+from bot import preflight
+from bot.config import ConfigError, Settings
+from bot.container import Services
+from bot.factory import build_bot, build_dispatcher, build_services, set_commands
+from bot.i18n import CatalogI18n, build_i18n
+from bot.runners.inflight import InFlight
+from bot.runners.inlet import UpdateInlet
+from bot.runners.webhook import WebhookServer, set_webhook
 from bot.storage import (
     Database,
     KeyRepository,
-    OrderRepository,
-    RefillRepository,
     SecretBox,
     SecretDecryptError,
     StorageError,
-    UserRepository,
     load_or_create_secret_key,
     shown_url,
 )
-from bot.storage.fsm import DatabaseStorage
-from bot.storage.repositories import OrderRow
-from bot.telegram.retry import RetryAfterMiddleware
-from bot.telegram.sender import make_bot_sender
+from bot.telegram.limiter import SendLimiter
+from bot.worker import LeaseStore, Worker
 
 log = logging.getLogger(__name__)
 
 # Handlers in flight get this long; with the outbound queue's 2 s drain, a stop stays within
 # the 10 s that process managers (Docker's default) wait before killing.
 SHUTDOWN_GRACE_SECONDS = 6.0
+CUT_OFF_SECONDS = 1.0
+QUEUE_DRAIN_SECONDS = 2.0
+# Waiting for Telegram at start: doubled after each failure, up to the cap.
+REACH_FIRST_WAIT = 1.0
+REACH_MAX_WAIT = 60.0
 
 
-def command_list(*, own_keys: bool) -> list[BotCommand]:
-    """The menu of commands; /connect and /disconnect only where people bring their own key."""
-    commands = [
-        BotCommand(command="start", description=_("Main menu")),
-        BotCommand(command="new", description=_("New order")),
-        BotCommand(command="search", description=_("Find a service")),
-        BotCommand(command="orders", description=_("My orders")),
-        BotCommand(command="order", description=_("One order by number")),
-        BotCommand(command="balance", description=_("Panel balance")),
-    ]
-    if own_keys:
-        commands += [
-            BotCommand(command="connect", description=_("Connect your panel key")),
-            BotCommand(command="disconnect", description=_("Forget your panel key")),
-        ]
-    return [
-        *commands,
-        BotCommand(command="language", description=_("Language")),
-        BotCommand(command="help", description=_("Help")),
-        BotCommand(command="cancel", description=_("Leave the current step")),
-    ]
+class StoppedWhileOpening(Exception):
+    """A stop was asked for while the app was still opening: nothing to run, nothing wrong."""
 
 
 class BotApp:
-    """Everything the running bot owns; `run()` polls until `stop()` or a signal."""
+    """Everything the running bot owns; `run()` serves until `stop()` or a signal.
 
-    def __init__(self, settings: Settings, *, bot_session: AiohttpSession | None = None) -> None:
+    `front`: take updates (the runner from RUNNER); `worker`: run the background work here
+    (default RUN_WORKER).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        bot_session: AiohttpSession | None = None,
+        front: bool = True,
+        worker: bool | None = None,
+        lease: LeaseStore | None = None,
+    ) -> None:
         self.settings = settings
         self._bot_session = bot_session
+        self._front = front
+        self._with_worker = settings.run_worker if worker is None else worker
+        self._lease = lease
+        self._stop_requested = asyncio.Event()
         self._stopped = asyncio.Event()
+        self.inflight = InFlight()
+        self.webhook: WebhookServer | None = None
+        self.worker: Worker | None = None
+        self._polling: asyncio.Task[None] | None = None
+
+    # --- opening ------------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Raises ConfigError when the language, the secret key or the database cannot serve."""
+        """Raises ConfigError when a setting cannot serve (the language, the secret key, the
+        database, the bot token); waits while Telegram cannot be reached."""
         s = self.settings
-        self._opened_at = time.time()
+        preflight.check(s)
         self.i18n: CatalogI18n = build_i18n(s.locales_dir, s.default_language)
-        if s.default_language not in ("en", *self.i18n.available_locales):
-            raise ConfigError(
-                f"DEFAULT_LANGUAGE: no catalogue for {s.default_language} in {s.locales_dir}"
-            )
         secret = s.secret_key.get_secret_value() if s.secret_key else None
         if secret is None and s.database_file is None:
             # Every host sharing the server must decrypt the same keys: a file would be per host.
@@ -132,153 +125,165 @@ class BotApp:
 
     async def _assemble(self, box: SecretBox) -> None:
         s = self.settings
-        self.keys = KeyRepository(self.db, box)
+        keys = KeyRepository(self.db, box)
         try:
             # Every stored key is needed to track orders: a changed secret key breaks them all.
-            await self.keys.all_keys()
+            await keys.all_keys()
         except SecretDecryptError:
             raise ConfigError(
                 "SECRET_KEY: the stored panel keys were encrypted with another secret key"
             ) from None
-        self.users = UserRepository(self.db)
-        self.orders = OrderRepository(self.db)
-        self.refills = RefillRepository(self.db)
-        self.panel = PanelClient(
-            s.panel_url,
-            timeout=s.panel_timeout_seconds,
-            user_agent=s.panel_user_agent,
-            read_retries=s.panel_read_retries,
-            retry_backoff=s.panel_retry_backoff_seconds,
-        )
-        shared_key = s.panel_key.get_secret_value() if s.shared_key_mode and s.panel_key else None
-        self.accounts = AccountResolver(self.panel, self.keys, shared_key)
-        self.catalog = CatalogService(s.catalog_ttl_seconds)
-        self.bot = self._build_bot()
-        self.queue = OutboundQueue(
-            make_bot_sender(self.bot),
-            global_per_second=s.telegram_messages_per_second,
-            per_chat_interval=s.telegram_chat_interval_seconds,
-            on_blocked=self._blocked,
-        )
-        self.notifier = Notifier(self.orders, self.refills, self.users, self.queue, self.i18n)
-        self.ordering = OrderService(
-            self.orders,
-            self.refills,
-            poll_interval=s.poll_interval_seconds,
-            on_unknown=self._alert_unknown,
-        )
-        self.tracker = OrderTracker(
-            self.orders,
-            self.refills,
-            self.accounts,
-            base_interval=s.poll_interval_seconds,
-            max_interval=s.poll_max_interval_seconds,
-            on_changes=self.notifier.flush,
-        )
-        self.inflight = InFlightMiddleware()
-        self.dp = self._build_dispatcher()
+        # One limiter for every message the bot sends: answers, notifications and refusals.
+        self.limiter = SendLimiter(s.telegram_messages_per_second, s.telegram_chat_interval_seconds)
+        self.bot: Bot = build_bot(s, self.limiter, self._bot_session)
+        try:
+            await self._reach_telegram()
+            self.services: Services = build_services(s, self.i18n, self.db, keys, self.bot)
+        except BaseException:
+            await self.bot.session.close()
+            raise
+        if self._front:
+            self.dp: Dispatcher = build_dispatcher(self.services, self.inflight)
+            self.inlet = UpdateInlet(self.dp, self.bot)
+        if self._with_worker:
+            self.worker = self._build_worker()
         # Logged once every check above passed: a refused start prints one line, not two.
         if not s.locales_dir.is_dir():
             log.warning("LOCALES_DIR %s does not exist: the bot speaks English only", s.locales_dir)
         log.info("languages: %s", ", ".join(self.i18n.languages))
 
-    def _build_bot(self) -> Bot:
-        session = self._bot_session
-        if session is None:
-            url = self.settings.telegram_api_url
-            session = AiohttpSession(api=TelegramAPIServer.from_base(url) if url else PRODUCTION)
-        session.middleware(RetryAfterMiddleware())
-        return Bot(
-            self.settings.bot_token.get_secret_value(),
-            session=session,
-            default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    async def _reach_telegram(self) -> None:
+        """Check the token with getMe; while Telegram cannot be reached, retry with backoff."""
+        wait = REACH_FIRST_WAIT
+        while True:
+            try:
+                await self.bot.get_me()
+                return
+            except TelegramUnauthorizedError:
+                raise ConfigError("BOT_TOKEN: Telegram refused this token") from None
+            except (TelegramNetworkError, TelegramServerError, OSError) as exc:
+                log.warning(
+                    "Telegram is not reachable (%s); trying again in %.0f s",
+                    type(exc).__name__,
+                    wait,
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_requested.wait(), wait)
+            if self._stop_requested.is_set():
+                raise StoppedWhileOpening
+            wait = min(wait * 2, REACH_MAX_WAIT)
+
+    def _build_worker(self) -> Worker:
+        services = self.services
+        timeout = self.settings.panel_timeout_seconds
+
+        async def recover() -> None:
+            # Intents younger than twice the panel timeout may be another instance's Confirm
+            # still waiting for the panel: only older ones are a crash's leftovers.
+            await services.ordering.recover_interrupted(created_before=time.time() - 2 * timeout)
+            await services.notifier.flush()
+
+        return Worker(
+            lease=self._lease or _NoLease(),
+            ttl=self.settings.worker_lease_seconds,
+            recover=recover,
+            tracker=services.tracker,
         )
 
-    def _build_dispatcher(self) -> Dispatcher:
-        s = self.settings
-        dp = Dispatcher(storage=DatabaseStorage(self.db), events_isolation=SimpleEventIsolation())
-        dp.workflow_data.update(
-            settings=s,
-            accounts=self.accounts,
-            catalog=self.catalog,
-            ordering=self.ordering,
-            orders=self.orders,
-            users=self.users,
-            keys=self.keys,
-        )
-        dp.update.outer_middleware(self.inflight)
-        # Error handlers run after the update's middlewares have returned: counted apart.
-        dp.errors.outer_middleware(self.inflight)
-        buckets = TokenBuckets(s.throttle_updates_per_second, s.throttle_burst)
-        dp.update.outer_middleware(AllowListMiddleware(s, self.i18n, buckets))
-        dp.update.outer_middleware(
-            PersonMiddleware(self.users, self.i18n, s.default_language, self.queue.unblock)
-        )
-        PersonLocaleMiddleware(self.i18n).setup(dp)
-        throttling = ThrottlingMiddleware(buckets)
-        dp.message.outer_middleware(throttling)
-        dp.callback_query.outer_middleware(throttling)
-        account_middleware = AccountMiddleware(self.accounts)
-        dp.message.middleware(account_middleware)
-        dp.callback_query.middleware(account_middleware)
-        # The error handlers' router is the parent: errors bubble up from the routers below it.
-        root = errors.create_router()
-        root.include_routers(
-            *(
-                m.create_router()
-                for m in (membership, common, connect, admin, wizard, catalog, orders, balance)
-            )
-        )
-        root.include_router(common.create_fallback_router())
-        dp.include_router(root)
-        dp.startup.register(self._on_startup)
-        return dp
-
-    async def _on_startup(self) -> None:
-        await self._set_commands()
-        await self.queue.start()
-        # Deliver what a restart interrupted before anything new happens.
-        await self.ordering.recover_interrupted(created_before=self._opened_at)
-        await self.notifier.flush()
-        self.tracker.start()
-
-    async def _set_commands(self) -> None:
-        for language in self.i18n.languages:
-            with self.i18n.context(), self.i18n.use_locale(language):
-                commands = command_list(own_keys=not self.settings.shared_key_mode)
-            if language == self.settings.default_language:
-                await self.bot.set_my_commands(commands)
-            await self.bot.set_my_commands(commands, language_code=language)
-
-    async def _blocked(self, chat_id: int) -> None:
-        await self.users.set_blocked(chat_id, True)
-
-    async def _alert_unknown(self, order: OrderRow) -> None:
-        await self.notifier.alert_admins(
-            self.settings.admin_ids, lambda: unknown_order_alert(order)
-        )
+    # --- running ------------------------------------------------------------------------------
 
     async def run(self, *, handle_signals: bool = True, **polling: Any) -> None:
-        """Poll until stopped, then let handlers finish and close everything."""
+        """Serve until stopped, then shut down in order (see the module's doc)."""
+        if handle_signals:
+            self.install_signal_handlers()
         try:
-            await self.dp.start_polling(
-                self.bot, handle_signals=handle_signals, close_bot_session=False, **polling
-            )
+            await self.services.queue.start()
+            if self._front:
+                await self._start_front(**polling)
+            if self.worker is not None:
+                self.worker.start()
+            await self._stop_requested.wait()
         finally:
             await self._shutdown()
 
+    async def _start_front(self, **polling: Any) -> None:
+        s = self.settings
+        await set_commands(self.bot, self.services)
+        allowed = self.dp.resolve_used_update_types()
+        if s.runner == "webhook":
+            assert s.webhook_url is not None and s.webhook_secret is not None
+            secret = s.webhook_secret.get_secret_value()
+            self.webhook = WebhookServer(
+                self.inlet,
+                secret=secret,
+                path=s.listen_path,
+                host=s.webhook_host,
+                port=s.webhook_port,
+                grace=SHUTDOWN_GRACE_SECONDS,
+            )
+            await self.webhook.start()
+            await set_webhook(self.bot, url=s.webhook_url, secret=secret, allowed_updates=allowed)
+            return
+        # A webhook left from an earlier run would make getUpdates fail: polling replaces it.
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        self._polling = asyncio.create_task(
+            self.dp.start_polling(
+                self.bot,
+                handle_signals=False,
+                close_bot_session=False,
+                allowed_updates=allowed,
+                **polling,
+            )
+        )
+        self._polling.add_done_callback(lambda _task: self._stop_requested.set())
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGINT ask for a stop (also while `open()` waits for Telegram)."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop_requested.set)
+
     async def stop(self) -> None:
-        await self.dp.stop_polling()
+        self._stop_requested.set()
         await self._stopped.wait()
 
     async def _shutdown(self) -> None:
         try:
+            await self._stop_front()
             if not await self.inflight.drained(within=SHUTDOWN_GRACE_SECONDS):
-                log.warning("stopping with updates still being handled")
-            await self.tracker.stop()
-            await self.queue.stop(drain=True, timeout=2.0)
+                log.warning("stopping with updates still being handled: cutting them off")
+                if not await self.inflight.cancel_remaining(within=CUT_OFF_SECONDS):
+                    log.error("some updates did not end when cut off")
+            if self.worker is not None:
+                await self.worker.stop()
+            await self.services.queue.stop(drain=True, timeout=QUEUE_DRAIN_SECONDS)
         finally:
-            await self.panel.close()
-            await self.bot.session.close()
-            await self.db.close()
+            await self.close()
             self._stopped.set()
+
+    async def close(self) -> None:
+        """Close what `open()` opened (for an app that was opened and never run)."""
+        await self.services.panel.close()
+        self.limiter.close()  # ends sends still waiting for a slot or a 429's pause
+        await self.bot.session.close()
+        await self.db.close()
+
+    async def _stop_front(self) -> None:
+        if self.webhook is not None:
+            # Stops listening, then lets accepted requests finish within the grace period.
+            await self.webhook.stop()
+        if self._polling is not None:
+            with contextlib.suppress(RuntimeError):  # polling had already ended
+                await self.dp.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+
+
+class _NoLease:
+    """Until storage offers the lease table: every worker believes it holds the database."""
+
+    async def acquire(self, name: str, holder: str, ttl: float) -> bool:
+        return True
+
+    async def release(self, name: str, holder: str) -> None:
+        return None

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -50,6 +57,7 @@ class Settings(BaseSettings):
     panel_timeout_seconds: float = Field(30.0, gt=0)
     panel_read_retries: int = Field(3, ge=0)
     panel_retry_backoff_seconds: float = Field(0.5, ge=0)
+    panel_interactive_deadline_seconds: float = Field(15.0, gt=0)
     panel_user_agent: str = DEFAULT_USER_AGENT
     default_language: str = "en"
     secret_key: SecretStr | None = None
@@ -60,6 +68,15 @@ class Settings(BaseSettings):
     throttle_burst: int = Field(8, ge=1)
     locales_dir: Path = Path(__file__).resolve().parent.parent / "locales"
     log_level: str = "INFO"
+    # How updates arrive, and whether this process also runs the background worker.
+    runner: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    webhook_path: str | None = None
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(8080, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+    run_worker: bool = True
+    worker_lease_seconds: float = Field(30.0, gt=0)
 
     @field_validator("allowed_user_ids", "admin_ids", mode="before")
     @classmethod
@@ -76,7 +93,7 @@ class Settings(BaseSettings):
             return frozenset(ids)
         return value
 
-    @field_validator("panel_url", "telegram_api_url")
+    @field_validator("panel_url", "telegram_api_url", "webhook_url")
     @classmethod
     def _http_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or not value.strip():
@@ -157,6 +174,51 @@ class Settings(BaseSettings):
             raise ValueError("expected DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return value
 
+    @field_validator("runner", mode="before")
+    @classmethod
+    def _runner(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _webhook_path(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith("/") or any(c.isspace() for c in value):
+            raise ValueError("expected a path such as /telegram")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        secret = value.get_secret_value().strip() if value is not None else ""
+        if not secret:
+            return None
+        # Telegram's own rule for secret_token, and enough randomness to be worth checking.
+        if len(secret) > 256 or not all(c.isascii() and (c.isalnum() or c in "_-") for c in secret):
+            raise ValueError("expected 32 to 256 characters of A-Z, a-z, 0-9, _ and -")
+        if len(secret) < 32 or len(set(secret)) < 10:
+            raise ValueError("expected at least 32 random characters")
+        return SecretStr(secret)
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> Settings:
+        if self.runner != "webhook":
+            return self
+        if self.webhook_url is None:
+            raise ValueError("WEBHOOK_URL is required when RUNNER=webhook")
+        if self.webhook_secret is None:
+            raise ValueError("WEBHOOK_SECRET is required when RUNNER=webhook")
+        return self
+
+    @property
+    def listen_path(self) -> str:
+        """The path the webhook server answers: WEBHOOK_PATH, or the path of WEBHOOK_URL."""
+        if self.webhook_path:
+            return self.webhook_path
+        return urlsplit(self.webhook_url or "").path or "/"
+
     @property
     def database(self) -> str:
         """The database URL: DATABASE_URL, else DATABASE_PATH's SQLite file, else the default."""
@@ -191,8 +253,11 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors(include_input=False, include_url=False):
-            name = str(error["loc"][0]).upper() if error["loc"] else "?"
             reason = "is required" if error["type"] == "missing" else error["msg"]
             reason = reason.removeprefix("Value error, ")
-            lines.append(f"{name}: {reason}")
+            if error["loc"]:
+                lines.append(f"{str(error['loc'][0]).upper()}: {reason}")
+            else:
+                # A rule across settings: its message names them itself.
+                lines.append(reason)
         raise ConfigError("; ".join(lines)) from None

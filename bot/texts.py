@@ -4,41 +4,43 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from html import escape, unescape
+from html import unescape
 
+from bot.domain import OrderField, Placement, Status
 from bot.i18n import _, __, format_moment, format_money, format_number
 from bot.panel.errors import InvalidKey, PanelError, PanelRejected, known_error_code
 from bot.panel.models import Service, canonical_status
 from bot.services.order_form import FieldKind, FieldSpec, InvalidAnswer
 from bot.services.pricing import PACKAGE_KINDS
 from bot.storage.repositories import FailureKind, OrderRow
+from bot.views.markup import Limit, escaped, fit, shorten
 
 STATUS_LABELS = {
-    "pending": __("Pending"),
-    "in_progress": __("In progress"),
-    "processing": __("Processing"),
-    "active": __("Active"),
-    "completed": __("Completed"),
-    "partial": __("Partial"),
-    "canceled": __("Canceled"),
-    "refunded": __("Refunded"),
-    "fail": __("Failed"),
-    "error": __("Error"),
-    "rejected": __("Rejected"),
+    Status.PENDING: __("Pending"),
+    Status.IN_PROGRESS: __("In progress"),
+    Status.PROCESSING: __("Processing"),
+    Status.ACTIVE: __("Active"),
+    Status.COMPLETED: __("Completed"),
+    Status.PARTIAL: __("Partial"),
+    Status.CANCELED: __("Canceled"),
+    Status.REFUNDED: __("Refunded"),
+    Status.FAIL: __("Failed"),
+    Status.ERROR: __("Error"),
+    Status.REJECTED: __("Rejected"),
 }
 
 STATUS_ICONS = {
-    "pending": "🕓",
-    "in_progress": "🔄",
-    "processing": "🔄",
-    "active": "🔄",
-    "completed": "✅",
-    "partial": "🌓",
-    "canceled": "✖️",
-    "refunded": "↩️",
-    "fail": "⚠️",
-    "error": "⚠️",
-    "rejected": "✖️",
+    Status.PENDING: "🕓",
+    Status.IN_PROGRESS: "🔄",
+    Status.PROCESSING: "🔄",
+    Status.ACTIVE: "🔄",
+    Status.COMPLETED: "✅",
+    Status.PARTIAL: "🌓",
+    Status.CANCELED: "✖️",
+    Status.REFUNDED: "↩️",
+    Status.FAIL: "⚠️",
+    Status.ERROR: "⚠️",
+    Status.REJECTED: "✖️",
 }
 
 PANEL_ERRORS = {
@@ -62,7 +64,7 @@ def status_label(status: str | None) -> str:
     if not status:
         return _("Unknown")
     code = canonical_status(status)
-    return str(STATUS_LABELS[code]) if code in STATUS_LABELS else escape(status)
+    return str(STATUS_LABELS[code]) if code in STATUS_LABELS else escaped(status, Limit.STATUS)
 
 
 def status_icon(status: str | None) -> str:
@@ -74,7 +76,7 @@ def panel_message(message: str) -> str:
     code = known_error_code(message)
     if code in PANEL_ERRORS:
         return str(PANEL_ERRORS[code])
-    return _("The panel answered: {message}").format(message=escape(message))
+    return _("The panel answered: {message}").format(message=escaped(message, Limit.PANEL_TEXT))
 
 
 def panel_failure(exc: PanelError, *, shared_key: bool = False) -> str:
@@ -91,7 +93,10 @@ def panel_failure(exc: PanelError, *, shared_key: bool = False) -> str:
 
 
 def money(amount: Decimal | None, currency: str | None) -> str:
-    return format_money(amount, currency) if amount is not None else _("unknown")
+    """An amount as HTML: the currency is the panel's text, whatever it holds."""
+    if amount is None:
+        return _("unknown")
+    return format_money(amount, escaped(currency, Limit.CURRENCY) if currency else None)
 
 
 def number(value: int | None) -> str:
@@ -103,17 +108,17 @@ def yes_no(value: bool) -> str:
 
 
 def service_button(service: Service) -> str:
-    name = service.name if len(service.name) <= 48 else service.name[:47] + "…"
-    return f"#{service.service} {name} · {format_number(service.rate)}"
+    """A plain-text label (buttons take no HTML): ID and price kept, the name shortened."""
+    return f"#{service.service} {shorten(service.name, 48)} · {format_number(service.rate)}"
 
 
 def service_card(service: Service) -> str:
     lines = [
-        f"<b>{escape(service.name)}</b>",
+        f"<b>{escaped(service.name, Limit.NAME)}</b>",
         _("Service ID: {id}").format(id=service.service),
-        _("Category: {category}").format(category=escape(service.category)),
+        _("Category: {category}").format(category=escaped(service.category, Limit.NAME)),
         _("Type: {type}").format(
-            type=escape(service.kind.value if service.type_known else service.type)
+            type=escaped(service.kind.value if service.type_known else service.type, Limit.STATUS)
         ),
     ]
     if service.kind in PACKAGE_KINDS:  # one package at `rate`: no quantity to choose
@@ -134,10 +139,8 @@ def service_card(service: Service) -> str:
     )
     description = plain_text(service.description)
     if description:
-        if len(description) > 1500:
-            description = description[:1500] + "…"
-        lines += ["", escape(description)]
-    return "\n".join(lines)
+        lines += ["", escaped(description, Limit.DESCRIPTION)]
+    return fit("\n".join(lines))
 
 
 _LINE_BREAK = re.compile(r"<\s*br\s*/?\s*>|</\s*(?:p|div|li)\s*>", re.IGNORECASE)
@@ -175,11 +178,11 @@ def invalid_answer(error: InvalidAnswer) -> str:
     }
     template = texts.get(error.code, _("This answer is not valid."))
     values = {
-        key: format_number(value) if isinstance(value, int) else escape(str(value))
+        key: format_number(value) if isinstance(value, int) else escaped(value, Limit.ITEM)
         for key, value in p.items()
     }
     if "choices" in p and isinstance(p["choices"], list | tuple):
-        values["choices"] = ", ".join(escape(str(c)) for c in p["choices"])
+        values["choices"] = ", ".join(escaped(c, Limit.ITEM) for c in p["choices"])
     text = template.format_map(_Missing(values))
     if "line" in p:
         text = _("Line {line}: {problem}").format(line=p["line"], problem=text)
@@ -192,29 +195,33 @@ class _Missing(dict[str, str]):
 
 
 FIELD_PROMPTS = {
-    "link": __("Send the link (http:// or https://)."),
-    "quantity": __("How many? Send a number from {min} to {max}."),
-    "comments": __("Send the comments, one per line ({min} to {max} lines)."),
-    "usernames": __("Send the usernames, one per line."),
-    "hashtags": __("Send the hashtags, one per line."),
-    "hashtag": __("Send the hashtag."),
-    "username": __("Send the username."),
-    "media": __("Send the media link (http:// or https://)."),
-    "answer_number": __("Send the number of the poll answer."),
-    "groups": __("Send the groups, one per line."),
-    "min": __("Minimum quantity per post: a number from {min} to {max}."),
-    "max": __("Maximum quantity per post: a number from {min} to {max}."),
-    "posts": __("How many new posts? Send a number, or skip for no limit."),
-    "old_posts": __("How many old posts? Send a number, or skip."),
-    "delay": __("Delay before delivery, in minutes: choose one."),
-    "expiry": __("Expiry date as day/month/year, or skip."),
-    "runs": __("Drip-feed: in how many runs? Send a number, or skip to deliver at once."),
-    "interval": __("Drip-feed: minutes between runs. Choose one."),
-    "country": __("Country of the traffic (for example US), or skip."),
-    "device": __("Device: 1 desktop, 2 mobile Android, 3 mobile iOS, 4 mixed mobile, 5 mixed."),
-    "type_of_traffic": __("Type of traffic: 1 Google keyword, 2 custom referrer, 3 blank."),
-    "google_keyword": __("Send the Google keyword."),
-    "referring_url": __("Send the referring URL (http:// or https://)."),
+    OrderField.LINK: __("Send the link (http:// or https://)."),
+    OrderField.QUANTITY: __("How many? Send a number from {min} to {max}."),
+    OrderField.COMMENTS: __("Send the comments, one per line ({min} to {max} lines)."),
+    OrderField.USERNAMES: __("Send the usernames, one per line."),
+    OrderField.HASHTAGS: __("Send the hashtags, one per line."),
+    OrderField.HASHTAG: __("Send the hashtag."),
+    OrderField.USERNAME: __("Send the username."),
+    OrderField.MEDIA: __("Send the media link (http:// or https://)."),
+    OrderField.ANSWER_NUMBER: __("Send the number of the poll answer."),
+    OrderField.GROUPS: __("Send the groups, one per line."),
+    OrderField.MIN: __("Minimum quantity per post: a number from {min} to {max}."),
+    OrderField.MAX: __("Maximum quantity per post: a number from {min} to {max}."),
+    OrderField.POSTS: __("How many new posts? Send a number, or skip for no limit."),
+    OrderField.OLD_POSTS: __("How many old posts? Send a number, or skip."),
+    OrderField.DELAY: __("Delay before delivery, in minutes: choose one."),
+    OrderField.EXPIRY: __("Expiry date as day/month/year, or skip."),
+    OrderField.RUNS: __("Drip-feed: in how many runs? Send a number, or skip to deliver at once."),
+    OrderField.INTERVAL: __("Drip-feed: minutes between runs. Choose one."),
+    OrderField.COUNTRY: __("Country of the traffic (for example US), or skip."),
+    OrderField.DEVICE: __(
+        "Device: 1 desktop, 2 mobile Android, 3 mobile iOS, 4 mixed mobile, 5 mixed."
+    ),
+    OrderField.TYPE_OF_TRAFFIC: __(
+        "Type of traffic: 1 Google keyword, 2 custom referrer, 3 blank."
+    ),
+    OrderField.GOOGLE_KEYWORD: __("Send the Google keyword."),
+    OrderField.REFERRING_URL: __("Send the referring URL (http:// or https://)."),
 }
 
 
@@ -222,15 +229,26 @@ def field_prompt(spec: FieldSpec) -> str:
     template = FIELD_PROMPTS.get(spec.name)
     text = str(template) if template is not None else _("Send the value for {name}.")
     text = text.format(
-        name=escape(spec.name),
+        name=escaped(spec.name, Limit.ITEM),
         min=number(spec.min_value) if spec.min_value is not None else "0",
         max=number(spec.max_value) if spec.max_value is not None else "∞",
     )
-    if spec.kind is FieldKind.LINES and spec.min_value is not None and spec.name != "comments":
+    if (
+        spec.kind is FieldKind.LINES
+        and spec.min_value is not None
+        and spec.name is not OrderField.COMMENTS
+    ):
         text += "\n" + _("From {min} to {max} lines.").format(
             min=number(spec.min_value), max=number(spec.max_value)
         )
     return text
+
+
+def list_received(spec: FieldSpec, count: int) -> str:
+    """The running count of a list sent in several messages."""
+    return _(
+        "{label}: {count} received so far. Send the rest, or press ✅ Done if that is all."
+    ).format(label=field_label(spec.name), count=format_number(count))
 
 
 def when(timestamp: float | None) -> str:
@@ -246,26 +264,32 @@ def order_title(order: OrderRow) -> str:
 
 
 def order_button(order: OrderRow) -> str:
-    name = order.service_name if len(order.service_name) <= 32 else order.service_name[:31] + "…"
+    """A plain-text label (buttons take no HTML): status and number kept, the name shortened."""
+    name = shorten(order.service_name, 32)
     icon = (
         status_icon(order.status)
-        if order.placement == "placed"
+        if order.placement is Placement.PLACED
         else PLACEMENT_ICONS.get(order.placement, "⚠️")
     )
     number_text = f"#{order.panel_order_id}" if order.panel_order_id else "—"
     return f"{icon} {number_text} {name}"
 
 
-PLACEMENT_ICONS = {"pending": "🕓", "unknown": "⚠️", "failed": "❌", "placed": "•"}
+PLACEMENT_ICONS = {
+    Placement.PENDING: "🕓",
+    Placement.UNKNOWN: "⚠️",
+    Placement.FAILED: "❌",
+    Placement.PLACED: "•",
+}
 
 
 def placement_note(order: OrderRow) -> str | None:
-    if order.placement == "unknown":
+    if order.placement is Placement.UNKNOWN:
         return _(
             "⚠️ The panel did not answer when this order was sent. It may or may not have been "
             "placed; it was not sent again. The operator has been told."
         )
-    if order.placement == "failed":
+    if order.placement is Placement.FAILED:
         if order.failure_kind is FailureKind.UNREACHABLE:
             return _("This order was not placed: the panel could not be reached.")
         if order.failure_kind is FailureKind.NOT_PLACED:
@@ -275,17 +299,17 @@ def placement_note(order: OrderRow) -> str | None:
         return _("This order was not placed: {reason}").format(
             reason=panel_message(order.failure) if order.failure else _("unknown")
         )
-    if order.placement == "pending":
+    if order.placement is Placement.PENDING:
         return _("This order is being sent to the panel.")
     return None
 
 
 def order_card(order: OrderRow) -> str:
-    lines = [f"<b>{order_title(order)}</b>", escape(order.service_name)]
+    lines = [f"<b>{order_title(order)}</b>", escaped(order.service_name, Limit.NAME)]
     note = placement_note(order)
     if note:
         lines += ["", note]
-    if order.placement == "placed":
+    if order.placement is Placement.PLACED:
         status = (
             f"{status_icon(order.status)} {status_label(order.status)}"
             if order.status
@@ -299,7 +323,7 @@ def order_card(order: OrderRow) -> str:
             _("Remains: {value}").format(value=number(order.remains)),
         ]
     if order.link:
-        lines.append(_("Link: {link}").format(link=escape(order.link)))
+        lines.append(_("Link: {link}").format(link=escaped(order.link, Limit.LINK)))
     if order.quantity is not None:
         lines.append(_("Quantity: {value}").format(value=number(order.quantity)))
     runs = order.extra.get("runs")
@@ -317,36 +341,36 @@ def order_card(order: OrderRow) -> str:
         _("Created: {time}").format(time=when(order.created_at)),
         _("Updated: {time}").format(time=when(order.updated_at)),
     ]
-    return "\n".join(lines)
+    return fit("\n".join(lines))
 
 
 FIELD_LABELS = {
-    "link": __("Link"),
-    "quantity": __("Quantity"),
-    "comments": __("Comments"),
-    "usernames": __("Usernames"),
-    "hashtags": __("Hashtags"),
-    "hashtag": __("Hashtag"),
-    "username": __("Username"),
-    "media": __("Media"),
-    "answer_number": __("Answer number"),
-    "groups": __("Groups"),
-    "min": __("Minimum"),
-    "max": __("Maximum"),
-    "posts": __("New posts"),
-    "old_posts": __("Old posts"),
-    "delay": __("Delay (minutes)"),
-    "expiry": __("Expiry"),
-    "runs": __("Runs"),
-    "interval": __("Interval (minutes)"),
-    "country": __("Country"),
-    "device": __("Device"),
-    "type_of_traffic": __("Type of traffic"),
-    "google_keyword": __("Google keyword"),
-    "referring_url": __("Referring URL"),
+    OrderField.LINK: __("Link"),
+    OrderField.QUANTITY: __("Quantity"),
+    OrderField.COMMENTS: __("Comments"),
+    OrderField.USERNAMES: __("Usernames"),
+    OrderField.HASHTAGS: __("Hashtags"),
+    OrderField.HASHTAG: __("Hashtag"),
+    OrderField.USERNAME: __("Username"),
+    OrderField.MEDIA: __("Media"),
+    OrderField.ANSWER_NUMBER: __("Answer number"),
+    OrderField.GROUPS: __("Groups"),
+    OrderField.MIN: __("Minimum"),
+    OrderField.MAX: __("Maximum"),
+    OrderField.POSTS: __("New posts"),
+    OrderField.OLD_POSTS: __("Old posts"),
+    OrderField.DELAY: __("Delay (minutes)"),
+    OrderField.EXPIRY: __("Expiry"),
+    OrderField.RUNS: __("Runs"),
+    OrderField.INTERVAL: __("Interval (minutes)"),
+    OrderField.COUNTRY: __("Country"),
+    OrderField.DEVICE: __("Device"),
+    OrderField.TYPE_OF_TRAFFIC: __("Type of traffic"),
+    OrderField.GOOGLE_KEYWORD: __("Google keyword"),
+    OrderField.REFERRING_URL: __("Referring URL"),
 }
 
 
 def field_label(name: str) -> str:
     label = FIELD_LABELS.get(name)
-    return str(label) if label is not None else escape(name)
+    return str(label) if label is not None else escaped(name, Limit.ITEM)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 from bot.storage import OrderRepository, OrderRow
@@ -14,7 +15,9 @@ async def write_intent(
     owner_id: int,
     service_id: int = 2,
     link: str = "https://instagram.com/p/abc",
+    age: float = 3600.0,
 ) -> OrderRow:
+    """`age` seconds old: older than any Confirm still waiting for the panel."""
     intent = await orders.create_intent(
         intent_token=token,
         owner_id=owner_id,
@@ -30,6 +33,7 @@ async def write_intent(
         currency="USD",
         refillable=False,
         cancelable=False,
+        now=time.time() - age,
     )
     assert intent is not None
     return intent

@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet
 
 from bot.app import BotApp
 from bot.config import ConfigError, Settings, load_settings
+from tests.fakes.telegram import FakeTelegram
 
 TOKEN = "987654321:SECRET-token-value-do-not-echo"
 PANEL_KEY = "SECRET-panel-key-do-not-echo"
@@ -180,23 +181,34 @@ def test_secrets_stay_out_of_reprs_and_errors(tmp_path: Path) -> None:
 
 
 async def test_a_changed_secret_key_is_refused_at_start(tmp_path: Path) -> None:
-    first = BotApp(settings(tmp_path, secret_key=Fernet.generate_key().decode()))
-    await first.open()
-    try:
-        await first.keys.set(101, "SECRET-stored-panel-key")
-    finally:
-        await first.db.close()
-    second = BotApp(settings(tmp_path, secret_key=Fernet.generate_key().decode()))
-    with pytest.raises(ConfigError, match=r"^SECRET_KEY: .*another secret key"):
-        await second.open()
-    # The refused start left the database closed and unchanged: the first key still opens it.
-    assert first.settings.secret_key is not None
-    again = BotApp(settings(tmp_path, secret_key=first.settings.secret_key.get_secret_value()))
-    await again.open()
-    try:
-        assert await again.keys.get(101) == "SECRET-stored-panel-key"
-    finally:
-        await again.db.close()
+    async with FakeTelegram() as tg:
+        reachable = {"bot_token": tg.token, "telegram_api_url": tg.base_url}
+        first_key = Fernet.generate_key().decode()
+        first = BotApp(settings(tmp_path, secret_key=first_key, **reachable))
+        await first.open()
+        try:
+            await first.services.keys.set(101, "SECRET-stored-panel-key")
+        finally:
+            await first.close()
+        second = BotApp(settings(tmp_path, secret_key=Fernet.generate_key().decode(), **reachable))
+        with pytest.raises(ConfigError, match=r"^SECRET_KEY: .*another secret key"):
+            await second.open()
+        # The refused start left the database closed and unchanged: the first key opens it.
+        again = BotApp(settings(tmp_path, secret_key=first_key, **reachable))
+        await again.open()
+        try:
+            assert await again.services.keys.get(101) == "SECRET-stored-panel-key"
+        finally:
+            await again.close()
+
+
+async def test_a_token_telegram_refuses_is_one_line(tmp_path: Path) -> None:
+    async with FakeTelegram() as tg:
+        app = BotApp(
+            settings(tmp_path, bot_token="123:SECRET-wrong-token", telegram_api_url=tg.base_url)
+        )
+        with pytest.raises(ConfigError, match=r"^BOT_TOKEN: Telegram refused this token$"):
+            await app.open()
 
 
 async def test_an_unusable_database_path_is_refused_at_start(tmp_path: Path) -> None:

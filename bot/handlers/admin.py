@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramForbiddenError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.config import Settings
-from bot.handlers.common import PUBLIC
+from bot.domain import Placement
+from bot.handlers.waiting import panel_wait
 from bot.i18n import CatalogI18n, _
 from bot.keyboards import menus
 from bot.services.accounts import AccountResolver
 from bot.services.ordering import OrderService
 from bot.storage.repositories import OrderRepository, UserRepository
 from bot.texts import order_title, when
+from bot.views.markup import Limit, escaped
 
 LISTING_CHARS = 3800  # below Telegram's 4096, with room for the "more" line
 
 
-def _is_admin(message: Message, settings: Settings) -> bool:
-    return message.from_user is not None and message.from_user.id in settings.admin_ids
-
-
-async def unknown_orders(message: Message, settings: Settings, orders: OrderRepository) -> None:
-    if not _is_admin(message, settings):
-        return
+async def unknown_orders(message: Message, orders: OrderRepository) -> None:
     unknown = await orders.list_unknown()
     if not unknown:
         await message.answer(_("No order has an unknown outcome."))
@@ -39,8 +33,8 @@ async def unknown_orders(message: Message, settings: Settings, orders: OrderRepo
         line = _("Local {id} · person <code>{owner}</code> · {service} · {link} · {time}").format(
             id=order.id,
             owner=order.owner_id,
-            service=escape(_cut(order.service_name)),
-            link=escape(_cut(order.link or "—")),
+            service=escaped(order.service_name, Limit.LISTED),
+            link=escaped(order.link or "—", Limit.LISTED),
             time=when(order.created_at),
         )
         room -= len(line) + 1
@@ -51,10 +45,6 @@ async def unknown_orders(message: Message, settings: Settings, orders: OrderRepo
         lines.append(line)
     lines.append(footer)
     await message.answer("\n".join(lines))
-
-
-def _cut(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 async def resolve(
@@ -68,8 +58,6 @@ async def resolve(
     i18n: CatalogI18n,
     bot: Bot,
 ) -> None:
-    if not _is_admin(message, settings):
-        return
     parts = (command.args or "").split()
     usage = _("Usage: /resolve LOCAL_ID PANEL_ORDER_ID, or /resolve LOCAL_ID none")
     if (
@@ -80,7 +68,7 @@ async def resolve(
         await message.answer(usage)
         return
     order = await orders.get(int(parts[0]))
-    if order is None or order.placement != "unknown":
+    if order is None or order.placement is not Placement.UNKNOWN:
         await message.answer(
             _("No order of unknown outcome has local ID {id}.").format(id=parts[0])
         )
@@ -90,7 +78,9 @@ async def resolve(
         await message.answer(_("The key this order was placed with is no longer connected."))
         return
     panel_id = int(parts[1]) if parts[1].isdecimal() else None
-    if not await ordering.resolve_unknown(order, account, panel_id):
+    async with panel_wait(message, settings):
+        resolved = await ordering.resolve_unknown(order, account, panel_id)
+    if not resolved:
         await message.answer(_("Not changed: that panel order is already recorded."))
         return
     settled = await orders.get(order.id)
@@ -104,7 +94,9 @@ async def resolve(
             )
         else:
             text = _("We checked: your order of “{service}” was placed as {title}.")
-        text = text.format(service=escape(settled.service_name), title=order_title(settled))
+        text = text.format(
+            service=escaped(settled.service_name, Limit.NAME), title=order_title(settled)
+        )
         markup = menus.order_link(settled)
     try:
         await bot.send_message(settled.owner_id, text, reply_markup=markup)
@@ -117,7 +109,6 @@ async def resolve(
 def create_router() -> Router:
     """A new router each time: a router can belong to one Dispatcher only."""
     router = Router(name="admin")
-    # Public: in own-key mode an admin needs no key of their own to settle others' orders.
-    router.message(Command("unknown"), flags=PUBLIC)(unknown_orders)
-    router.message(Command("resolve"), flags=PUBLIC)(resolve)
+    router.message(Command("unknown"))(unknown_orders)
+    router.message(Command("resolve"))(resolve)
     return router

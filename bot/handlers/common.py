@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
@@ -16,8 +14,7 @@ from bot.keyboards import menus
 from bot.keyboards.callbacks import Noop, PickLanguage
 from bot.services.accounts import Account
 from bot.storage.repositories import UserRepository, UserRow
-
-PUBLIC = {"public": True}
+from bot.views.markup import Limit, escaped
 
 
 def help_text(settings: Settings) -> str:
@@ -39,7 +36,9 @@ async def start(
 ) -> None:
     await state.clear()
     name = message.from_user.first_name if message.from_user else ""
-    text = _("Hello, {name}! I place orders on the SMM panel for you.").format(name=escape(name))
+    text = _("Hello, {name}! I place orders on the SMM panel for you.").format(
+        name=escaped(name, Limit.NAME)
+    )
     if account is None:
         text += "\n\n" + _(
             "First connect your panel API key: send /connect. You find the key on the panel's "
@@ -109,20 +108,20 @@ async def unknown_message(message: Message, state: FSMContext) -> None:
 def create_router() -> Router:
     """A new router each time: a router can belong to one Dispatcher only."""
     router = Router(name="common")
-    router.message(CommandStart(), flags=PUBLIC)(start)
-    router.message(Command("help"), flags=PUBLIC)(help_command)
-    router.message(F.text == menus.MENU_HELP, flags=PUBLIC)(help_command)
-    router.message(Command("cancel"), flags=PUBLIC)(cancel)
-    router.message(Command("language"), flags=PUBLIC)(language_menu)
-    router.message(F.text == menus.MENU_LANGUAGE, flags=PUBLIC)(language_menu)
-    router.callback_query(PickLanguage.filter(), flags=PUBLIC)(pick_language)
-    router.callback_query(Noop.filter(), flags=PUBLIC)(noop)
+    router.message(CommandStart())(start)
+    router.message(Command("help"))(help_command)
+    router.message(F.text == menus.MENU_HELP)(help_command)
+    router.message(Command("cancel"))(cancel)
+    router.message(Command("language"))(language_menu)
+    router.message(F.text == menus.MENU_LANGUAGE)(language_menu)
+    router.callback_query(PickLanguage.filter())(pick_language)
+    router.callback_query(Noop.filter())(noop)
     return router
 
 
 def create_fallback_router() -> Router:
     """Included after every other router: what none of them took still gets an answer."""
     router = Router(name="fallback")
-    router.callback_query(flags=PUBLIC)(unknown_button)
-    router.message(flags=PUBLIC)(unknown_message)
+    router.callback_query()(unknown_button)
+    router.message()(unknown_message)
     return router

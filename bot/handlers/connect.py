@@ -2,51 +2,25 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Message
 
 from bot.config import Settings
 from bot.handlers.screens import is_answer
+from bot.handlers.waiting import panel_wait
 from bot.i18n import _
 from bot.keyboards import menus
 from bot.panel.errors import InvalidKey, PanelError
 from bot.services.accounts import AccountResolver
 from bot.services.catalog import CatalogService
 from bot.storage.repositories import KeyRepository
+from bot.telegram.key_messages import ConnectForm, delete_at_once
 from bot.texts import money, panel_failure
 
-PUBLIC = {"public": True}
 MAX_KEY_LENGTH = 200
-
-
-class ConnectForm(StatesGroup):
-    key = State()
-
-
-async def delete_at_once(message: Message) -> None:
-    """Deletes a message that may hold a key; best effort.
-
-    Telegram refuses some deletes (the message is already gone, say): the person still gets
-    their answer.
-    """
-    with contextlib.suppress(TelegramBadRequest):
-        await message.delete()
-
-
-def may_hold_key(message: Message, raw_state: str | None) -> bool:
-    """Whether the message may hold a panel key: the answer to the question, or /connect KEY."""
-    if raw_state == ConnectForm.key.state:
-        return True
-    # Matched as the Command filter matches it, so that what `connect` would read is covered.
-    head, *args = (message.text or message.caption or "").split(maxsplit=1)
-    return bool(args) and head.partition("@")[0] == "/connect"
 
 
 def is_menu_button(message: Message) -> bool:
@@ -70,7 +44,7 @@ async def connect(
         await message.answer(_("This bot uses its operator's panel account: nothing to connect."))
         return
     if command.args:
-        await _check_and_store(message, command.args, state, accounts, keys, catalog)
+        await _check_and_store(message, command.args, state, settings, accounts, keys, catalog)
         return
     await state.set_state(ConnectForm.key)
     await message.answer(
@@ -84,12 +58,13 @@ async def connect(
 async def key_received(
     message: Message,
     state: FSMContext,
+    settings: Settings,
     accounts: AccountResolver,
     keys: KeyRepository,
     catalog: CatalogService,
 ) -> None:
     assert message.text is not None
-    await _check_and_store(message, message.text, state, accounts, keys, catalog)
+    await _check_and_store(message, message.text, state, settings, accounts, keys, catalog)
 
 
 async def key_not_text(message: Message) -> None:
@@ -109,6 +84,7 @@ async def _check_and_store(
     message: Message,
     text: str,
     state: FSMContext,
+    settings: Settings,
     accounts: AccountResolver,
     keys: KeyRepository,
     catalog: CatalogService,
@@ -121,7 +97,8 @@ async def _check_and_store(
         return
     candidate = accounts.candidate(key)
     try:
-        balance = await candidate.panel.balance()
+        async with panel_wait(message, settings):
+            balance = await candidate.panel.balance()
     except InvalidKey:
         await message.answer(
             _("The panel does not accept this key. Check it and send it again, or /cancel.")
@@ -160,13 +137,11 @@ async def disconnect(
 def create_router() -> Router:
     """A new router each time: a router can belong to one Dispatcher only."""
     router = Router(name="connect")
-    router.message(Command("connect"), flags=PUBLIC)(connect)
+    router.message(Command("connect"))(connect)
     # A command or a main-menu button is never taken for the key: it must not reach the panel,
     # nor be deleted. A command leaves the question open; a button closes it.
-    router.message(ConnectForm.key, F.text, ~F.text.startswith("/"), is_answer, flags=PUBLIC)(
-        key_received
-    )
-    router.message(ConnectForm.key, F.text, is_menu_button, flags=PUBLIC)(menu_button)
-    router.message(ConnectForm.key, ~F.text, flags=PUBLIC)(key_not_text)
-    router.message(Command("disconnect"), flags=PUBLIC)(disconnect)
+    router.message(ConnectForm.key, F.text, ~F.text.startswith("/"), is_answer)(key_received)
+    router.message(ConnectForm.key, F.text, is_menu_button)(menu_button)
+    router.message(ConnectForm.key, ~F.text)(key_not_text)
+    router.message(Command("disconnect"))(disconnect)
     return router

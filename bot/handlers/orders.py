@@ -6,7 +6,10 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
+from bot.config import Settings
+from bot.domain import Placement
 from bot.handlers.screens import reply, show
+from bot.handlers.waiting import panel_wait
 from bot.i18n import _, format_number
 from bot.keyboards import menus
 from bot.keyboards.callbacks import OrderAction, OrdersPage
@@ -54,6 +57,7 @@ async def order_command(
     ordering: OrderService,
     accounts: AccountResolver,
     account: Account,
+    settings: Settings,
 ) -> None:
     assert message.from_user is not None
     raw = (command.args or "").strip().lstrip("#")
@@ -63,7 +67,8 @@ async def order_command(
     order = await orders.find_for_owner(message.from_user.id, int(raw))
     if order is None and not accounts.shared_mode:
         # Own-key mode: the panel answers only for orders of this person's own key.
-        order = await ordering.adopt(message.from_user.id, account, int(raw))
+        async with panel_wait(message, settings):
+            order = await ordering.adopt(message.from_user.id, account, int(raw))
     if order is None:
         # Shared-key mode never asks the panel: someone else's order stays invisible.
         await message.answer(_("You have no order #{id}.").format(id=raw))
@@ -91,6 +96,7 @@ async def order_action(
     orders: OrderRepository,
     ordering: OrderService,
     account: Account,
+    settings: Settings,
 ) -> None:
     order = await _owned(callback, orders, callback_data.id)
     if order is None:
@@ -99,31 +105,36 @@ async def order_action(
     if action == "card":
         await show(callback, order_card(order), menus.order_card(order))
         return
-    if order.placement != "placed" or not _same_account(order, account):
+    if order.placement is not Placement.PLACED or not _same_account(order, account):
         await callback.answer(
             _("This order can only be viewed: it was placed with another key or not placed."),
             show_alert=True,
         )
         return
     if action == "refresh":
-        order = await ordering.refresh(order, account)
+        async with panel_wait(callback, settings):
+            order = await ordering.refresh(order, account)
         await show(callback, order_card(order), menus.order_card(order))
         await ordering.seen(order)
     elif action == "refill":
-        await _refill(callback, order, ordering, account)
+        await _refill(callback, order, ordering, account, settings)
     elif action == "cancel" and may_cancel(order):
         text = _("Cancel {title}? The panel decides whether it can still be cancelled.").format(
             title=order_title(order)
         )
         await show(callback, text, menus.cancel_confirmation(order))
     elif action == "cancel_yes" and may_cancel(order):
-        await _cancel(callback, order, ordering, account)
+        await _cancel(callback, order, ordering, account, settings)
     else:
         await callback.answer(_("Not possible for this order now."), show_alert=True)
 
 
 async def _refill(
-    callback: CallbackQuery, order: OrderRow, ordering: OrderService, account: Account
+    callback: CallbackQuery,
+    order: OrderRow,
+    ordering: OrderService,
+    account: Account,
+    settings: Settings,
 ) -> None:
     if not may_refill(order):
         await callback.answer(_("Not possible for this order now."), show_alert=True)
@@ -137,7 +148,8 @@ async def _refill(
             show_alert=True,
         )
         return
-    refill_id = await ordering.refill(order, account)
+    async with panel_wait(callback, settings):
+        refill_id = await ordering.refill(order, account)
     text = _("♻️ Refill requested for {title}: refill #{refill}.").format(
         title=order_title(order), refill=refill_id
     )
@@ -145,9 +157,14 @@ async def _refill(
 
 
 async def _cancel(
-    callback: CallbackQuery, order: OrderRow, ordering: OrderService, account: Account
+    callback: CallbackQuery,
+    order: OrderRow,
+    ordering: OrderService,
+    account: Account,
+    settings: Settings,
 ) -> None:
-    refusal = await ordering.cancel(order, account)
+    async with panel_wait(callback, settings):
+        refusal = await ordering.cancel(order, account)
     if refusal is None:
         text = _(
             "Cancel requested for {title}. The status will show Canceled when the panel has "

@@ -14,6 +14,7 @@ from aiogram.types import (
 from aiogram.utils.keyboard import InlineKeyboardBuilder, ReplyKeyboardBuilder
 from babel import Locale, UnknownLocaleError
 
+from bot.domain import Placement
 from bot.i18n import _, __, format_number
 from bot.keyboards.callbacks import (
     CategoriesPage,
@@ -34,6 +35,7 @@ from bot.services.ordering import may_cancel, may_refill
 from bot.services.paging import Page, paginate
 from bot.storage.repositories import OrderRow
 from bot.texts import order_button, service_button
+from bot.views.markup import BUTTON_LIMIT, shorten
 
 PAGE_SIZE = 10
 
@@ -69,15 +71,15 @@ def _paging_row(
 
 
 def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
+    # A label is plain text (no HTML to escape); the panel's part of it may be of any length.
+    return InlineKeyboardButton(text=shorten(text, BUTTON_LIMIT), callback_data=data.pack())
 
 
 def categories(catalogue: Catalogue, number: int) -> tuple[InlineKeyboardMarkup, Page[Category]]:
     page = paginate(catalogue.categories, number, PAGE_SIZE)
     builder = InlineKeyboardBuilder()
     for category in page.items:
-        name = category.name if len(category.name) <= 48 else category.name[:47] + "…"
-        label = f"{name} ({format_number(len(category.services))})"
+        label = f"{shorten(category.name, 48)} ({format_number(len(category.services))})"
         builder.row(_button(label, CategoryPage(category=category.index, page=0)))
     _paging_row(builder, page, lambda n: CategoriesPage(page=n))
     return builder.as_markup(), page
@@ -109,8 +111,13 @@ def service_card(service: Service, category: int, page: int) -> InlineKeyboardMa
     return builder.as_markup()
 
 
-def wizard_step(spec: FieldSpec, *, can_go_back: bool) -> InlineKeyboardMarkup:
+def wizard_step(
+    spec: FieldSpec, *, can_go_back: bool, collecting: bool = False
+) -> InlineKeyboardMarkup:
+    """`collecting`: part of a list is in, and Done ends it."""
     builder = InlineKeyboardBuilder()
+    if collecting:
+        builder.row(_button(_("✅ Done"), WizardStep(action="done", field=spec.name)))
     if spec.choices:
         builder.row(
             *(
@@ -149,7 +156,7 @@ def order_list(page: Page[OrderRow]) -> InlineKeyboardMarkup:
 
 def order_card(order: OrderRow) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    if order.placement == "placed":  # the panel knows nothing of the others
+    if order.placement is Placement.PLACED:  # the panel knows nothing of the others
         row = [_button(_("🔄 Refresh"), OrderAction(action="refresh", id=order.id))]
         if may_refill(order):
             row.append(_button(_("♻️ Refill"), OrderAction(action="refill", id=order.id)))

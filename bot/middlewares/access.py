@@ -1,4 +1,4 @@
-"""Own-key mode: until a person connects a key, only handlers flagged `public` serve them."""
+"""Whose panel account a person uses, and the gate of the handlers that need one."""
 
 from __future__ import annotations
 
@@ -6,29 +6,34 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.dispatcher.flags import get_flag
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
 from bot.i18n import _
 from bot.services.accounts import AccountResolver
 
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
-class AccountMiddleware(BaseMiddleware):
-    """Puts the person's panel `account` into the handler's data, or refuses politely."""
+
+class AccountLookup(BaseMiddleware):
+    """Puts the person's panel `account` (None when they have none) into the handler's data."""
 
     def __init__(self, accounts: AccountResolver) -> None:
         self._accounts = accounts
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
-        account = await self._accounts.for_user(user.id) if user is not None else None
-        data["account"] = account
-        if account is not None or get_flag(data, "public"):
+        data["account"] = await self._accounts.for_user(user.id) if user is not None else None
+        return await handler(event, data)
+
+
+class AccountRequired(BaseMiddleware):
+    """On the router of handlers that use the panel: without an account, a polite refusal.
+
+    Needs AccountLookup on a parent router.
+    """
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if data.get("account") is not None:
             return await handler(event, data)
         text = _("Connect your panel API key first: send /connect.")
         if isinstance(event, CallbackQuery):

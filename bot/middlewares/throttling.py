@@ -9,8 +9,8 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
-from bot.handlers.connect import delete_at_once, may_hold_key
 from bot.i18n import _
+from bot.telegram.key_messages import delete_at_once, may_hold_key
 
 
 class TokenBuckets:

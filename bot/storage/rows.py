@@ -7,14 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-
-class Placement(StrEnum):
-    """Whether the panel has the order: the outcome of the `add` request."""
-
-    PENDING = "pending"  # intent recorded, `add` not answered yet
-    PLACED = "placed"  # the panel answered with an order id
-    UNKNOWN = "unknown"  # the answer was lost: the panel may or may not have it
-    FAILED = "failed"  # not placed: see FailureKind
+from bot.domain import Placement
 
 
 class FailureKind(StrEnum):

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.panel.simulator import PanelSimulator
-from bot.sandbox.fake_telegram import FakeTelegramServer
-from tests.bot.harness import SHARED_KEY, Harness
+from bot.sandbox.simulator import PanelSimulator
+from tests.bot.harness import NO_TRACKING, SHARED_KEY, Harness, running
+from tests.fakes.telegram import FakeTelegram
 
 
 @pytest.fixture
@@ -22,14 +22,14 @@ async def sim() -> AsyncIterator[PanelSimulator]:
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as server:
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
         yield server
 
 
 @pytest.fixture
 async def harness(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer, database_url: str
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, database_url: str
 ) -> AsyncIterator[Harness]:
     h = Harness(tmp_path, sim, tg, database_url=database_url)
     await h.start()
@@ -39,9 +39,18 @@ async def harness(
 
 @pytest.fixture
 async def own_key_harness(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer, database_url: str
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, database_url: str
 ) -> AsyncIterator[Harness]:
     h = Harness(tmp_path, sim, tg, database_url=database_url, panel_key=None)
     await h.start()
     yield h
     await h.stop()
+
+
+@pytest.fixture
+async def quiet_harness(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> AsyncIterator[Harness]:
+    """A started Harness whose tracker stays quiet: screens without notifications between."""
+    async with running(tmp_path, sim, tg, **NO_TRACKING) as started:
+        yield started

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.panel.simulator import PanelSimulator
-from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from tests.bot.harness import ADMIN, ALICE, BOB, SHARED_KEY
+from tests.fakes.telegram import FakeTelegram
 
 START_TIMEOUT = 30.0  # importing aiogram alone takes seconds on a busy machine
 EXIT_TIMEOUT = 10.0
@@ -22,7 +22,7 @@ EXIT_TIMEOUT = 10.0
 class BotProcess:
     """One `python -m bot` child speaking to the fake Telegram and the simulator of this test."""
 
-    def __init__(self, tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer) -> None:
+    def __init__(self, tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram) -> None:
         self.tmp_path = tmp_path
         self.tg = tg
         self.log = tmp_path / "bot.log"
@@ -69,14 +69,14 @@ class BotProcess:
 
 @pytest.fixture
 async def bot_process(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> AsyncIterator[BotProcess]:
     process = BotProcess(tmp_path, sim, tg)
     yield process
     await process.kill()
 
 
-async def say(tg: FakeTelegramServer, user: int, text: str, expect: Callable[[str], bool]) -> str:
+async def say(tg: FakeTelegram, user: int, text: str, expect: Callable[[str], bool]) -> str:
     """Write as `user` and wait for a bot message satisfying `expect` (the process is slower)."""
     before = len(tg.transcript(user))
     tg.send_text(user, text)
@@ -87,15 +87,21 @@ async def say(tg: FakeTelegramServer, user: int, text: str, expect: Callable[[st
     return message.text
 
 
-async def press(
-    tg: FakeTelegramServer, user: int, label: str, expect: Callable[[str], bool]
-) -> str:
+async def press(tg: FakeTelegram, user: int, label: str, expect: Callable[[str], bool]) -> str:
     message = tg.last_message(user)
     assert message is not None
     tg.press(user, message.message_id, message.button(label)["callback_data"])
     await tg.wait_for(lambda: expect(tg.last_message(user).text), timeout=10)  # type: ignore[union-attr]
     await tg.wait_idle()
     return tg.last_message(user).text  # type: ignore[union-attr]
+
+
+async def wait_for_line(bot_process: BotProcess, text: str) -> None:
+    """Wait until the process logs `text` (or exits). A log file has no event to await: it is
+    read again every 50 ms, up to START_TIMEOUT."""
+    async with asyncio.timeout(START_TIMEOUT):
+        while text not in bot_process.log.read_text() and not bot_process.exited:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
 
 
 def assert_clean_log(bot_process: BotProcess) -> None:
@@ -106,7 +112,7 @@ def assert_clean_log(bot_process: BotProcess) -> None:
 
 
 async def test_serves_stops_on_signals_letting_handlers_finish_and_resumes(
-    bot_process: BotProcess, sim: PanelSimulator, tg: FakeTelegramServer
+    bot_process: BotProcess, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
     # One scenario with two runs: each start of the process costs seconds (importing aiogram).
     await bot_process.start()
@@ -135,4 +141,28 @@ async def test_serves_stops_on_signals_letting_handlers_finish_and_resumes(
     assert order.fields["link"] == "https://instagram.com/alice"
     assert await bot_process.stop(signal.SIGINT) == 0
     assert len([m for m in tg.transcript(BOB) if "/new" in m.text]) == 1
+    assert_clean_log(bot_process)
+
+
+async def test_waits_for_an_unreachable_telegram_in_one_line_a_try(
+    bot_process: BotProcess,
+) -> None:
+    # Nothing listens on port 9: the start finds no Telegram, says so, and keeps trying.
+    bot_process.env["TELEGRAM_API_URL"] = "http://127.0.0.1:9"
+    with bot_process.log.open("a") as log:
+        bot_process.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            env=bot_process.env,
+            cwd=bot_process.tmp_path,
+            stdout=log,
+            stderr=log,
+        )
+    await wait_for_line(bot_process, "Telegram is not reachable")
+    assert not bot_process.exited, bot_process.log.read_text()
+    assert await bot_process.stop(signal.SIGTERM) == 0
+    # Warnings only, each a single line: no traceback, no configuration error.
+    lines = bot_process.log.read_text().splitlines()
+    assert all(" WARNING " in line or " INFO " in line for line in lines), lines
     assert_clean_log(bot_process)

@@ -30,6 +30,6 @@ async def test_an_order_is_seen_only_by_the_person_who_follows_it(
     for panel_id in (placed, outside):
         await h.say_until(BOB, f"/order {panel_id}", f"no order #{panel_id}")
     assert h.app is not None
-    assert await h.app.orders.list_pending(created_before=float("inf")) == []
-    assert await h.app.orders.count_for_owner(BOB) == 0
+    assert await h.app.services.orders.list_pending(created_before=float("inf")) == []
+    assert await h.app.services.orders.count_for_owner(BOB) == 0
     await h.say_until(ALICE, f"/order {placed}", f"Order #{placed}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,9 +11,9 @@ import pytest
 from bot.keyboards.callbacks import ConfirmOrder, OrderAction, OrdersPage, ServiceCard, StartOrder
 from bot.panel.client import PanelClient
 from bot.panel.models import NewOrder
-from bot.panel.simulator import PanelSimulator
-from bot.sandbox.fake_telegram import ChatMessage, FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from tests.bot.harness import ALICE, BOB, Harness, running
+from tests.fakes.telegram import FakeTelegram
 
 ALICE_KEY = "alice-own-key-5f0c2d9e8a7b"
 BOB_KEY = "bob-own-key-1a2b3c4d5e6f"
@@ -59,36 +58,11 @@ async def place_package_order(h: Harness, user: int, link: str, expect: str = "P
 
 
 def send_media(h: Harness, user: int, kind: str, caption: str) -> int:
-    """A photo or document with `caption`, as Telegram delivers it; the message's id.
-
-    The fake server only has a helper for text: the message is put in the person's chat the
-    way `send_text` puts one, so that deleting it works as it does in Telegram.
-    """
-    tg = h.tg
-    sender = tg._remember_user(user, "en")
-    chat = tg._chat(user)
-    message_id = next(chat.message_ids)
-    now = int(time.time())
-    chat.messages[message_id] = ChatMessage(
-        message_id=message_id, from_bot=False, text=caption, raw_text=caption, date=now
-    )
-    media: dict[str, object] = {
-        "photo": [{"file_id": "photo-1", "file_unique_id": "p1", "width": 90, "height": 60}],
-        "document": {"file_id": "doc-1", "file_unique_id": "d1", "file_name": "key.txt"},
-    }
-    tg.add_update(
-        {
-            "message": {
-                "message_id": message_id,
-                "from": sender,
-                "chat": {"id": user, "type": "private", "first_name": chat.first_name},
-                "date": now,
-                "caption": caption,
-                kind: media[kind],
-            }
-        }
-    )
-    return message_id
+    """A photo or document with `caption`, as Telegram delivers it; the message's id."""
+    person = h.tg.person(user)
+    if kind == "photo":
+        return person.send_photo(caption)
+    return person.send_document("key.txt", caption)
 
 
 # --- locked until connected -------------------------------------------------------------------
@@ -158,7 +132,7 @@ async def test_connect_deletes_the_key_checks_it_and_shows_the_balance(
     assert "42.5" in h.last(ALICE).text
     assert ALICE_KEY.encode() not in await h.stored_bytes()
     assert h.app is not None
-    assert await h.app.keys.get(ALICE) == ALICE_KEY
+    assert await h.app.services.keys.get(ALICE) == ALICE_KEY
     await h.say_until(ALICE, "/balance", "Balance: 42.5")
 
 
@@ -206,7 +180,7 @@ async def test_a_caption_that_cannot_be_deleted_still_gets_an_answer(
 ) -> None:
     h = own_key_harness
     await h.say(ALICE, "/connect")
-    h.tg.fail_next(
+    h.tg.faults.fail_next(
         "deleteMessage", error_code=400, description="Bad Request: message can't be deleted"
     )
     send_media(h, ALICE, "photo", ALICE_KEY)
@@ -217,7 +191,7 @@ async def test_a_caption_that_cannot_be_deleted_still_gets_an_answer(
 
 
 async def test_a_key_sent_while_flooding_is_deleted_all_the_same(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
     # Three updates, and no more for the rest of the test.
     settings = {"panel_key": None, "throttle_updates_per_second": 0.001, "throttle_burst": 3}
@@ -282,7 +256,7 @@ async def test_a_menu_button_in_the_persons_language_does_what_it_says(
     await h.say(BOB, "some-text-without-spaces")
     assert h.sim.request_count() == 0
     assert h.app is not None
-    assert await h.app.keys.get(BOB) == BOB_KEY
+    assert await h.app.services.keys.get(BOB) == BOB_KEY
 
 
 async def test_connect_with_the_key_inline(own_key_harness: Harness) -> None:
@@ -302,7 +276,7 @@ async def test_something_that_is_not_a_key(own_key_harness: Harness) -> None:
 async def test_panel_down_while_connecting(
     tmp_path: Path,
     sim: PanelSimulator,
-    tg: FakeTelegramServer,
+    tg: FakeTelegram,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -393,7 +367,7 @@ async def test_disconnect_deletes_the_key_and_locks_again(own_key_harness: Harne
     assert h.sim.request_count() == 0
     assert "No key is connected" in (await h.say(ALICE, "/disconnect")).text
     assert h.app is not None
-    assert await h.app.keys.get(ALICE) is None
+    assert await h.app.services.keys.get(ALICE) is None
 
 
 async def test_the_key_never_reaches_telegram_or_the_logs(

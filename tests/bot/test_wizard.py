@@ -11,16 +11,14 @@ from pathlib import Path
 import pytest
 
 from bot.keyboards.callbacks import ConfirmOrder
-from bot.panel.simulator import PanelSimulator
-from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from tests.bot.harness import ALICE, BOB, NO_TRACKING, Harness, running
+from tests.fakes.telegram import FakeTelegram
 from tests.intents import write_intent
 
 
 @pytest.fixture
-async def harness(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
-) -> AsyncIterator[Harness]:
+async def harness(tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram) -> AsyncIterator[Harness]:
     async with running(tmp_path, sim, tg, **NO_TRACKING) as started:
         yield started
 
@@ -513,7 +511,7 @@ async def test_double_confirm_places_one_order(harness: Harness) -> None:
     assert len(harness.sim.orders) == 1
     placed = [t for t in harness.texts(ALICE) if t.startswith("✅ Placed")]
     assert placed == ["✅ Placed: Order #1000. I will tell you when its status changes."]
-    assert harness.answer_of(first) == "Sending the order…"
+    assert harness.answer_of(first) == "Checking the price…"
     assert harness.answer_of(second) == "This order was already sent."
     assert confirmation.buttons == []  # the Confirm button is gone
 
@@ -603,12 +601,12 @@ async def test_confirm_after_a_crash_that_cut_off_the_sending_places_nothing(
     assert harness.app is not None
     # The crash: the intent was written, `add` may have gone out, the conversation was not
     # ended. Only the intent's token matters here.
-    await write_intent(harness.app.orders, token, owner_id=ALICE)
+    await write_intent(harness.app.services.orders, token, owner_id=ALICE)
     await harness.restart()
 
     reply = await harness.press(ALICE, "Confirm", message=confirmation)
 
     assert reply.text == "This order was already sent."
     assert harness.sim.request_count("add") == 0
-    (order,) = await harness.app.orders.list_for_owner(ALICE, offset=0, limit=10)
+    (order,) = await harness.app.services.orders.list_for_owner(ALICE, offset=0, limit=10)
     assert order.placement == "unknown"  # handed to the admins at the restart

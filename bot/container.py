@@ -1,0 +1,68 @@
+"""The services the bot runs on, built once by the factory and typed in one place.
+
+Handlers receive them by name (aiogram injects `workflow_data` by parameter name): the names
+are the fields of `Injected`, so a handler's parameters and this class cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from bot.config import Settings
+from bot.i18n import CatalogI18n
+from bot.panel.client import PanelClient
+from bot.services.accounts import AccountResolver
+from bot.services.catalog import CatalogService
+from bot.services.delivery import OutboundQueue
+from bot.services.notifying import Notifier
+from bot.services.ordering import OrderService
+from bot.services.tracking import OrderTracker
+from bot.storage import Database, KeyRepository, OrderRepository, RefillRepository, UserRepository
+
+
+@dataclass(frozen=True, slots=True)
+class Injected:
+    """What handlers and middlewares may ask for by name."""
+
+    settings: Settings
+    accounts: AccountResolver
+    catalog: CatalogService
+    ordering: OrderService
+    orders: OrderRepository
+    users: UserRepository
+    keys: KeyRepository
+
+    def as_data(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything one process owns; the front end and the worker use parts of it."""
+
+    settings: Settings
+    i18n: CatalogI18n
+    db: Database
+    users: UserRepository
+    orders: OrderRepository
+    refills: RefillRepository
+    keys: KeyRepository
+    panel: PanelClient
+    accounts: AccountResolver
+    catalog: CatalogService
+    queue: OutboundQueue
+    notifier: Notifier
+    ordering: OrderService
+    tracker: OrderTracker
+
+    def injected(self) -> Injected:
+        return Injected(
+            settings=self.settings,
+            accounts=self.accounts,
+            catalog=self.catalog,
+            ordering=self.ordering,
+            orders=self.orders,
+            users=self.users,
+            keys=self.keys,
+        )

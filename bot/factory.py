@@ -1,0 +1,215 @@
+"""Builds the bot from settings: the services, the Bot, and the Dispatcher with its router tree.
+
+The runners (polling, webhook) and the worker take what they need from here; nothing here
+starts anything.
+"""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher, F, Router
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.types import BotCommand
+
+from bot.config import Settings
+from bot.container import Services
+from bot.handlers import (
+    admin,
+    balance,
+    catalog,
+    common,
+    connect,
+    errors,
+    membership,
+    orders,
+    wizard,
+)
+from bot.i18n import CatalogI18n, _
+from bot.middlewares.access import AccountLookup, AccountRequired
+from bot.middlewares.people import AllowListMiddleware, PersonLocaleMiddleware, PersonMiddleware
+from bot.middlewares.private import PrivateChatsOnly
+from bot.middlewares.throttling import ThrottlingMiddleware, TokenBuckets
+from bot.panel.client import PanelClient
+from bot.runners.inflight import CountingDispatcher, InFlight
+from bot.services.accounts import AccountResolver
+from bot.services.catalog import CatalogService
+from bot.services.delivery import OutboundQueue
+from bot.services.notifying import Notifier
+from bot.services.ordering import OrderService
+from bot.services.tracking import OrderTracker
+from bot.storage import (
+    Database,
+    KeyRepository,
+    OrderRepository,
+    RefillRepository,
+    UserRepository,
+)
+from bot.storage.fsm import DatabaseStorage
+from bot.storage.repositories import OrderRow
+from bot.telegram.limiter import SendLimiter
+from bot.telegram.retry import FloodControlMiddleware
+from bot.telegram.sender import make_bot_sender
+from bot.views.notifications import NotificationViews, unknown_order_alert
+
+
+def build_bot(
+    settings: Settings, limiter: SendLimiter, session: AiohttpSession | None = None
+) -> Bot:
+    """A Bot whose every call goes through ``limiter`` (Telegram's limits, priorities, 429s)."""
+    if session is None:
+        url = settings.telegram_api_url
+        session = AiohttpSession(api=TelegramAPIServer.from_base(url) if url else PRODUCTION)
+    session.middleware(FloodControlMiddleware(limiter))
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def build_services(
+    settings: Settings, i18n: CatalogI18n, db: Database, keys: KeyRepository, bot: Bot
+) -> Services:
+    s = settings
+    users = UserRepository(db)
+    orders_repo = OrderRepository(db)
+    refills = RefillRepository(db)
+    panel = PanelClient(
+        s.panel_url,
+        timeout=s.panel_timeout_seconds,
+        user_agent=s.panel_user_agent,
+        read_retries=s.panel_read_retries,
+        retry_backoff=s.panel_retry_backoff_seconds,
+        interactive_deadline=s.panel_interactive_deadline_seconds,
+    )
+    shared_key = s.panel_key.get_secret_value() if s.shared_key_mode and s.panel_key else None
+    accounts = AccountResolver(panel, keys, shared_key)
+
+    async def blocked(chat_id: int) -> None:
+        await users.set_blocked(chat_id, True)
+
+    # Telegram's limits are kept by the bot's limiter (see build_bot), not by the queue.
+    queue = OutboundQueue(make_bot_sender(bot), on_blocked=blocked)
+    notifier = Notifier(orders_repo, refills, users, queue, NotificationViews(i18n))
+
+    async def alert_unknown(order: OrderRow) -> None:
+        await notifier.alert_admins(s.admin_ids, lambda: unknown_order_alert(order))
+
+    ordering = OrderService(
+        orders_repo, refills, poll_interval=s.poll_interval_seconds, on_unknown=alert_unknown
+    )
+    tracker = OrderTracker(
+        orders_repo,
+        refills,
+        accounts,
+        base_interval=s.poll_interval_seconds,
+        max_interval=s.poll_max_interval_seconds,
+        on_changes=notifier.flush,
+    )
+    return Services(
+        settings=s,
+        i18n=i18n,
+        db=db,
+        users=users,
+        orders=orders_repo,
+        refills=refills,
+        keys=keys,
+        panel=panel,
+        accounts=accounts,
+        catalog=CatalogService(s.catalog_ttl_seconds),
+        queue=queue,
+        notifier=notifier,
+        ordering=ordering,
+        tracker=tracker,
+    )
+
+
+def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
+    """The Dispatcher and its router tree.
+
+    root (error handlers; errors bubble up to it)
+    ├── public: membership, start/help/language, connect
+    ├── admin: filtered on ADMIN_IDS (an admin needs no panel key of their own)
+    ├── account: catalogue, wizard, orders, balance; refuses people without a panel account
+    └── fallback: what nobody else took
+    """
+    s = services.settings
+    dp = CountingDispatcher(
+        inflight=inflight,
+        storage=DatabaseStorage(services.db),
+        events_isolation=SimpleEventIsolation(),
+    )
+    dp.workflow_data.update(services.injected().as_data())
+    dp.update.outer_middleware(PrivateChatsOnly(services.i18n))
+    buckets = TokenBuckets(s.throttle_updates_per_second, s.throttle_burst)
+    dp.update.outer_middleware(AllowListMiddleware(s, services.i18n, buckets))
+    dp.update.outer_middleware(
+        PersonMiddleware(services.users, services.i18n, s.default_language, services.queue.unblock)
+    )
+    PersonLocaleMiddleware(services.i18n).setup(dp)
+    throttling = ThrottlingMiddleware(buckets)
+    dp.message.outer_middleware(throttling)
+    dp.callback_query.outer_middleware(throttling)
+    lookup = AccountLookup(services.accounts)
+    dp.message.middleware(lookup)
+    dp.callback_query.middleware(lookup)
+
+    public = Router(name="public")
+    public.include_routers(membership.create_router(), common.create_router())
+    public.include_router(connect.create_router())
+
+    admins = admin.create_router()
+    admins.message.filter(F.from_user.id.in_(s.admin_ids))
+
+    account = Router(name="account")
+    required = AccountRequired()
+    account.message.middleware(required)
+    account.callback_query.middleware(required)
+    account.include_routers(
+        wizard.create_router(),
+        catalog.create_router(),
+        orders.create_router(),
+        balance.create_router(),
+    )
+
+    root = errors.create_router()
+    root.include_routers(public, admins, account, common.create_fallback_router())
+    dp.include_router(root)
+    return dp
+
+
+def command_list(*, own_keys: bool) -> list[BotCommand]:
+    """The menu of commands; /connect and /disconnect only where people bring their own key."""
+    commands = [
+        BotCommand(command="start", description=_("Main menu")),
+        BotCommand(command="new", description=_("New order")),
+        BotCommand(command="search", description=_("Find a service")),
+        BotCommand(command="orders", description=_("My orders")),
+        BotCommand(command="order", description=_("One order by number")),
+        BotCommand(command="balance", description=_("Panel balance")),
+    ]
+    if own_keys:
+        commands += [
+            BotCommand(command="connect", description=_("Connect your panel key")),
+            BotCommand(command="disconnect", description=_("Forget your panel key")),
+        ]
+    return [
+        *commands,
+        BotCommand(command="language", description=_("Language")),
+        BotCommand(command="help", description=_("Help")),
+        BotCommand(command="cancel", description=_("Leave the current step")),
+    ]
+
+
+async def set_commands(bot: Bot, services: Services) -> None:
+    """The command menu in every language (the default language also without a code)."""
+    i18n = services.i18n
+    for language in i18n.languages:
+        with i18n.context(), i18n.use_locale(language):
+            commands = command_list(own_keys=not services.settings.shared_key_mode)
+        if language == services.settings.default_language:
+            await bot.set_my_commands(commands)
+        await bot.set_my_commands(commands, language_code=language)

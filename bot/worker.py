@@ -1,0 +1,134 @@
+"""The background work: order tracking, notifications, start-up recovery, one per database.
+
+It runs inside the bot process by default, or alone (`python -m bot worker`). Exactly one
+worker works per database: it holds a lease in the database and renews it; a second worker
+waits (one log line) and takes over when the lease is released or expires because its holder
+died.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "worker"
+
+
+class LeaseStore(Protocol):
+    async def acquire(self, name: str, holder: str, ttl: float) -> bool:
+        """Take or renew the lease: True if `holder` holds it for `ttl` seconds from now."""
+
+    async def release(self, name: str, holder: str) -> None:
+        """Give the lease up, if `holder` holds it."""
+
+
+class Startable(Protocol):
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def holder_name() -> str:
+    """Who holds the lease, as an operator reading the database would want to know."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        lease: LeaseStore,
+        ttl: float,
+        recover: Callable[[], Awaitable[None]],
+        tracker: Startable,
+        holder: str | None = None,
+    ) -> None:
+        self._lease = lease
+        self._ttl = ttl
+        self._recover = recover
+        self._tracker = tracker
+        self.holder = holder or holder_name()
+        self._task: asyncio.Task[None] | None = None
+        self._holding = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    @property
+    def holding(self) -> bool:
+        return self._holding.is_set()
+
+    async def wait_holding(self) -> None:
+        await self._holding.wait()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="worker")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            if not await self._wait_for_lease():
+                return
+            try:
+                await self._work()
+            finally:
+                await self._tracker.stop()
+                self._holding.clear()
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._lease.release(LEASE_NAME, self.holder))
+
+    async def _wait_for_lease(self) -> bool:
+        """Hold the lease; False if stopped first. Says once that another worker holds it."""
+        said = False
+        while not self._stopping.is_set():
+            if await self._try_acquire():
+                if said:
+                    log.info("worker: the other worker is gone; this one takes over")
+                return True
+            if not said:
+                log.info("worker: another worker holds the database; waiting to take over")
+                said = True
+            await self._pause(self._ttl / 3)
+        return False
+
+    async def _work(self) -> None:
+        self._holding.set()
+        log.info("worker started")
+        await self._recover()
+        self._tracker.start()
+        renewed_at = time.monotonic()
+        while not self._stopping.is_set():
+            await self._pause(self._ttl / 3)
+            if self._stopping.is_set():
+                return
+            if await self._try_acquire():
+                renewed_at = time.monotonic()
+            elif time.monotonic() - renewed_at >= self._ttl * 2 / 3:
+                # Another worker may take over once the lease expires: stop before it does.
+                log.warning("worker: lost the lease; pausing until it can be taken again")
+                return
+
+    async def _try_acquire(self) -> bool:
+        try:
+            return await self._lease.acquire(LEASE_NAME, self.holder, self._ttl)
+        except Exception as exc:
+            # The database is briefly unavailable: not holding is the safe answer.
+            log.warning("worker: cannot read the lease: %s", type(exc).__name__)
+            return False
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait `seconds`, or less if the worker is stopped meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
