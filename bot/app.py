@@ -36,6 +36,7 @@ from bot.runners.webhook import WebhookServer, set_webhook
 from bot.storage import (
     Database,
     KeyRepository,
+    LeaseRepository,
     SecretBox,
     SecretDecryptError,
     StorageError,
@@ -43,7 +44,7 @@ from bot.storage import (
     shown_url,
 )
 from bot.telegram.limiter import SendLimiter
-from bot.worker import LeaseStore, Worker
+from bot.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +76,11 @@ class BotApp:
         bot_session: AiohttpSession | None = None,
         front: bool = True,
         worker: bool | None = None,
-        lease: LeaseStore | None = None,
     ) -> None:
         self.settings = settings
         self._bot_session = bot_session
         self._front = front
         self._with_worker = settings.run_worker if worker is None else worker
-        self._lease = lease
         self._stop_requested = asyncio.Event()
         self._stopped = asyncio.Event()
         self.inflight = InFlight()
@@ -184,7 +183,7 @@ class BotApp:
             await services.notifier.flush()
 
         return Worker(
-            lease=self._lease or _NoLease(),
+            lease=LeaseRepository(self.db),
             ttl=self.settings.worker_lease_seconds,
             recover=recover,
             tracker=services.tracker,
@@ -277,13 +276,3 @@ class BotApp:
                 await self.dp.stop_polling()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
-
-
-class _NoLease:
-    """Until storage offers the lease table: every worker believes it holds the database."""
-
-    async def acquire(self, name: str, holder: str, ttl: float) -> bool:
-        return True
-
-    async def release(self, name: str, holder: str) -> None:
-        return None
