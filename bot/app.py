@@ -48,9 +48,6 @@ from bot.worker import Worker
 
 log = logging.getLogger(__name__)
 
-# Handlers in flight get this long; with the outbound queue's 2 s drain, a stop stays within
-# the 10 s that process managers (Docker's default) wait before killing.
-SHUTDOWN_GRACE_SECONDS = 6.0
 CUT_OFF_SECONDS = 1.0
 QUEUE_DRAIN_SECONDS = 2.0
 # Waiting for Telegram at start: doubled after each failure, up to the cap.
@@ -218,7 +215,7 @@ class BotApp:
                 path=s.listen_path,
                 host=s.webhook_host,
                 port=s.webhook_port,
-                grace=SHUTDOWN_GRACE_SECONDS,
+                grace=s.shutdown_grace_seconds,
             )
             await self.webhook.start()
             await set_webhook(self.bot, url=s.webhook_url, secret=secret, allowed_updates=allowed)
@@ -249,7 +246,7 @@ class BotApp:
     async def _shutdown(self) -> None:
         try:
             await self._stop_front()
-            if not await self.inflight.drained(within=SHUTDOWN_GRACE_SECONDS):
+            if not await self.inflight.drained(within=self.settings.shutdown_grace_seconds):
                 log.warning("stopping with updates still being handled: cutting them off")
                 if not await self.inflight.cancel_remaining(within=CUT_OFF_SECONDS):
                     log.error("some updates did not end when cut off")
