@@ -94,14 +94,10 @@ class BotApp:
         preflight.check(s)
         self.i18n: CatalogI18n = build_i18n(s.locales_dir, s.default_language)
         secret = s.secret_key.get_secret_value() if s.secret_key else None
-        if secret is None and s.database_file is None:
-            # Every host sharing the server must decrypt the same keys: a file would be per host.
-            raise ConfigError("SECRET_KEY: is required when DATABASE_URL is a PostgreSQL server")
         # Named as the person configured it; a server's password is never shown.
         setting = "DATABASE_URL" if s.database_url else "DATABASE_PATH"
         shown = s.database_file or shown_url(s.database)
-        # Without SECRET_KEY, the key is kept in a file beside the SQLite database.
-        key_file = (s.database_file or Path()).parent / "secret.key"
+        key_file = preflight.secret_key_file(s) or Path("secret.key")  # unused with SECRET_KEY
         try:
             box = SecretBox(load_or_create_secret_key(secret, key_file))
         except ValueError as exc:
