@@ -122,7 +122,22 @@ class Sandbox:
         self.app = BotApp(self.settings(), bot_session=self.fake.create_session())
         await self.app.open()
         self._bot_task = asyncio.create_task(self.app.run(handle_signals=False))
+        await self._polling_started(self._bot_task)
         return await self.page.start(self._host, self._port)
+
+    async def _polling_started(self, bot: asyncio.Task[None]) -> None:
+        """Return once the bot asks for updates: the page is of no use before, and a stop
+        asked for before polling began would wait for a polling nobody stops."""
+        while True:
+            changed = self.fake.changes.next()  # taken before looking, so no call is missed
+            if any(call.method == "getUpdates" for call in self.fake.calls):
+                return
+            waiter = asyncio.ensure_future(changed.wait())
+            await asyncio.wait({waiter, bot}, return_when=asyncio.FIRST_COMPLETED)
+            if bot.done():
+                waiter.cancel()
+                await bot  # its error, if it failed
+                raise RuntimeError("the bot stopped while the sandbox was starting")
 
     async def stop(self) -> None:
         await self.page.stop()
