@@ -120,3 +120,18 @@ async def _next_event(stream: aiohttp.ClientResponse) -> dict[str, object]:
         if line.startswith("data: "):
             event: dict[str, object] = json.loads(line.removeprefix("data: "))
             return event
+
+
+async def test_a_page_reached_under_another_name_is_refused(
+    http: aiohttp.ClientSession, sandbox: Sandbox
+) -> None:
+    """A site whose name resolves to 127.0.0.1 (DNS rebinding) gets nothing from the sandbox."""
+    async with http.post(
+        "/api/panel/balance",
+        json={"key": SHARED_KEY, "amount": "0"},
+        headers={"Host": "evil.example:8080"},
+    ) as answer:
+        assert answer.status == 403
+    assert sandbox.sim.balance_of(SHARED_KEY) == 100
+    async with http.get("/", headers={"Host": "evil.example"}) as answer:
+        assert answer.status == 403

@@ -40,6 +40,8 @@ _SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 # Paying an invoice (top-ups bring invoices): (user_id, message_id) -> None.
 PayHook = Callable[[int, int], Awaitable[None]]
 
@@ -76,6 +78,8 @@ class SandboxPage:
         self._streams: set[asyncio.Queue[dict[str, Any] | None]] = set()
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
+        # The Host headers the page answers (None: any); see _guard.
+        self._hosts: frozenset[str] | None = None
         for visitor in visitors:
             fake.person(visitor.user_id, language_code=visitor.language, first_name=visitor.name)
 
@@ -86,7 +90,7 @@ class SandboxPage:
         return self._url
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[_security_headers])
+        app = web.Application(middlewares=[self._guard])
         app.router.add_get("/", self._index)
         app.router.add_static("/static/", STATIC)
         app.router.add_get("/api/events", self._events)
@@ -100,6 +104,8 @@ class SandboxPage:
         await web.TCPSite(self._runner, host, port).start()
         bound_port = self._runner.addresses[0][1]
         shown_host = f"[{host}]" if ":" in host else host
+        if host in _LOOPBACK:
+            self._hosts = frozenset(f"{name}:{bound_port}" for name in _LOOPBACK_NAMES)
         self._url = f"http://{shown_host}:{bound_port}/"
         return self._url
 
@@ -189,6 +195,22 @@ class SandboxPage:
         }
 
     # --- HTTP --------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _guard(
+        self,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        if self._hosts is not None and request.host not in self._hosts:
+            # Another site whose name was pointed at 127.0.0.1 (DNS rebinding) is not this page.
+            return _refusal(403, "open the page at the address the sandbox printed")
+        if request.method == "POST" and request.content_type != "application/json":
+            # Another site's form cannot send JSON without asking first (CORS), so it cannot act.
+            return _refusal(415, "send JSON")
+        response = await handler(request)
+        response.headers.update(_SECURITY_HEADERS)
+        return response
 
     async def _index(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html")
@@ -339,6 +361,8 @@ class SandboxPage:
 def message_json(message: ChatMessage) -> dict[str, Any]:
     """A chat message as the page draws it: text as nodes (see markup), buttons as rows."""
     rows = (message.reply_markup or {}).get("inline_keyboard", [])
+    if message.media == "invoice" and not rows:
+        rows = [[{"text": "Pay", "pay": True}]]  # Telegram's own button under an invoice
     return {
         "id": message.message_id,
         "from_bot": message.from_bot,
@@ -368,18 +392,6 @@ def _money(amount: Decimal) -> str:
 async def _send(response: web.StreamResponse, item: dict[str, Any]) -> None:
     data = json.dumps(item, ensure_ascii=False, default=str)
     await response.write(f"data: {data}\n\n".encode())
-
-
-@web.middleware
-async def _security_headers(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    if request.method == "POST" and request.content_type != "application/json":
-        # Another site's form cannot send JSON without asking first (CORS), so it cannot act.
-        return _refusal(415, "send JSON")
-    response = await handler(request)
-    response.headers.update(_SECURITY_HEADERS)
-    return response
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
