@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -113,17 +114,23 @@ class Sandbox:
         return SandboxSettings(**values)  # type: ignore[arg-type]
 
     async def start(self) -> str:
-        """Start everything; the page's address."""
+        """Start everything; the page's address. OSError when the page's port is taken."""
         # Imported here: aiogram and the bot take seconds to import (see bot.__main__).
         from bot.app import BotApp
 
-        await self.sim.start()
-        await self.fake.start()
-        self.app = BotApp(self.settings(), bot_session=self.fake.create_session())
-        await self.app.open()
-        self._bot_task = asyncio.create_task(self.app.run(handle_signals=False))
-        await self._polling_started(self._bot_task)
-        return await self.page.start(self._host, self._port)
+        # The page first: a port in use is refused before anything else has started.
+        url = await self.page.start(self._host, self._port)
+        try:
+            await self.sim.start()
+            await self.fake.start()
+            self.app = BotApp(self.settings(), bot_session=self.fake.create_session())
+            await self.app.open()
+            self._bot_task = asyncio.create_task(self.app.run(handle_signals=False))
+            await self._polling_started(self._bot_task)
+        except BaseException:
+            await self.stop()
+            raise
+        return url
 
     async def _polling_started(self, bot: asyncio.Task[None]) -> None:
         """Return once the bot asks for updates: the page is of no use before, and a stop
@@ -141,9 +148,11 @@ class Sandbox:
 
     async def stop(self) -> None:
         await self.page.stop()
-        if self.app is not None and self._bot_task is not None:
+        if self._bot_task is not None:
             await self.app.stop()
             await self._bot_task
+            self._bot_task = None
+        self.app = None
         await self.fake.stop()
         await self.sim.stop()
         if self._temporary is not None:
@@ -183,5 +192,10 @@ def main(mode: str, data_dir: Path | None, host: str, port: int, verbose: bool) 
     if data_dir is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
     sandbox = Sandbox(mode=mode, data_dir=data_dir, host=host, port=port)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(sandbox))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(sandbox))
+    except OSError as exc:
+        print(f"cannot open the page on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        print("another program uses it? try --port with another number", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.__main__ import main
 from bot.sandbox.run import SHARED_KEY, Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,3 +137,16 @@ async def test_a_page_reached_under_another_name_is_refused(
     assert sandbox.sim.balance_of(SHARED_KEY) == 100
     async with http.get("/", headers={"Host": "evil.example"}) as answer:
         assert answer.status == 403
+
+
+def test_a_taken_port_is_one_clear_line_and_status_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as exit_info:
+            main(["sandbox", "--port", str(port)])
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"cannot open the page on 127.0.0.1:{port}" in err
