@@ -85,5 +85,5 @@ async def test_panel_and_person_markup_is_shown_as_text(page: Page, sandbox: San
     await expect(order).to_contain_text(EVIL_LINK)
     await expect(order).to_contain_text('<img src=x onerror="')
 
-    await screenshot(page, "5-markup-as-text")
+    await screenshot(page, "6-markup-as-text")
     await assert_nothing_injected(page)

@@ -58,6 +58,15 @@ async def test_an_order_from_catalogue_to_completed_notification(
     await expect(notification).to_have_count(1)
     await screenshot(page, "3-completed-notification")
 
+    # A button left on an old step of the finished order: the bot's alert, as Telegram shows it.
+    prompt = await page.locator(".msg", has_text="How many?").get_attribute("data-id")
+    await page.locator(f'.keyboard[data-message="{prompt}"] button', has_text="Back").click()
+    await expect(page.locator("#alert")).to_be_visible()
+    await expect(page.locator("#alert-text")).to_have_text("This order form has expired.")
+    await screenshot(page, "4-alert")
+    await page.click("#alert-ok")
+    await expect(page.locator("#alert")).to_be_hidden()
+
 
 async def test_a_partial_refund_reaches_the_balance_and_the_chat(
     page: Page, sandbox: Sandbox
@@ -84,4 +93,4 @@ async def test_a_partial_refund_reaches_the_balance_and_the_chat(
     await expect(page.locator("#balances .amount")).to_have_text("$99.46")
     notification = page.locator(".msg", has_text="#1000").filter(has_text="Частично выполнен")
     await expect(notification).to_have_count(1)
-    await screenshot(page, "4-partial-in-russian")
+    await screenshot(page, "5-partial-in-russian")

@@ -31,4 +31,4 @@ async def test_connecting_a_key_from_the_menu_deletes_the_key_message(page: Page
     await expect(page.locator(".msg:not(.mine)").last).to_contain_text("25")
     # The message with the key is gone from the chat, as the bot deleted it.
     await expect(page.locator(".msg", has_text="sandbox-key-1003")).to_have_count(0)
-    await screenshot(page, "6-own-key-connected")
+    await screenshot(page, "7-own-key-connected")
