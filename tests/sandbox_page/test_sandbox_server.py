@@ -16,6 +16,7 @@ import pytest
 
 from bot.__main__ import main
 from bot.sandbox.run import SHARED_KEY, Sandbox
+from bot.sandbox.simulator import Outage
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -150,3 +151,38 @@ def test_a_taken_port_is_one_clear_line_and_status_2(capsys: pytest.CaptureFixtu
     out, err = capsys.readouterr()
     assert out == ""
     assert f"cannot open the page on 127.0.0.1:{port}" in err
+
+
+async def test_the_operator_moves_refills_switches_faults_and_a_person_blocks_the_bot(
+    http: aiohttp.ClientSession, sandbox: Sandbox
+) -> None:
+    sim = sandbox.sim
+    async with aiohttp.ClientSession() as panel:
+        form = {"key": SHARED_KEY, "action": "add", "service": "1", "link": "https://x.com/a"}
+        async with panel.post(sim.url, data={**form, "quantity": "100"}) as answer:
+            order = int((await answer.json())["order"])
+        sim.complete_order(order)
+        async with panel.post(
+            sim.url, data={"key": SHARED_KEY, "action": "refill", "order": str(order)}
+        ) as answer:
+            refill = int((await answer.json())["refill"])
+
+    async def operator(action: str, **body: object) -> int:
+        async with http.post(f"/api/panel/{action}", json=body) as answer:
+            return answer.status
+
+    assert await operator("advance_refill", refill=refill) == 200
+    assert sim.refills[refill].status == "In progress"
+    assert await operator("set_refill", refill=refill, status="Rejected") == 200
+    assert sim.refills[refill].status == "Rejected"
+    assert await operator("advance_refill", refill=refill) == 409  # already final
+    assert await operator("set_refill", refill=refill, status="<b>odd</b>") == 409
+    assert await operator("outage", outage="html", on=True) == 200
+    assert Outage.HTML in sim.outages
+    assert await operator("outage", outage="html", on=False) == 200
+    assert not sim.outages
+
+    async with http.post("/api/people/1002/stop", json={}) as answer:
+        assert (await answer.json())["person"]["blocked"] is True
+    async with http.post("/api/people/1002/restart", json={}) as answer:
+        assert (await answer.json())["person"]["blocked"] is False
