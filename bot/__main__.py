@@ -37,7 +37,10 @@ def main(argv: list[str] | None = None) -> None:
     sandbox.add_argument("--host", default="127.0.0.1", help="the page's address (127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=8080, help="the page's port (8080)")
     sandbox.add_argument(
-        "--data", type=Path, default=None, help="keep the bot's data here (default: temporary)"
+        "--data",
+        type=Path,
+        default=None,
+        help="keep the bot and the panel here from one start to the next (default: temporary)",
     )
     sandbox.add_argument("--verbose", action="store_true", help="log what the bot does")
     args = parser.parse_args(argv)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import sys
@@ -93,6 +94,7 @@ class Sandbox:
         self.fake = FakeTelegramServer(username="smm_sandbox_bot", first_name="SMM Panel Bot")
         self.page = SandboxPage(self.fake, self.sim, self.visitors, mode=mode)
         self._bot_task: asyncio.Task[None] | None = None
+        self._keeper: asyncio.Task[None] | None = None
         self.app: Any = None  # the BotApp, once started
 
     def settings(self) -> Settings:
@@ -121,12 +123,15 @@ class Sandbox:
         # The page first: a port in use is refused before anything else has started.
         url = await self.page.start(self._host, self._port)
         try:
+            self._restore_panel()
             await self.sim.start()
             await self.fake.start()
             self.app = BotApp(self.settings(), bot_session=self.fake.create_session())
             await self.app.open()
             self._bot_task = asyncio.create_task(self.app.run(handle_signals=False))
             await self._polling_started(self._bot_task)
+            if self._temporary is None:
+                self._keeper = asyncio.create_task(self._keep_panel())
         except BaseException:
             await self.stop()
             raise
@@ -146,6 +151,28 @@ class Sandbox:
                 await bot  # its error, if it failed
                 raise RuntimeError("the bot stopped while the sandbox was starting")
 
+    @property
+    def panel_file(self) -> Path:
+        """Where a kept data folder holds the simulated panel (the bot's database is beside)."""
+        return self.data_dir / "panel.json"
+
+    def _restore_panel(self) -> None:
+        if self._temporary is None and self.panel_file.exists():
+            self.sim.load(json.loads(self.panel_file.read_text("utf-8")))
+
+    async def _keep_panel(self) -> None:
+        """Save the panel at every change: the bot's database outlives a crash, so must the
+        panel its orders are on, or a new order would reuse an id the bot already knows."""
+        while True:
+            changed = self.sim.changes.next()
+            self._save_panel()
+            await changed.wait()
+
+    def _save_panel(self) -> None:
+        part = self.panel_file.with_suffix(".part")
+        part.write_text(json.dumps(self.sim.dump()), "utf-8")
+        part.replace(self.panel_file)
+
     async def stop(self) -> None:
         await self.page.stop()
         if self._bot_task is not None:
@@ -153,6 +180,12 @@ class Sandbox:
             await self._bot_task
             self._bot_task = None
         self.app = None
+        if self._keeper is not None:
+            self._keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeper
+            self._keeper = None
+            self._save_panel()  # with what the bot did while it stopped
         await self.fake.stop()
         await self.sim.stop()
         if self._temporary is not None:

@@ -20,7 +20,7 @@ import contextlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from importlib import resources
@@ -357,6 +357,29 @@ class PanelSimulator:
         if is_final_order_status(order.status):
             raise ValueError(f"order {order_id} is already {order.status}")
         return order
+
+    # --- keeping the panel across restarts (the sandbox's --data) ---------------------------
+
+    def dump(self) -> dict[str, Any]:
+        """Balances, orders, refills and the next ids, JSON-ready (see `load`)."""
+        return {
+            "balances": {key: str(amount) for key, amount in self._balances.items()},
+            "orders": [{**asdict(o), "charge": str(o.charge)} for o in self._orders.values()],
+            "refills": [asdict(refill) for refill in self._refills.values()],
+            "next_order": self._next_order,
+            "next_refill": self._next_refill,
+        }
+
+    def load(self, state: Mapping[str, Any]) -> None:
+        """Take back what `dump` gave: a bot that kept its database finds its orders again,
+        and new orders never reuse an id it knows."""
+        self._balances = {key: Decimal(amount) for key, amount in state["balances"].items()}
+        orders = [SimOrder(**{**o, "charge": Decimal(o["charge"])}) for o in state["orders"]]
+        self._orders = {order.id: order for order in orders}
+        self._refills = {r["id"]: SimRefill(**r) for r in state["refills"]}
+        self._next_order = int(state["next_order"])
+        self._next_refill = int(state["next_refill"])
+        self.changes.notify()
 
     # --- test controls -------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 
 import aiohttp
@@ -186,3 +187,17 @@ async def test_the_operator_moves_refills_switches_faults_and_a_person_blocks_th
         assert (await answer.json())["person"]["blocked"] is True
     async with http.post("/api/people/1002/restart", json={}) as answer:
         assert (await answer.json())["person"]["blocked"] is False
+
+
+async def test_a_kept_data_folder_keeps_the_panel_too(tmp_path: Path) -> None:
+    """The bot's database remembers order 1000: the panel must, and must not reuse its id."""
+    form = {"key": SHARED_KEY, "action": "add", "service": "1", "link": "https://x.com/a"}
+    async with Sandbox(data_dir=tmp_path) as first, aiohttp.ClientSession() as panel:
+        async with panel.post(first.sim.url, data={**form, "quantity": "100"}) as answer:
+            assert (await answer.json())["order"] == "1000"
+        first.sim.complete_order(1000)
+    async with Sandbox(data_dir=tmp_path) as second, aiohttp.ClientSession() as panel:
+        assert second.sim.orders[1000].status == "Completed"
+        assert second.sim.balance_of(SHARED_KEY) == Decimal("99.91")
+        async with panel.post(second.sim.url, data={**form, "quantity": "100"}) as answer:
+            assert (await answer.json())["order"] == "1001"
