@@ -265,7 +265,11 @@ class BotApp:
             # Stops listening, then lets accepted requests finish within the grace period.
             await self.webhook.stop()
         if self._polling is not None:
-            with contextlib.suppress(RuntimeError):  # polling had already ended
+            try:
                 await self.dp.stop_polling()
+            except RuntimeError:
+                # Not polling (yet, or any more): a stop right at the start has taken no
+                # update, so the start is simply cancelled.
+                self._polling.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
