@@ -10,10 +10,7 @@ from typing import Literal, Protocol
 from hypothesis import strategies as st
 
 from bot.services.ledger import (
-    EntryKind,
-    InsufficientFunds,
     LedgerPort,
-    Movement,
     audit,
     charge_order,
     refund_in_full,
@@ -21,6 +18,7 @@ from bot.services.ledger import (
     refund_order,
 )
 from bot.services.shop_pricing import refund_for
+from bot.storage.ledger import EntryKind, InsufficientFunds, Movement
 
 USERS = 3
 ADMIN = 900

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.services.ledger import (
+from bot.storage.ledger import (
     Entry,
     InsufficientFunds,
     KeyConflict,

@@ -5,16 +5,12 @@ from __future__ import annotations
 import pytest
 
 from bot.services.ledger import (
-    Entry,
-    EntryKind,
-    InsufficientFunds,
-    KeyConflict,
-    Movement,
     audit,
     charge_order,
     refund_in_full,
     refund_order,
 )
+from bot.storage.ledger import Entry, EntryKind, InsufficientFunds, KeyConflict, Movement
 from tests.shop.memory_ledger import MemoryLedger, MemoryStore
 
 
