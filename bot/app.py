@@ -30,7 +30,7 @@ from bot.config import ConfigError, Settings
 from bot.container import Services
 from bot.factory import build_bot, build_dispatcher, build_services, set_commands
 from bot.i18n import CatalogI18n, build_i18n
-from bot.middlewares.inflight import InFlightMiddleware
+from bot.runners.inflight import InFlight
 from bot.runners.inlet import UpdateInlet
 from bot.runners.webhook import WebhookServer, set_webhook
 from bot.storage import (
@@ -82,7 +82,7 @@ class BotApp:
         self._lease = lease
         self._stop_requested = asyncio.Event()
         self._stopped = asyncio.Event()
-        self.inflight = InFlightMiddleware()
+        self.inflight = InFlight()
         self.webhook: WebhookServer | None = None
         self.worker: Worker | None = None
         self._polling: asyncio.Task[None] | None = None

@@ -11,11 +11,11 @@ from typing import Any
 
 from bot.config import Settings
 from bot.i18n import CatalogI18n
-from bot.notifications import Notifier
 from bot.panel.client import PanelClient
 from bot.services.accounts import AccountResolver
 from bot.services.catalog import CatalogService
 from bot.services.delivery import OutboundQueue
+from bot.services.notifying import Notifier
 from bot.services.ordering import OrderService
 from bot.services.tracking import OrderTracker
 from bot.storage import Database, KeyRepository, OrderRepository, RefillRepository, UserRepository

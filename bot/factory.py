@@ -29,15 +29,15 @@ from bot.handlers import (
 )
 from bot.i18n import CatalogI18n, _
 from bot.middlewares.access import AccountLookup, AccountRequired
-from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.people import AllowListMiddleware, PersonLocaleMiddleware, PersonMiddleware
 from bot.middlewares.private import PrivateChatsOnly
 from bot.middlewares.throttling import ThrottlingMiddleware, TokenBuckets
-from bot.notifications import Notifier, unknown_order_alert
 from bot.panel.client import PanelClient
+from bot.runners.inflight import CountingDispatcher, InFlight
 from bot.services.accounts import AccountResolver
 from bot.services.catalog import CatalogService
 from bot.services.delivery import OutboundQueue
+from bot.services.notifying import Notifier
 from bot.services.ordering import OrderService
 from bot.services.tracking import OrderTracker
 from bot.storage import (
@@ -51,6 +51,7 @@ from bot.storage import (
 from bot.storage.repositories import OrderRow
 from bot.telegram.retry import RetryAfterMiddleware
 from bot.telegram.sender import make_bot_sender
+from bot.views.notifications import NotificationViews, unknown_order_alert
 
 
 def build_bot(settings: Settings, session: AiohttpSession | None = None) -> Bot:
@@ -91,7 +92,7 @@ def build_services(
         per_chat_interval=s.telegram_chat_interval_seconds,
         on_blocked=blocked,
     )
-    notifier = Notifier(orders_repo, refills, users, queue, i18n)
+    notifier = Notifier(orders_repo, refills, users, queue, NotificationViews(i18n))
 
     async def alert_unknown(order: OrderRow) -> None:
         await notifier.alert_admins(s.admin_ids, lambda: unknown_order_alert(order))
@@ -125,7 +126,7 @@ def build_services(
     )
 
 
-def build_dispatcher(services: Services, inflight: InFlightMiddleware) -> Dispatcher:
+def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
     """The Dispatcher and its router tree.
 
     root (error handlers; errors bubble up to it)
@@ -135,11 +136,12 @@ def build_dispatcher(services: Services, inflight: InFlightMiddleware) -> Dispat
     └── fallback: what nobody else took
     """
     s = services.settings
-    dp = Dispatcher(storage=SQLiteStorage(services.db), events_isolation=SimpleEventIsolation())
+    dp = CountingDispatcher(
+        inflight=inflight,
+        storage=SQLiteStorage(services.db),
+        events_isolation=SimpleEventIsolation(),
+    )
     dp.workflow_data.update(services.injected().as_data())
-    dp.update.outer_middleware(inflight)
-    # Error handlers run after the update's middlewares have returned: counted apart.
-    dp.errors.outer_middleware(inflight)
     dp.update.outer_middleware(PrivateChatsOnly(services.i18n))
     buckets = TokenBuckets(s.throttle_updates_per_second, s.throttle_burst)
     dp.update.outer_middleware(AllowListMiddleware(s, services.i18n, buckets))

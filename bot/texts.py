@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from html import escape, unescape
+from html import unescape
 
 from bot.i18n import _, __, format_moment, format_money, format_number
 from bot.panel.errors import InvalidKey, PanelError, PanelRejected, known_error_code
@@ -12,6 +12,7 @@ from bot.panel.models import Service, canonical_status
 from bot.services.order_form import FieldKind, FieldSpec, InvalidAnswer
 from bot.services.pricing import PACKAGE_KINDS
 from bot.storage.repositories import FailureKind, OrderRow
+from bot.views.markup import Limit, escaped, fit, shorten
 
 STATUS_LABELS = {
     "pending": __("Pending"),
@@ -62,7 +63,7 @@ def status_label(status: str | None) -> str:
     if not status:
         return _("Unknown")
     code = canonical_status(status)
-    return str(STATUS_LABELS[code]) if code in STATUS_LABELS else escape(status)
+    return str(STATUS_LABELS[code]) if code in STATUS_LABELS else escaped(status, Limit.STATUS)
 
 
 def status_icon(status: str | None) -> str:
@@ -74,7 +75,7 @@ def panel_message(message: str) -> str:
     code = known_error_code(message)
     if code in PANEL_ERRORS:
         return str(PANEL_ERRORS[code])
-    return _("The panel answered: {message}").format(message=escape(message))
+    return _("The panel answered: {message}").format(message=escaped(message, Limit.PANEL_TEXT))
 
 
 def panel_failure(exc: PanelError, *, shared_key: bool = False) -> str:
@@ -91,7 +92,10 @@ def panel_failure(exc: PanelError, *, shared_key: bool = False) -> str:
 
 
 def money(amount: Decimal | None, currency: str | None) -> str:
-    return format_money(amount, currency) if amount is not None else _("unknown")
+    """An amount as HTML: the currency is the panel's text, whatever it holds."""
+    if amount is None:
+        return _("unknown")
+    return format_money(amount, escaped(currency, Limit.CURRENCY) if currency else None)
 
 
 def number(value: int | None) -> str:
@@ -103,17 +107,17 @@ def yes_no(value: bool) -> str:
 
 
 def service_button(service: Service) -> str:
-    name = service.name if len(service.name) <= 48 else service.name[:47] + "…"
-    return f"#{service.service} {name} · {format_number(service.rate)}"
+    """A plain-text label (buttons take no HTML): ID and price kept, the name shortened."""
+    return f"#{service.service} {shorten(service.name, 48)} · {format_number(service.rate)}"
 
 
 def service_card(service: Service) -> str:
     lines = [
-        f"<b>{escape(service.name)}</b>",
+        f"<b>{escaped(service.name, Limit.NAME)}</b>",
         _("Service ID: {id}").format(id=service.service),
-        _("Category: {category}").format(category=escape(service.category)),
+        _("Category: {category}").format(category=escaped(service.category, Limit.NAME)),
         _("Type: {type}").format(
-            type=escape(service.kind.value if service.type_known else service.type)
+            type=escaped(service.kind.value if service.type_known else service.type, Limit.STATUS)
         ),
     ]
     if service.kind in PACKAGE_KINDS:  # one package at `rate`: no quantity to choose
@@ -134,10 +138,8 @@ def service_card(service: Service) -> str:
     )
     description = plain_text(service.description)
     if description:
-        if len(description) > 1500:
-            description = description[:1500] + "…"
-        lines += ["", escape(description)]
-    return "\n".join(lines)
+        lines += ["", escaped(description, Limit.DESCRIPTION)]
+    return fit("\n".join(lines))
 
 
 _LINE_BREAK = re.compile(r"<\s*br\s*/?\s*>|</\s*(?:p|div|li)\s*>", re.IGNORECASE)
@@ -175,11 +177,11 @@ def invalid_answer(error: InvalidAnswer) -> str:
     }
     template = texts.get(error.code, _("This answer is not valid."))
     values = {
-        key: format_number(value) if isinstance(value, int) else escape(str(value))
+        key: format_number(value) if isinstance(value, int) else escaped(value, Limit.ITEM)
         for key, value in p.items()
     }
     if "choices" in p and isinstance(p["choices"], list | tuple):
-        values["choices"] = ", ".join(escape(str(c)) for c in p["choices"])
+        values["choices"] = ", ".join(escaped(c, Limit.ITEM) for c in p["choices"])
     text = template.format_map(_Missing(values))
     if "line" in p:
         text = _("Line {line}: {problem}").format(line=p["line"], problem=text)
@@ -222,7 +224,7 @@ def field_prompt(spec: FieldSpec) -> str:
     template = FIELD_PROMPTS.get(spec.name)
     text = str(template) if template is not None else _("Send the value for {name}.")
     text = text.format(
-        name=escape(spec.name),
+        name=escaped(spec.name, Limit.ITEM),
         min=number(spec.min_value) if spec.min_value is not None else "0",
         max=number(spec.max_value) if spec.max_value is not None else "∞",
     )
@@ -246,7 +248,8 @@ def order_title(order: OrderRow) -> str:
 
 
 def order_button(order: OrderRow) -> str:
-    name = order.service_name if len(order.service_name) <= 32 else order.service_name[:31] + "…"
+    """A plain-text label (buttons take no HTML): status and number kept, the name shortened."""
+    name = shorten(order.service_name, 32)
     icon = (
         status_icon(order.status)
         if order.placement == "placed"
@@ -281,7 +284,7 @@ def placement_note(order: OrderRow) -> str | None:
 
 
 def order_card(order: OrderRow) -> str:
-    lines = [f"<b>{order_title(order)}</b>", escape(order.service_name)]
+    lines = [f"<b>{order_title(order)}</b>", escaped(order.service_name, Limit.NAME)]
     note = placement_note(order)
     if note:
         lines += ["", note]
@@ -299,7 +302,7 @@ def order_card(order: OrderRow) -> str:
             _("Remains: {value}").format(value=number(order.remains)),
         ]
     if order.link:
-        lines.append(_("Link: {link}").format(link=escape(order.link)))
+        lines.append(_("Link: {link}").format(link=escaped(order.link, Limit.LINK)))
     if order.quantity is not None:
         lines.append(_("Quantity: {value}").format(value=number(order.quantity)))
     runs = order.extra.get("runs")
@@ -317,7 +320,7 @@ def order_card(order: OrderRow) -> str:
         _("Created: {time}").format(time=when(order.created_at)),
         _("Updated: {time}").format(time=when(order.updated_at)),
     ]
-    return "\n".join(lines)
+    return fit("\n".join(lines))
 
 
 FIELD_LABELS = {
@@ -349,4 +352,4 @@ FIELD_LABELS = {
 
 def field_label(name: str) -> str:
     label = FIELD_LABELS.get(name)
-    return str(label) if label is not None else escape(name)
+    return str(label) if label is not None else escaped(name, Limit.ITEM)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramForbiddenError
 from aiogram.filters import Command, CommandObject
@@ -16,6 +14,7 @@ from bot.services.accounts import AccountResolver
 from bot.services.ordering import OrderService
 from bot.storage.repositories import OrderRepository, UserRepository
 from bot.texts import order_title, when
+from bot.views.markup import Limit, escaped
 
 LISTING_CHARS = 3800  # below Telegram's 4096, with room for the "more" line
 
@@ -32,8 +31,8 @@ async def unknown_orders(message: Message, orders: OrderRepository) -> None:
         line = _("Local {id} · person <code>{owner}</code> · {service} · {link} · {time}").format(
             id=order.id,
             owner=order.owner_id,
-            service=escape(_cut(order.service_name)),
-            link=escape(_cut(order.link or "—")),
+            service=escaped(order.service_name, Limit.LISTED),
+            link=escaped(order.link or "—", Limit.LISTED),
             time=when(order.created_at),
         )
         room -= len(line) + 1
@@ -44,10 +43,6 @@ async def unknown_orders(message: Message, orders: OrderRepository) -> None:
         lines.append(line)
     lines.append(footer)
     await message.answer("\n".join(lines))
-
-
-def _cut(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 async def resolve(
@@ -95,7 +90,9 @@ async def resolve(
             )
         else:
             text = _("We checked: your order of “{service}” was placed as {title}.")
-        text = text.format(service=escape(settled.service_name), title=order_title(settled))
+        text = text.format(
+            service=escaped(settled.service_name, Limit.NAME), title=order_title(settled)
+        )
         markup = menus.order_link(settled)
     try:
         await bot.send_message(settled.owner_id, text, reply_markup=markup)

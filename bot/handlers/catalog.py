@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
@@ -17,6 +15,7 @@ from bot.keyboards.callbacks import CategoriesPage, CategoryPage, ServiceCard
 from bot.services.accounts import Account
 from bot.services.catalog import CatalogService
 from bot.texts import service_card
+from bot.views.markup import Limit, escaped
 
 SEARCH_LIMIT = 20
 MAX_QUERY_LENGTH = 100
@@ -67,7 +66,7 @@ async def category_page(
         return
     markup, _page = menus.services(category, callback_data.page)
     text = _("<b>{category}</b>\nChoose a service (ID, name, price per 1000):").format(
-        category=escape(category.name)
+        category=escaped(category.name, Limit.NAME)
     )
     await show(callback, text, markup)
 
@@ -124,13 +123,13 @@ async def _search(message: Message, query: str, account: Account, catalog: Catal
     if not found:
         await message.answer(
             _("No service matches “{query}”. Try another word, or /new to browse.").format(
-                query=escape(query)
+                query=escaped(query, MAX_QUERY_LENGTH)
             )
         )
         return
     text = _(
         "Found {count} service for “{query}”.", "Found {count} services for “{query}”.", len(found)
-    ).format(count=format_number(len(found)), query=escape(query))
+    ).format(count=format_number(len(found)), query=escaped(query, MAX_QUERY_LENGTH))
     if len(found) > SEARCH_LIMIT:
         text += " " + _("Showing the first {limit}: add words to narrow it.").format(
             limit=SEARCH_LIMIT

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
@@ -16,6 +14,7 @@ from bot.keyboards import menus
 from bot.keyboards.callbacks import Noop, PickLanguage
 from bot.services.accounts import Account
 from bot.storage.repositories import UserRepository, UserRow
+from bot.views.markup import Limit, escaped
 
 
 def help_text(settings: Settings) -> str:
@@ -37,7 +36,9 @@ async def start(
 ) -> None:
     await state.clear()
     name = message.from_user.first_name if message.from_user else ""
-    text = _("Hello, {name}! I place orders on the SMM panel for you.").format(name=escape(name))
+    text = _("Hello, {name}! I place orders on the SMM panel for you.").format(
+        name=escaped(name, Limit.NAME)
+    )
     if account is None:
         text += "\n\n" + _(
             "First connect your panel API key: send /connect. You find the key on the panel's "

@@ -8,6 +8,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup
 
 from bot.keyboards import menus
+from bot.views.markup import fit
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | None
 
@@ -27,6 +28,7 @@ def is_answer(message: Message) -> bool:
 
 
 async def show(event: Message | CallbackQuery, text: str, markup: Markup = None) -> None:
+    text = fit(text)
     if isinstance(event, Message):
         await event.answer(text, reply_markup=markup)
         return
@@ -45,6 +47,7 @@ async def show(event: Message | CallbackQuery, text: str, markup: Markup = None)
 
 async def reply(event: Message | CallbackQuery, text: str, markup: Markup = None) -> None:
     """A new message below, keeping the screen the button was on."""
+    text = fit(text)
     if isinstance(event, Message):
         await event.answer(text, reply_markup=markup)
         return

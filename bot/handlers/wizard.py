@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from html import escape
 from typing import Any
 
 from aiogram import F, Router
@@ -34,6 +33,7 @@ from bot.services.order_form import (
 from bot.services.ordering import OrderService, Placement, PlacementResult
 from bot.storage.repositories import OrderRepository
 from bot.texts import field_label, field_prompt, invalid_answer, money, order_title, panel_message
+from bot.views.markup import MESSAGE_LIMIT, Limit, escaped, fit, visible_length
 
 LIST_PREVIEW = 5
 
@@ -109,7 +109,7 @@ async def _ask(
         await _confirm_screen(event, state, draft, account)
         return
     await state.set_state(OrderWizard.answering)
-    text = f"<b>{escape(draft.service.name)}</b>\n\n{field_prompt(spec)}"
+    text = f"<b>{escaped(draft.service.name, Limit.NAME)}</b>\n\n{field_prompt(spec)}"
     if note:
         text = f"{note}\n\n{text}"
     await reply(event, text, menus.wizard_step(spec, can_go_back=bool(draft.answers)))
@@ -190,12 +190,12 @@ async def stale_step(callback: CallbackQuery) -> None:
 
 
 def _summary(draft: Draft) -> list[str]:
-    lines = [f"<b>{escape(draft.service.name)}</b>"]
+    lines = [f"<b>{escaped(draft.service.name, Limit.NAME)}</b>"]
     for name, value in draft.answers.items():
         if value is None:
             continue
         if isinstance(value, list):
-            preview = "\n".join(f"  {escape(str(item))}" for item in value[:LIST_PREVIEW])
+            preview = "\n".join(f"  {escaped(item, Limit.ITEM)}" for item in value[:LIST_PREVIEW])
             more = len(value) - LIST_PREVIEW
             if more > 0:
                 preview += "\n  " + _("… and {count} more").format(count=format_number(more))
@@ -204,7 +204,7 @@ def _summary(draft: Draft) -> list[str]:
             )
             lines.append(f"{heading}\n{preview}")
         else:
-            shown = format_number(value) if isinstance(value, int) else escape(str(value))
+            shown = format_number(value) if isinstance(value, int) else escaped(value, Limit.LINK)
             # Translated: Japanese puts a full-width colon between a label and its value.
             lines.append(_("{label}: {value}").format(label=field_label(name), value=shown))
     quantity = order_quantity(draft.service, draft.answers)
@@ -224,16 +224,21 @@ async def _confirm_screen(
     draft.currency = currency
     await draft.save(state)
     await state.set_state(OrderWizard.confirming)
-    lines = [_("<b>Please check your order</b>"), "", *_summary(draft), ""]
+    heading = _("<b>Please check your order</b>")
     if price is None:
-        lines.append(_("Price: set by the panel when the order is placed."))
+        lines = [_("Price: set by the panel when the order is placed.")]
     else:
-        lines.append(_("Price: <b>{price}</b>").format(price=money(price, currency)))
+        lines = [_("Price: <b>{price}</b>").format(price=money(price, currency))]
     if balance is not None:
         lines.append(_("Your balance: {balance}").format(balance=money(balance.balance, currency)))
         if price is not None and balance.balance < price:
             lines.append(_("⚠️ The balance is lower than the price."))
-    await reply(event, "\n".join(lines), menus.confirmation(draft.token))
+    # The answers get the room the heading and the price leave: the price is never cut off.
+    price_lines = "\n".join(lines)
+    room = MESSAGE_LIMIT - visible_length(f"{heading}\n\n\n\n{price_lines}")
+    summary = fit("\n".join(_summary(draft)), room)
+    text = f"{heading}\n\n{summary}\n\n{price_lines}"
+    await reply(event, text, menus.confirmation(draft.token))
 
 
 async def _balance(account: Account) -> Balance | None:

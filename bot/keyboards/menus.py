@@ -34,6 +34,7 @@ from bot.services.ordering import may_cancel, may_refill
 from bot.services.paging import Page, paginate
 from bot.storage.repositories import OrderRow
 from bot.texts import order_button, service_button
+from bot.views.markup import BUTTON_LIMIT, shorten
 
 PAGE_SIZE = 10
 
@@ -69,15 +70,15 @@ def _paging_row(
 
 
 def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
+    # A label is plain text (no HTML to escape); the panel's part of it may be of any length.
+    return InlineKeyboardButton(text=shorten(text, BUTTON_LIMIT), callback_data=data.pack())
 
 
 def categories(catalogue: Catalogue, number: int) -> tuple[InlineKeyboardMarkup, Page[Category]]:
     page = paginate(catalogue.categories, number, PAGE_SIZE)
     builder = InlineKeyboardBuilder()
     for category in page.items:
-        name = category.name if len(category.name) <= 48 else category.name[:47] + "…"
-        label = f"{name} ({format_number(len(category.services))})"
+        label = f"{shorten(category.name, 48)} ({format_number(len(category.services))})"
         builder.row(_button(label, CategoryPage(category=category.index, page=0)))
     _paging_row(builder, page, lambda n: CategoriesPage(page=n))
     return builder.as_markup(), page

@@ -10,7 +10,7 @@ import pytest
 
 from bot.panel.simulator import PanelSimulator
 from bot.sandbox.fake_telegram import FakeTelegramServer
-from tests.bot.harness import SHARED_KEY, Harness
+from tests.bot.harness import NO_TRACKING, SHARED_KEY, Harness, running
 
 
 @pytest.fixture
@@ -45,3 +45,12 @@ async def own_key_harness(
     await h.start()
     yield h
     await h.stop()
+
+
+@pytest.fixture
+async def quiet_harness(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+) -> AsyncIterator[Harness]:
+    """A started Harness whose tracker stays quiet: screens without notifications between."""
+    async with running(tmp_path, sim, tg, **NO_TRACKING) as started:
+        yield started

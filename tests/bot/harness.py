@@ -117,11 +117,10 @@ class Harness:
             )
 
         await self.tg.wait_for(taken, timeout)
-        # aiogram runs each update as a task; there is no public way to await them.
-        tasks: set[asyncio.Task[Any]] = self.app.dp._handle_update_tasks
-        async with asyncio.timeout(timeout):
-            while tasks:
-                await asyncio.wait(set(tasks))
+        # Each update taken has entered the bot's in-flight count before the bot asked for the
+        # next ones (its task starts before that request is even written): wait for none.
+        if not await self.app.inflight.drained(within=timeout):
+            raise TimeoutError(f"updates still being handled after {timeout} s")
 
     def texts(self, user: int) -> list[str]:
         return [m.text for m in self.tg.transcript(user)]

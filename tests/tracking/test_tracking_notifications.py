@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from bot.keyboards.callbacks import OrderAction
-from bot.notifications import unknown_order_alert
+from bot.views.notifications import unknown_order_alert
 from tests.tracking.world import ADMIN, ALICE, BASE, BOB, SERVICE_NAME, SHARED_KEY, World
 
 
@@ -229,7 +229,7 @@ async def test_a_change_that_always_fails_is_given_up(
         await world.delivered()
 
     assert world.send_attempts(ALICE) == 3
-    errors = [r for r in caplog.records if r.name == "bot.notifications"]
+    errors = [r for r in caplog.records if r.name == "bot.services.notifying"]
     assert len(errors) == 1 and errors[0].levelno == logging.ERROR
 
 
@@ -359,5 +359,5 @@ async def test_a_message_whose_answer_was_lost_is_not_sent_again(
     assert world.send_attempts(ALICE) == 1
     assert len(world.chat(ALICE)) == 1
     assert (await world.order(order.id)).notified_status == "Completed"
-    (logged,) = [r for r in caplog.records if r.name == "bot.notifications"]
+    (logged,) = [r for r in caplog.records if r.name == "bot.services.notifying"]
     assert logged.levelno == logging.WARNING and "may or may not have been shown" in logged.message

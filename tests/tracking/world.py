@@ -11,13 +11,13 @@ from typing import Any
 from aiogram import Bot
 
 from bot.i18n import CatalogI18n
-from bot.notifications import Notifier
 from bot.panel.client import PanelClient
 from bot.panel.models import NewOrder
 from bot.panel.simulator import PanelSimulator
 from bot.sandbox.fake_telegram import ChatMessage, FakeTelegramServer
 from bot.services.accounts import SHARED_LABEL, AccountResolver
 from bot.services.delivery import OutboundQueue
+from bot.services.notifying import Notifier
 from bot.services.tracking import OrderTracker
 from bot.storage import (
     Database,
@@ -29,6 +29,7 @@ from bot.storage import (
     UserRepository,
 )
 from bot.telegram.sender import make_bot_sender
+from bot.views.notifications import NotificationViews
 
 SHARED_KEY = "tracking-shared-key-0123456789"
 OTHER_KEY = "tracking-other-key-9876543210"
@@ -80,7 +81,9 @@ class World:
             on_blocked=lambda chat_id: self.users.set_blocked(chat_id, True),
             retry_backoff=0.01,
         )
-        notifier = Notifier(self.orders, self.refills, self.users, queue, self.i18n)
+        notifier = Notifier(
+            self.orders, self.refills, self.users, queue, NotificationViews(self.i18n)
+        )
         self.queues.append(queue)
         if start:
             await queue.start()
