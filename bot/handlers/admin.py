@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramForbiddenError
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.types import InlineKeyboardMarkup, Message
 
 from bot.config import Settings
+from bot.handlers.telling import tell
 from bot.i18n import CatalogI18n, _
 from bot.keyboards import menus
 from bot.services.accounts import AccountResolver
@@ -82,24 +82,20 @@ async def resolve(
     settled = await orders.get(order.id)
     assert settled is not None
     await message.answer(_("Settled: {title}.").format(title=order_title(settled)))
-    owner = await users.get(settled.owner_id)
-    with i18n.use_locale(owner.language if owner and owner.language else i18n.default_locale):
+
+    def text() -> tuple[str, InlineKeyboardMarkup | None]:
         if panel_id is None:
-            text = _(
+            line = _(
                 "We checked: your order of “{service}” was not placed, and nothing was charged."
             )
         else:
-            text = _("We checked: your order of “{service}” was placed as {title}.")
-        text = text.format(
+            line = _("We checked: your order of “{service}” was placed as {title}.")
+        line = line.format(
             service=escaped(settled.service_name, Limit.NAME), title=order_title(settled)
         )
-        markup = menus.order_link(settled)
-    try:
-        await bot.send_message(settled.owner_id, text, reply_markup=markup)
-    except TelegramForbiddenError:
-        # The owner blocked the bot; left to the error handler, the admin would be marked.
-        await users.set_blocked(settled.owner_id, True)
-        await message.answer(_("The person has blocked the bot and was not told."))
+        return line, menus.order_link(settled)
+
+    await tell(bot, users, i18n, settled.owner_id, text, message)
 
 
 def create_router() -> Router:
