@@ -6,6 +6,7 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
+from bot.config import Settings
 from bot.handlers.screens import reply, show
 from bot.i18n import _, format_number
 from bot.keyboards import menus
@@ -54,6 +55,7 @@ async def order_command(
     ordering: OrderService,
     accounts: AccountResolver,
     account: Account,
+    settings: Settings,
 ) -> None:
     assert message.from_user is not None
     raw = (command.args or "").strip().lstrip("#")
@@ -68,7 +70,9 @@ async def order_command(
         # Shared-key mode never asks the panel: someone else's order stays invisible.
         await message.answer(_("You have no order #{id}.").format(id=raw))
         return
-    await message.answer(order_card(order), reply_markup=menus.order_card(order))
+    await message.answer(
+        order_card(order, panel_charge=not settings.shop_mode), reply_markup=menus.order_card(order)
+    )
 
 
 async def _owned(
@@ -91,13 +95,18 @@ async def order_action(
     orders: OrderRepository,
     ordering: OrderService,
     account: Account,
+    settings: Settings,
 ) -> None:
     order = await _owned(callback, orders, callback_data.id)
     if order is None:
         return
     action = callback_data.action
     if action == "card":
-        await show(callback, order_card(order), menus.order_card(order))
+        await show(
+            callback,
+            order_card(order, panel_charge=not settings.shop_mode),
+            menus.order_card(order),
+        )
         return
     if order.placement != "placed" or not _same_account(order, account):
         await callback.answer(
@@ -107,7 +116,11 @@ async def order_action(
         return
     if action == "refresh":
         order = await ordering.refresh(order, account)
-        await show(callback, order_card(order), menus.order_card(order))
+        await show(
+            callback,
+            order_card(order, panel_charge=not settings.shop_mode),
+            menus.order_card(order),
+        )
         await ordering.seen(order)
     elif action == "refill":
         await _refill(callback, order, ordering, account)
