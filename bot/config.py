@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     panel_timeout_seconds: float = Field(30.0, gt=0)
     panel_read_retries: int = Field(3, ge=0)
     panel_retry_backoff_seconds: float = Field(0.5, ge=0)
+    panel_interactive_deadline_seconds: float = Field(15.0, gt=0)
     panel_user_agent: str = DEFAULT_USER_AGENT
     default_language: str = "en"
     secret_key: SecretStr | None = None

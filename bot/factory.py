@@ -79,6 +79,7 @@ def build_services(
         user_agent=s.panel_user_agent,
         read_retries=s.panel_read_retries,
         retry_backoff=s.panel_retry_backoff_seconds,
+        interactive_deadline=s.panel_interactive_deadline_seconds,
     )
     shared_key = s.panel_key.get_secret_value() if s.shared_key_mode and s.panel_key else None
     accounts = AccountResolver(panel, keys, shared_key)

@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 from html import unescape
 
+from bot.domain import OrderField, Placement, Status
 from bot.i18n import _, __, format_moment, format_money, format_number
 from bot.panel.errors import InvalidKey, PanelError, PanelRejected, known_error_code
 from bot.panel.models import Service, canonical_status
@@ -15,31 +16,31 @@ from bot.storage.repositories import FailureKind, OrderRow
 from bot.views.markup import Limit, escaped, fit, shorten
 
 STATUS_LABELS = {
-    "pending": __("Pending"),
-    "in_progress": __("In progress"),
-    "processing": __("Processing"),
-    "active": __("Active"),
-    "completed": __("Completed"),
-    "partial": __("Partial"),
-    "canceled": __("Canceled"),
-    "refunded": __("Refunded"),
-    "fail": __("Failed"),
-    "error": __("Error"),
-    "rejected": __("Rejected"),
+    Status.PENDING: __("Pending"),
+    Status.IN_PROGRESS: __("In progress"),
+    Status.PROCESSING: __("Processing"),
+    Status.ACTIVE: __("Active"),
+    Status.COMPLETED: __("Completed"),
+    Status.PARTIAL: __("Partial"),
+    Status.CANCELED: __("Canceled"),
+    Status.REFUNDED: __("Refunded"),
+    Status.FAIL: __("Failed"),
+    Status.ERROR: __("Error"),
+    Status.REJECTED: __("Rejected"),
 }
 
 STATUS_ICONS = {
-    "pending": "🕓",
-    "in_progress": "🔄",
-    "processing": "🔄",
-    "active": "🔄",
-    "completed": "✅",
-    "partial": "🌓",
-    "canceled": "✖️",
-    "refunded": "↩️",
-    "fail": "⚠️",
-    "error": "⚠️",
-    "rejected": "✖️",
+    Status.PENDING: "🕓",
+    Status.IN_PROGRESS: "🔄",
+    Status.PROCESSING: "🔄",
+    Status.ACTIVE: "🔄",
+    Status.COMPLETED: "✅",
+    Status.PARTIAL: "🌓",
+    Status.CANCELED: "✖️",
+    Status.REFUNDED: "↩️",
+    Status.FAIL: "⚠️",
+    Status.ERROR: "⚠️",
+    Status.REJECTED: "✖️",
 }
 
 PANEL_ERRORS = {
@@ -194,29 +195,33 @@ class _Missing(dict[str, str]):
 
 
 FIELD_PROMPTS = {
-    "link": __("Send the link (http:// or https://)."),
-    "quantity": __("How many? Send a number from {min} to {max}."),
-    "comments": __("Send the comments, one per line ({min} to {max} lines)."),
-    "usernames": __("Send the usernames, one per line."),
-    "hashtags": __("Send the hashtags, one per line."),
-    "hashtag": __("Send the hashtag."),
-    "username": __("Send the username."),
-    "media": __("Send the media link (http:// or https://)."),
-    "answer_number": __("Send the number of the poll answer."),
-    "groups": __("Send the groups, one per line."),
-    "min": __("Minimum quantity per post: a number from {min} to {max}."),
-    "max": __("Maximum quantity per post: a number from {min} to {max}."),
-    "posts": __("How many new posts? Send a number, or skip for no limit."),
-    "old_posts": __("How many old posts? Send a number, or skip."),
-    "delay": __("Delay before delivery, in minutes: choose one."),
-    "expiry": __("Expiry date as day/month/year, or skip."),
-    "runs": __("Drip-feed: in how many runs? Send a number, or skip to deliver at once."),
-    "interval": __("Drip-feed: minutes between runs. Choose one."),
-    "country": __("Country of the traffic (for example US), or skip."),
-    "device": __("Device: 1 desktop, 2 mobile Android, 3 mobile iOS, 4 mixed mobile, 5 mixed."),
-    "type_of_traffic": __("Type of traffic: 1 Google keyword, 2 custom referrer, 3 blank."),
-    "google_keyword": __("Send the Google keyword."),
-    "referring_url": __("Send the referring URL (http:// or https://)."),
+    OrderField.LINK: __("Send the link (http:// or https://)."),
+    OrderField.QUANTITY: __("How many? Send a number from {min} to {max}."),
+    OrderField.COMMENTS: __("Send the comments, one per line ({min} to {max} lines)."),
+    OrderField.USERNAMES: __("Send the usernames, one per line."),
+    OrderField.HASHTAGS: __("Send the hashtags, one per line."),
+    OrderField.HASHTAG: __("Send the hashtag."),
+    OrderField.USERNAME: __("Send the username."),
+    OrderField.MEDIA: __("Send the media link (http:// or https://)."),
+    OrderField.ANSWER_NUMBER: __("Send the number of the poll answer."),
+    OrderField.GROUPS: __("Send the groups, one per line."),
+    OrderField.MIN: __("Minimum quantity per post: a number from {min} to {max}."),
+    OrderField.MAX: __("Maximum quantity per post: a number from {min} to {max}."),
+    OrderField.POSTS: __("How many new posts? Send a number, or skip for no limit."),
+    OrderField.OLD_POSTS: __("How many old posts? Send a number, or skip."),
+    OrderField.DELAY: __("Delay before delivery, in minutes: choose one."),
+    OrderField.EXPIRY: __("Expiry date as day/month/year, or skip."),
+    OrderField.RUNS: __("Drip-feed: in how many runs? Send a number, or skip to deliver at once."),
+    OrderField.INTERVAL: __("Drip-feed: minutes between runs. Choose one."),
+    OrderField.COUNTRY: __("Country of the traffic (for example US), or skip."),
+    OrderField.DEVICE: __(
+        "Device: 1 desktop, 2 mobile Android, 3 mobile iOS, 4 mixed mobile, 5 mixed."
+    ),
+    OrderField.TYPE_OF_TRAFFIC: __(
+        "Type of traffic: 1 Google keyword, 2 custom referrer, 3 blank."
+    ),
+    OrderField.GOOGLE_KEYWORD: __("Send the Google keyword."),
+    OrderField.REFERRING_URL: __("Send the referring URL (http:// or https://)."),
 }
 
 
@@ -228,11 +233,22 @@ def field_prompt(spec: FieldSpec) -> str:
         min=number(spec.min_value) if spec.min_value is not None else "0",
         max=number(spec.max_value) if spec.max_value is not None else "∞",
     )
-    if spec.kind is FieldKind.LINES and spec.min_value is not None and spec.name != "comments":
+    if (
+        spec.kind is FieldKind.LINES
+        and spec.min_value is not None
+        and spec.name is not OrderField.COMMENTS
+    ):
         text += "\n" + _("From {min} to {max} lines.").format(
             min=number(spec.min_value), max=number(spec.max_value)
         )
     return text
+
+
+def list_received(spec: FieldSpec, count: int) -> str:
+    """The running count of a list sent in several messages."""
+    return _(
+        "{label}: {count} received so far. Send the rest, or press ✅ Done if that is all."
+    ).format(label=field_label(spec.name), count=format_number(count))
 
 
 def when(timestamp: float | None) -> str:
@@ -252,23 +268,28 @@ def order_button(order: OrderRow) -> str:
     name = shorten(order.service_name, 32)
     icon = (
         status_icon(order.status)
-        if order.placement == "placed"
+        if order.placement is Placement.PLACED
         else PLACEMENT_ICONS.get(order.placement, "⚠️")
     )
     number_text = f"#{order.panel_order_id}" if order.panel_order_id else "—"
     return f"{icon} {number_text} {name}"
 
 
-PLACEMENT_ICONS = {"pending": "🕓", "unknown": "⚠️", "failed": "❌", "placed": "•"}
+PLACEMENT_ICONS = {
+    Placement.PENDING: "🕓",
+    Placement.UNKNOWN: "⚠️",
+    Placement.FAILED: "❌",
+    Placement.PLACED: "•",
+}
 
 
 def placement_note(order: OrderRow) -> str | None:
-    if order.placement == "unknown":
+    if order.placement is Placement.UNKNOWN:
         return _(
             "⚠️ The panel did not answer when this order was sent. It may or may not have been "
             "placed; it was not sent again. The operator has been told."
         )
-    if order.placement == "failed":
+    if order.placement is Placement.FAILED:
         if order.failure_kind is FailureKind.UNREACHABLE:
             return _("This order was not placed: the panel could not be reached.")
         if order.failure_kind is FailureKind.NOT_PLACED:
@@ -278,7 +299,7 @@ def placement_note(order: OrderRow) -> str | None:
         return _("This order was not placed: {reason}").format(
             reason=panel_message(order.failure) if order.failure else _("unknown")
         )
-    if order.placement == "pending":
+    if order.placement is Placement.PENDING:
         return _("This order is being sent to the panel.")
     return None
 
@@ -290,7 +311,7 @@ def order_card(order: OrderRow, *, panel_charge: bool = True) -> str:
     note = placement_note(order)
     if note:
         lines += ["", note]
-    if order.placement == "placed":
+    if order.placement is Placement.PLACED:
         status = (
             f"{status_icon(order.status)} {status_label(order.status)}"
             if order.status
@@ -326,29 +347,29 @@ def order_card(order: OrderRow, *, panel_charge: bool = True) -> str:
 
 
 FIELD_LABELS = {
-    "link": __("Link"),
-    "quantity": __("Quantity"),
-    "comments": __("Comments"),
-    "usernames": __("Usernames"),
-    "hashtags": __("Hashtags"),
-    "hashtag": __("Hashtag"),
-    "username": __("Username"),
-    "media": __("Media"),
-    "answer_number": __("Answer number"),
-    "groups": __("Groups"),
-    "min": __("Minimum"),
-    "max": __("Maximum"),
-    "posts": __("New posts"),
-    "old_posts": __("Old posts"),
-    "delay": __("Delay (minutes)"),
-    "expiry": __("Expiry"),
-    "runs": __("Runs"),
-    "interval": __("Interval (minutes)"),
-    "country": __("Country"),
-    "device": __("Device"),
-    "type_of_traffic": __("Type of traffic"),
-    "google_keyword": __("Google keyword"),
-    "referring_url": __("Referring URL"),
+    OrderField.LINK: __("Link"),
+    OrderField.QUANTITY: __("Quantity"),
+    OrderField.COMMENTS: __("Comments"),
+    OrderField.USERNAMES: __("Usernames"),
+    OrderField.HASHTAGS: __("Hashtags"),
+    OrderField.HASHTAG: __("Hashtag"),
+    OrderField.USERNAME: __("Username"),
+    OrderField.MEDIA: __("Media"),
+    OrderField.ANSWER_NUMBER: __("Answer number"),
+    OrderField.GROUPS: __("Groups"),
+    OrderField.MIN: __("Minimum"),
+    OrderField.MAX: __("Maximum"),
+    OrderField.POSTS: __("New posts"),
+    OrderField.OLD_POSTS: __("Old posts"),
+    OrderField.DELAY: __("Delay (minutes)"),
+    OrderField.EXPIRY: __("Expiry"),
+    OrderField.RUNS: __("Runs"),
+    OrderField.INTERVAL: __("Interval (minutes)"),
+    OrderField.COUNTRY: __("Country"),
+    OrderField.DEVICE: __("Device"),
+    OrderField.TYPE_OF_TRAFFIC: __("Type of traffic"),
+    OrderField.GOOGLE_KEYWORD: __("Google keyword"),
+    OrderField.REFERRING_URL: __("Referring URL"),
 }
 
 

@@ -7,7 +7,9 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import InlineKeyboardMarkup, Message
 
 from bot.config import Settings
+from bot.domain import Placement
 from bot.handlers.telling import tell
+from bot.handlers.waiting import panel_wait
 from bot.i18n import CatalogI18n, _
 from bot.keyboards import menus
 from bot.services.accounts import AccountResolver
@@ -66,7 +68,7 @@ async def resolve(
         await message.answer(usage)
         return
     order = await orders.get(int(parts[0]))
-    if order is None or order.placement != "unknown":
+    if order is None or order.placement is not Placement.UNKNOWN:
         await message.answer(
             _("No order of unknown outcome has local ID {id}.").format(id=parts[0])
         )
@@ -76,7 +78,9 @@ async def resolve(
         await message.answer(_("The key this order was placed with is no longer connected."))
         return
     panel_id = int(parts[1]) if parts[1].isdecimal() else None
-    if not await ordering.resolve_unknown(order, account, panel_id):
+    async with panel_wait(message, settings):
+        resolved = await ordering.resolve_unknown(order, account, panel_id)
+    if not resolved:
         await message.answer(_("Not changed: that panel order is already recorded."))
         return
     settled = await orders.get(order.id)

@@ -6,14 +6,17 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
+from bot.config import Settings
+from bot.handlers.waiting import panel_wait
 from bot.i18n import _
 from bot.keyboards import menus
 from bot.services.accounts import Account
 from bot.texts import money
 
 
-async def balance(message: Message, account: Account) -> None:
-    answer = await account.panel.balance()
+async def balance(message: Message, account: Account, settings: Settings) -> None:
+    async with panel_wait(message, settings):
+        answer = await account.panel.balance()
     await message.answer(
         _("Balance: {balance}").format(balance=money(answer.balance, answer.currency))
     )

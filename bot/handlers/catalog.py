@@ -8,7 +8,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 
+from bot.config import Settings
 from bot.handlers.screens import is_answer, show
+from bot.handlers.waiting import panel_wait
 from bot.i18n import _, format_number
 from bot.keyboards import menus
 from bot.keyboards.callbacks import CategoriesPage, CategoryPage, ServiceCard
@@ -26,10 +28,14 @@ class SearchForm(StatesGroup):
 
 
 async def new_order(
-    message: Message, state: FSMContext, account: Account, catalog: CatalogService
+    message: Message,
+    state: FSMContext,
+    account: Account,
+    catalog: CatalogService,
+    settings: Settings,
 ) -> None:
     await state.clear()
-    await _categories(message, account, catalog, 0)
+    await _categories(message, account, catalog, settings, 0)
 
 
 async def categories_page(
@@ -37,14 +43,20 @@ async def categories_page(
     callback_data: CategoriesPage,
     account: Account,
     catalog: CatalogService,
+    settings: Settings,
 ) -> None:
-    await _categories(callback, account, catalog, callback_data.page)
+    await _categories(callback, account, catalog, settings, callback_data.page)
 
 
 async def _categories(
-    event: Message | CallbackQuery, account: Account, catalog: CatalogService, page: int
+    event: Message | CallbackQuery,
+    account: Account,
+    catalog: CatalogService,
+    settings: Settings,
+    page: int,
 ) -> None:
-    catalogue = await catalog.get(account)
+    async with panel_wait(event, settings):
+        catalogue = await catalog.get(account)
     if not catalogue.categories:
         await show(event, _("The panel offers no services right now."))
         return
@@ -57,12 +69,17 @@ async def _categories(
 
 
 async def category_page(
-    callback: CallbackQuery, callback_data: CategoryPage, account: Account, catalog: CatalogService
+    callback: CallbackQuery,
+    callback_data: CategoryPage,
+    account: Account,
+    catalog: CatalogService,
+    settings: Settings,
 ) -> None:
-    catalogue = await catalog.get(account)
+    async with panel_wait(callback, settings):
+        catalogue = await catalog.get(account)
     category = catalogue.category(callback_data.category)
     if category is None:
-        await _categories(callback, account, catalog, 0)
+        await _categories(callback, account, catalog, settings, 0)
         return
     markup, _page = menus.services(category, callback_data.page)
     text = _("<b>{category}</b>\nChoose a service (ID, name, price per 1000):").format(
@@ -72,9 +89,14 @@ async def category_page(
 
 
 async def service(
-    callback: CallbackQuery, callback_data: ServiceCard, account: Account, catalog: CatalogService
+    callback: CallbackQuery,
+    callback_data: ServiceCard,
+    account: Account,
+    catalog: CatalogService,
+    settings: Settings,
 ) -> None:
-    catalogue = await catalog.get(account)
+    async with panel_wait(callback, settings):
+        catalogue = await catalog.get(account)
     found = catalogue.by_id.get(callback_data.service)
     if found is None:
         await callback.answer(_("This service is no longer offered."), show_alert=True)
@@ -92,10 +114,11 @@ async def search_command(
     state: FSMContext,
     account: Account,
     catalog: CatalogService,
+    settings: Settings,
 ) -> None:
     if command.args:
         await state.clear()
-        await _search(message, command.args, account, catalog)
+        await _search(message, command.args, account, catalog, settings)
         return
     await _ask_query(message, state)
 
@@ -110,16 +133,24 @@ async def _ask_query(message: Message, state: FSMContext) -> None:
 
 
 async def search_query(
-    message: Message, state: FSMContext, account: Account, catalog: CatalogService
+    message: Message,
+    state: FSMContext,
+    account: Account,
+    catalog: CatalogService,
+    settings: Settings,
 ) -> None:
     assert message.text is not None
     await state.clear()
-    await _search(message, message.text, account, catalog)
+    await _search(message, message.text, account, catalog, settings)
 
 
-async def _search(message: Message, query: str, account: Account, catalog: CatalogService) -> None:
+async def _search(
+    message: Message, query: str, account: Account, catalog: CatalogService, settings: Settings
+) -> None:
     query = query.strip()[:MAX_QUERY_LENGTH]
-    found = (await catalog.get(account)).search(query)
+    async with panel_wait(message, settings):
+        catalogue = await catalog.get(account)
+    found = catalogue.search(query)
     if not found:
         await message.answer(
             _("No service matches “{query}”. Try another word, or /new to browse.").format(

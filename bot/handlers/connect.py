@@ -10,6 +10,7 @@ from aiogram.types import Message
 
 from bot.config import Settings
 from bot.handlers.screens import is_answer
+from bot.handlers.waiting import panel_wait
 from bot.i18n import _
 from bot.keyboards import menus
 from bot.panel.errors import InvalidKey, PanelError
@@ -43,7 +44,7 @@ async def connect(
         await message.answer(_("This bot uses its operator's panel account: nothing to connect."))
         return
     if command.args:
-        await _check_and_store(message, command.args, state, accounts, keys, catalog)
+        await _check_and_store(message, command.args, state, settings, accounts, keys, catalog)
         return
     await state.set_state(ConnectForm.key)
     await message.answer(
@@ -57,12 +58,13 @@ async def connect(
 async def key_received(
     message: Message,
     state: FSMContext,
+    settings: Settings,
     accounts: AccountResolver,
     keys: KeyRepository,
     catalog: CatalogService,
 ) -> None:
     assert message.text is not None
-    await _check_and_store(message, message.text, state, accounts, keys, catalog)
+    await _check_and_store(message, message.text, state, settings, accounts, keys, catalog)
 
 
 async def key_not_text(message: Message) -> None:
@@ -82,6 +84,7 @@ async def _check_and_store(
     message: Message,
     text: str,
     state: FSMContext,
+    settings: Settings,
     accounts: AccountResolver,
     keys: KeyRepository,
     catalog: CatalogService,
@@ -94,7 +97,8 @@ async def _check_and_store(
         return
     candidate = accounts.candidate(key)
     try:
-        balance = await candidate.panel.balance()
+        async with panel_wait(message, settings):
+            balance = await candidate.panel.balance()
     except InvalidKey:
         await message.answer(
             _("The panel does not accept this key. Check it and send it again, or /cancel.")

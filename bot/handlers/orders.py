@@ -7,7 +7,9 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot.config import Settings
+from bot.domain import Placement
 from bot.handlers.screens import reply, show
+from bot.handlers.waiting import panel_wait
 from bot.i18n import _, format_number
 from bot.keyboards import menus
 from bot.keyboards.callbacks import OrderAction, OrdersPage
@@ -65,7 +67,8 @@ async def order_command(
     order = await orders.find_for_owner(message.from_user.id, int(raw))
     if order is None and not accounts.shared_mode:
         # Own-key mode: the panel answers only for orders of this person's own key.
-        order = await ordering.adopt(message.from_user.id, account, int(raw))
+        async with panel_wait(message, settings):
+            order = await ordering.adopt(message.from_user.id, account, int(raw))
     if order is None:
         # Shared-key mode never asks the panel: someone else's order stays invisible.
         await message.answer(_("You have no order #{id}.").format(id=raw))
@@ -108,14 +111,15 @@ async def order_action(
             menus.order_card(order),
         )
         return
-    if order.placement != "placed" or not _same_account(order, account):
+    if order.placement is not Placement.PLACED or not _same_account(order, account):
         await callback.answer(
             _("This order can only be viewed: it was placed with another key or not placed."),
             show_alert=True,
         )
         return
     if action == "refresh":
-        order = await ordering.refresh(order, account)
+        async with panel_wait(callback, settings):
+            order = await ordering.refresh(order, account)
         await show(
             callback,
             order_card(order, panel_charge=not settings.shop_mode),
@@ -123,20 +127,24 @@ async def order_action(
         )
         await ordering.seen(order)
     elif action == "refill":
-        await _refill(callback, order, ordering, account)
+        await _refill(callback, order, ordering, account, settings)
     elif action == "cancel" and may_cancel(order):
         text = _("Cancel {title}? The panel decides whether it can still be cancelled.").format(
             title=order_title(order)
         )
         await show(callback, text, menus.cancel_confirmation(order))
     elif action == "cancel_yes" and may_cancel(order):
-        await _cancel(callback, order, ordering, account)
+        await _cancel(callback, order, ordering, account, settings)
     else:
         await callback.answer(_("Not possible for this order now."), show_alert=True)
 
 
 async def _refill(
-    callback: CallbackQuery, order: OrderRow, ordering: OrderService, account: Account
+    callback: CallbackQuery,
+    order: OrderRow,
+    ordering: OrderService,
+    account: Account,
+    settings: Settings,
 ) -> None:
     if not may_refill(order):
         await callback.answer(_("Not possible for this order now."), show_alert=True)
@@ -150,7 +158,8 @@ async def _refill(
             show_alert=True,
         )
         return
-    refill_id = await ordering.refill(order, account)
+    async with panel_wait(callback, settings):
+        refill_id = await ordering.refill(order, account)
     text = _("♻️ Refill requested for {title}: refill #{refill}.").format(
         title=order_title(order), refill=refill_id
     )
@@ -158,9 +167,14 @@ async def _refill(
 
 
 async def _cancel(
-    callback: CallbackQuery, order: OrderRow, ordering: OrderService, account: Account
+    callback: CallbackQuery,
+    order: OrderRow,
+    ordering: OrderService,
+    account: Account,
+    settings: Settings,
 ) -> None:
-    refusal = await ordering.cancel(order, account)
+    async with panel_wait(callback, settings):
+        refusal = await ordering.cancel(order, account)
     if refusal is None:
         text = _(
             "Cancel requested for {title}. The status will show Canceled when the panel has "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -13,6 +14,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from bot.domain import Placement
 from bot.handlers.screens import is_answer, reply, show
 from bot.i18n import _, format_number
 from bot.keyboards import menus
@@ -22,17 +24,33 @@ from bot.panel.models import Balance, Service
 from bot.services.accounts import Account
 from bot.services.catalog import CatalogService
 from bot.services.order_form import (
+    FieldKind,
     FieldSpec,
     InvalidAnswer,
+    ParsedValue,
+    add_list_part,
+    finish_list,
+    is_complete,
+    may_continue,
     next_field,
     order_quantity,
     parse_answer,
     previous_field,
-    price_for,
+    quote_for,
 )
-from bot.services.ordering import OrderService, Placement, PlacementResult
-from bot.storage.repositories import OrderRepository
-from bot.texts import field_label, field_prompt, invalid_answer, money, order_title, panel_message
+from bot.services.ordering import OrderService, PlacementResult
+from bot.services.pricing import Quote
+from bot.storage.repositories import FailureKind, OrderRepository
+from bot.texts import (
+    field_label,
+    field_prompt,
+    invalid_answer,
+    list_received,
+    money,
+    order_title,
+    panel_failure,
+    panel_message,
+)
 from bot.views.markup import MESSAGE_LIMIT, Limit, escaped, fit, visible_length
 
 LIST_PREVIEW = 5
@@ -48,8 +66,9 @@ class OrderWizard(StatesGroup):
 class Draft:
     """The wizard's state as kept in the FSM storage (JSON): a service snapshot and answers.
 
-    The snapshot, not the live catalogue, is what gets priced and ordered: the price a person
-    confirmed is the price of the order placed.
+    The list question being answered collects its items in `collected` until every part of a
+    long paste is in (`order_form.may_continue`). `quote` is the price on the confirmation
+    screen: what the order records, if the catalogue still agrees when Confirm is pressed.
     """
 
     def __init__(self, data: dict[str, Any]) -> None:
@@ -57,14 +76,27 @@ class Draft:
         self.answers: dict[str, Any] = dict(data.get("answers", {}))
         self.label: str = data["label"]
         self.token: str | None = data.get("token")
-        self.currency: str | None = data.get("currency")  # the one the price was shown in
+        quote = data.get("quote")
+        self.quote = Quote.model_validate(quote) if quote is not None else None
+        self.collected: list[str] = list(data.get("collected", []))
 
     @staticmethod
     def new(service: Service, account: Account) -> dict[str, Any]:
         return {"service": service.model_dump(mode="json"), "answers": {}, "label": account.label}
 
+    def unconfirmed(self) -> None:
+        """An answer changes: the confirmation shown before no longer stands."""
+        self.token = None
+        self.quote = None
+
     async def save(self, state: FSMContext) -> None:
-        await state.update_data(answers=self.answers, token=self.token, currency=self.currency)
+        await state.update_data(
+            service=self.service.model_dump(mode="json"),
+            answers=self.answers,
+            token=self.token,
+            quote=self.quote.model_dump(mode="json") if self.quote is not None else None,
+            collected=self.collected,
+        )
 
 
 async def _draft(state: FSMContext) -> Draft | None:
@@ -110,9 +142,14 @@ async def _ask(
         return
     await state.set_state(OrderWizard.answering)
     text = f"<b>{escaped(draft.service.name, Limit.NAME)}</b>\n\n{field_prompt(spec)}"
+    if draft.collected:
+        text += "\n\n" + list_received(spec, len(draft.collected))
     if note:
         text = f"{note}\n\n{text}"
-    await reply(event, text, menus.wizard_step(spec, can_go_back=bool(draft.answers)))
+    markup = menus.wizard_step(
+        spec, can_go_back=bool(draft.answers or draft.collected), collecting=bool(draft.collected)
+    )
+    await reply(event, text, markup)
 
 
 async def answer_text(message: Message, state: FSMContext, account: Account) -> None:
@@ -125,8 +162,10 @@ async def answer_text(message: Message, state: FSMContext, account: Account) -> 
     spec = next_field(draft.service, draft.answers)
     if spec is None:
         await _confirm_screen(message, state, draft, account)
-        return
-    await _accept(message, state, draft, account, spec, message.text)
+    elif spec.kind is FieldKind.LINES:
+        await _collect(message, state, draft, account, spec, message.text)
+    else:
+        await _accept(message, state, draft, account, spec, message.text)
 
 
 async def answer_not_text(message: Message) -> None:
@@ -146,9 +185,67 @@ async def _accept(
     except InvalidAnswer as error:
         await _ask(event, state, draft, account, note="❗ " + invalid_answer(error))
         return
+    await _store(event, state, draft, account, spec, value)
+
+
+async def _store(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    draft: Draft,
+    account: Account,
+    spec: FieldSpec,
+    value: ParsedValue | None,
+) -> None:
     draft.answers[spec.name] = value
+    draft.collected = []
+    draft.unconfirmed()
     await draft.save(state)
     await _ask(event, state, draft, account)
+
+
+async def _collect(
+    message: Message,
+    state: FSMContext,
+    draft: Draft,
+    account: Account,
+    spec: FieldSpec,
+    text: str,
+) -> None:
+    """One message of a list answer: kept while more parts of a split paste may follow.
+
+    Each part is saved before the next is handled (one person's updates are handled one at a
+    time), so parts are neither lost nor taken twice, even across a restart.
+    """
+    try:
+        items = add_list_part(spec, draft.collected, text)
+    except InvalidAnswer as error:
+        await _ask(message, state, draft, account, note="❗ " + invalid_answer(error))
+        return
+    if may_continue(text):
+        draft.collected = items
+        await draft.save(state)
+        await _ask(message, state, draft, account)
+        return
+    await _finish_list(message, state, draft, account, spec, items)
+
+
+async def _finish_list(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    draft: Draft,
+    account: Account,
+    spec: FieldSpec,
+    items: list[str],
+) -> None:
+    try:
+        value = finish_list(spec, items)
+    except InvalidAnswer as error:
+        if draft.collected:  # parts came before: kept, so that more lines can be added
+            draft.collected = items
+            await draft.save(state)
+        await _ask(event, state, draft, account, note="❗ " + invalid_answer(error))
+        return
+    await _store(event, state, draft, account, spec, value)
 
 
 async def step_button(
@@ -164,10 +261,13 @@ async def step_button(
         await show(callback, _("Order cancelled. Nothing was placed."))
         return
     if callback_data.action == "back":
-        previous = previous_field(draft.service, draft.answers)
-        if previous is not None:
-            draft.answers.pop(previous.name, None)
-        draft.token = None
+        if draft.collected:  # first the parts of the list being sent
+            draft.collected = []
+        else:
+            previous = previous_field(draft.service, draft.answers)
+            if previous is not None:
+                draft.answers.pop(previous.name, None)
+        draft.unconfirmed()
         await draft.save(state)
         await _ask(callback, state, draft, account)
         return
@@ -176,11 +276,11 @@ async def step_button(
         await callback.answer(_("This question was already answered."))
         return
     if callback_data.action == "skip" and spec.optional:
-        draft.answers[spec.name] = None
-        await draft.save(state)
-        await _ask(callback, state, draft, account)
+        await _store(callback, state, draft, account, spec, None)
     elif callback_data.action == "pick":
         await _accept(callback, state, draft, account, spec, callback_data.value)
+    elif callback_data.action == "done" and draft.collected:
+        await _finish_list(callback, state, draft, account, spec, draft.collected)
     else:
         await callback.answer()
 
@@ -217,28 +317,37 @@ def _summary(draft: Draft) -> list[str]:
 async def _confirm_screen(
     event: Message | CallbackQuery, state: FSMContext, draft: Draft, account: Account
 ) -> None:
-    price = price_for(draft.service, draft.answers)
+    text, markup = await _confirmation(state, draft, account)
+    await reply(event, text, markup)
+
+
+async def _confirmation(
+    state: FSMContext, draft: Draft, account: Account, note: str = ""
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The summary and its quote, made here once: the price shown is the price placed."""
     balance = await _balance(account)
     currency = balance.currency if balance is not None else None
+    quote = quote_for(draft.service, draft.answers, currency, made_at=time.time())
+    draft.quote = quote
     draft.token = uuid.uuid4().hex
-    draft.currency = currency
     await draft.save(state)
     await state.set_state(OrderWizard.confirming)
     heading = _("<b>Please check your order</b>")
-    if price is None:
+    if note:
+        heading = f"{note}\n\n{heading}"
+    if quote.price is None:
         lines = [_("Price: set by the panel when the order is placed.")]
     else:
-        lines = [_("Price: <b>{price}</b>").format(price=money(price, currency))]
+        lines = [_("Price: <b>{price}</b>").format(price=money(quote.price, currency))]
     if balance is not None:
         lines.append(_("Your balance: {balance}").format(balance=money(balance.balance, currency)))
-        if price is not None and balance.balance < price:
+        if quote.price is not None and balance.balance < quote.price:
             lines.append(_("⚠️ The balance is lower than the price."))
     # The answers get the room the heading and the price leave: the price is never cut off.
     price_lines = "\n".join(lines)
     room = MESSAGE_LIMIT - visible_length(f"{heading}\n\n\n\n{price_lines}")
     summary = fit("\n".join(_summary(draft)), room)
-    text = f"{heading}\n\n{summary}\n\n{price_lines}"
-    await reply(event, text, menus.confirmation(draft.token))
+    return f"{heading}\n\n{summary}\n\n{price_lines}", menus.confirmation(draft.token)
 
 
 async def _balance(account: Account) -> Balance | None:
@@ -252,11 +361,18 @@ async def _balance(account: Account) -> Balance | None:
         return None
 
 
+async def _remove_buttons(callback: CallbackQuery) -> None:
+    if isinstance(callback.message, Message):
+        with contextlib.suppress(TelegramBadRequest):
+            await callback.message.edit_reply_markup(reply_markup=None)
+
+
 async def confirm(
     callback: CallbackQuery,
     callback_data: ConfirmOrder,
     state: FSMContext,
     account: Account,
+    catalog: CatalogService,
     ordering: OrderService,
     orders: OrderRepository,
 ) -> None:
@@ -278,10 +394,34 @@ async def confirm(
         await state.clear()
         await callback.answer(_("Your panel key changed: start the order again."), show_alert=True)
         return
-    await callback.answer(_("Sending the order…"))
-    if isinstance(callback.message, Message):
-        with contextlib.suppress(TelegramBadRequest):
-            await callback.message.edit_reply_markup(reply_markup=None)
+    # Answered at once: checking the price may take a moment, and a query expires.
+    await callback.answer(_("Checking the price…"))
+    await _remove_buttons(callback)  # this confirmation is being handled
+    quote = draft.quote
+    try:
+        # A catalogue fetched after the quote was made: did the rate change since?
+        age = time.time() - quote.made_at if quote is not None else 0.0
+        catalogue = await catalog.get(account, max_age=max(0.0, age))
+    except PanelError as exc:
+        await _send(
+            callback, *await _confirmation(state, draft, account, "❗ " + panel_failure(exc))
+        )
+        return
+    service = catalogue.by_id.get(draft.service.service)
+    if service is None or not is_complete(service, draft.answers):
+        await state.clear()
+        text = _(
+            "This service is no longer offered as it was when you chose it, so nothing was "
+            "placed. Please start again with /new."
+        )
+        await _send(callback, text, None)
+        return
+    if quote is None or not quote_for(service, draft.answers, None, 0.0).same_terms(quote):
+        # Never placed at a price the person did not see: a new quote, confirmed again.
+        draft.service = service
+        note = _("⚠️ The price has changed. Nothing was placed: check the new price and confirm.")
+        await _send(callback, *await _confirmation(state, draft, account, note))
+        return
     assert callback.from_user is not None
     result = await ordering.place(
         intent_token=callback_data.token,
@@ -289,10 +429,14 @@ async def confirm(
         account=account,
         service=draft.service,
         answers=draft.answers,
-        currency=draft.currency,
+        quote=quote,
     )
     await state.clear()
-    text, markup = _outcome(result)
+    await _send(callback, *_outcome(result))
+
+
+async def _send(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """A new message in the chat of an already answered button press."""
     if callback.message is not None:
         await callback.bot.send_message(  # type: ignore[union-attr]
             callback.message.chat.id, text, reply_markup=markup
@@ -301,31 +445,30 @@ async def confirm(
 
 def _outcome(result: PlacementResult) -> tuple[str, InlineKeyboardMarkup | None]:
     order = result.order
-    match result.outcome:
+    link = menus.order_link(order) if order is not None else None
+    if result.duplicate:
+        return _("This order was already sent."), link
+    match result.placement:
         case Placement.PLACED:
             assert order is not None
             return _("✅ Placed: {title}. I will tell you when its status changes.").format(
                 title=order_title(order)
-            ), menus.order_link(order)
-        case Placement.REJECTED:
-            return _("❌ The panel did not accept the order: {reason}").format(
-                reason=panel_message(result.panel_message or "")
-            ), None
-        case Placement.UNAVAILABLE:
+            ), link
+        case Placement.FAILED if result.failure is FailureKind.UNREACHABLE:
             return _(
                 "❌ The panel is not answering, so the order was not placed. Please try again "
                 "in a few minutes."
             ), None
-        case Placement.UNKNOWN:
+        case Placement.FAILED:
+            return _("❌ The panel did not accept the order: {reason}").format(
+                reason=panel_message(result.panel_message or "")
+            ), None
+        case _:
             return _(
                 "⚠️ The panel gave no clear answer. The order may have been placed; it will "
                 "not be sent again, so do not repeat it. The operator has been told and will "
                 "check it. See /orders."
-            ), menus.order_link(order) if order is not None else None
-        case _:
-            return _("This order was already sent."), (
-                menus.order_link(order) if order is not None else None
-            )
+            ), link
 
 
 def create_router() -> Router:

@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+# Every number in callback data is bounded to what SQLite stores: a forged button beyond 64 bits
+# then fails to parse, and gets the usual "this button no longer works" answer, instead of an
+# OverflowError deep in a handler.
+Int64 = Annotated[int, Field(ge=-(2**63), lt=2**63)]
 
 
 class CategoriesPage(CallbackData, prefix="cl"):
-    page: int
+    page: Int64
 
 
 class CategoryPage(CallbackData, prefix="cp"):
-    category: int
-    page: int
+    category: Int64
+    page: Int64
 
 
 class ServiceCard(CallbackData, prefix="sc"):
-    service: int
-    category: int = -1
-    page: int = 0
+    service: Int64
+    category: Int64 = -1
+    page: Int64 = 0
 
 
 class StartOrder(CallbackData, prefix="so"):
-    service: int
+    service: Int64
 
 
 class WizardStep(CallbackData, prefix="ws"):
@@ -37,14 +45,14 @@ class ConfirmOrder(CallbackData, prefix="co"):
 
 
 class OrdersPage(CallbackData, prefix="ol"):
-    page: int
+    page: Int64
 
 
 class OrderAction(CallbackData, prefix="oa"):
     """`card`, `refresh`, `refill`, `cancel` (asks), `cancel_yes` on the order with local `id`."""
 
     action: str
-    id: int
+    id: Int64
 
 
 class PickLanguage(CallbackData, prefix="lg"):

@@ -14,6 +14,7 @@ from aiogram.types import (
 from aiogram.utils.keyboard import InlineKeyboardBuilder, ReplyKeyboardBuilder
 from babel import Locale, UnknownLocaleError
 
+from bot.domain import Placement
 from bot.i18n import _, __, format_number
 from bot.keyboards.callbacks import (
     CategoriesPage,
@@ -110,8 +111,13 @@ def service_card(service: Service, category: int, page: int) -> InlineKeyboardMa
     return builder.as_markup()
 
 
-def wizard_step(spec: FieldSpec, *, can_go_back: bool) -> InlineKeyboardMarkup:
+def wizard_step(
+    spec: FieldSpec, *, can_go_back: bool, collecting: bool = False
+) -> InlineKeyboardMarkup:
+    """`collecting`: part of a list is in, and Done ends it."""
     builder = InlineKeyboardBuilder()
+    if collecting:
+        builder.row(_button(_("✅ Done"), WizardStep(action="done", field=spec.name)))
     if spec.choices:
         builder.row(
             *(
@@ -150,7 +156,7 @@ def order_list(page: Page[OrderRow]) -> InlineKeyboardMarkup:
 
 def order_card(order: OrderRow) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    if order.placement == "placed":  # the panel knows nothing of the others
+    if order.placement is Placement.PLACED:  # the panel knows nothing of the others
         row = [_button(_("🔄 Refresh"), OrderAction(action="refresh", id=order.id))]
         if may_refill(order):
             row.append(_button(_("♻️ Refill"), OrderAction(action="refill", id=order.id)))

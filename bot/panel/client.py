@@ -8,13 +8,18 @@ every text that leaves this module.
 from __future__ import annotations
 
 import asyncio
+import base64
+import functools
+import html
 import json
 import logging
 import random
+import re
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self, TypeVar
+from urllib.parse import quote, quote_plus, unquote_plus
 
 import aiohttp
 from pydantic import BaseModel, ValidationError
@@ -38,6 +43,22 @@ DEFAULT_USER_AGENT = (
 )
 BATCH_SIZE = 100
 
+# The largest answers read, by action. A big panel's catalogue is a few MB (10,000 services of
+# about 400 bytes); every other answer is small: a 100-order status batch is about 15 KB, and
+# 1 MB leaves room for long texts. Beyond the cap the answer is refused, never buffered whole.
+CATALOGUE_CAP_BYTES = 16 * 2**20
+ANSWER_CAP_BYTES = 2**20
+_CAPS = {"services": CATALOGUE_CAP_BYTES}
+# Above this size the JSON is parsed in a thread: a multi-MB catalogue would otherwise hold the
+# event loop (every person's updates) for seconds.
+THREAD_ABOVE_BYTES = 256 * 2**10
+_CHUNK_BYTES = 64 * 2**10
+# No answer of API v2 nests deeper than a multi answer's {id: {"error": {"message": ...}}};
+# deeper is a broken or hostile panel, and would break what walks the answer.
+MAX_DEPTH = 16
+# Orders and refills are numbered from 1 and stored as SQLite 64-bit integers.
+_ID_RANGE = range(1, 2**63)
+
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
@@ -51,6 +72,10 @@ class _RateLimited(PanelUnavailable):
     again at once would only prolong the limit."""
 
 
+class _TooLarge(PanelUnavailable):
+    """An answer over its action's cap: asking again would only bring the same flood."""
+
+
 class PanelClient:
     def __init__(
         self,
@@ -60,8 +85,13 @@ class PanelClient:
         user_agent: str = DEFAULT_USER_AGENT,
         read_retries: int = 3,
         retry_backoff: float = 0.5,
+        interactive_deadline: float | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
+        """`interactive_deadline`: the longest a person waits for one of the reads they ask
+        for (catalogue, balance, one order's status, refill, cancel), retries included. The
+        multi-item reads the tracker makes (`statuses`, `refill_statuses`) are not bounded:
+        nobody waits on them, and a slow panel is still worth asking."""
         self._url = URL(url)
         # Connect must time out before the total does: only a connect timeout proves that the
         # request was not sent, a total timeout during connect is indistinguishable.
@@ -69,6 +99,7 @@ class PanelClient:
         self._headers = {"User-Agent": user_agent, "Accept": "application/json, */*"}
         self._read_retries = read_retries
         self._retry_backoff = retry_backoff
+        self._deadline = interactive_deadline
         self._session = session
         self._owns_session = session is None
 
@@ -98,44 +129,71 @@ class PanelClient:
     # --- actions -------------------------------------------------------------------------
 
     async def services(self, key: str) -> list[Service]:
-        answer = await self._read(key, "services", {})
+        answer = await self._call(key, "services", {}, after_send=None, deadline=self._deadline)
         if isinstance(answer, dict):  # a few panels key the catalogue by service ID
             answer = list(answer.values())
-        if not isinstance(answer, list) or not all(isinstance(e, dict) for e in answer):
+        if not isinstance(answer, list):
             raise PanelUnavailable(f"services: unexpected answer ({_shape(answer)})")
+        if len(answer) * 400 > THREAD_ABOVE_BYTES:  # about 400 bytes an entry
+            return await asyncio.to_thread(self._catalogue, answer)
+        return self._catalogue(answer)
+
+    def _catalogue(self, answer: list[Any]) -> list[Service]:
+        """The services a person can order; the panel's malformed, impossible and duplicate
+        entries left out, each kind logged in one line for the whole catalogue (a bad panel may
+        send thousands of them)."""
         services: list[Service] = []
-        skipped = 0
-        first_problem = ""
+        seen: set[int] = set()
+        skipped = duplicates = 0
+        first_problem = first_duplicate = ""
         for entry in answer:
             try:
-                services.append(Service.model_validate(entry))
-            except ValidationError as exc:
+                if not isinstance(entry, dict):
+                    raise ValueError(f"entry is {_shape(entry)}, not an object")
+                service = Service.model_validate(entry)
+            except ValueError as exc:  # ValidationError is a ValueError
                 if not skipped:
                     ident = entry.get("service") if isinstance(entry, dict) else None
-                    problem = exc.errors()[0]
-                    first_problem = f"service {ident!r}: {problem['loc']} {problem['msg']}"
+                    first_problem = f"service {ident!r}: {_problem(exc)}"
                 skipped += 1
+                continue
+            if service.service in seen:
+                # The first keeps its place: a button must open the service it showed.
+                if not duplicates:
+                    first_duplicate = str(service.service)
+                duplicates += 1
+                continue
+            seen.add(service.service)
+            services.append(service)
         if skipped and not services:
             raise PanelUnavailable(f"services: no readable service ({first_problem})")
         if skipped:
-            # One line for the whole catalogue: a bad panel may send thousands of such entries.
             log.warning(
-                "panel %s: skipped %d malformed services (first: %s)",
+                "panel %s: skipped %d malformed or impossible services (first: %s)",
                 self._url.host,
                 skipped,
                 first_problem,
+            )
+        if duplicates:
+            log.warning(
+                "panel %s: skipped %d services listed again under the same ID (first: %s)",
+                self._url.host,
+                duplicates,
+                first_duplicate,
             )
         return services
 
     async def add(self, key: str, order: NewOrder) -> int:
         answer = await self._call(key, "add", order.to_form(), after_send=OrderOutcomeUnknown)
-        order_id = _int_or_none(answer.get("order") if isinstance(answer, dict) else answer)
+        order_id = _id_or_none(answer.get("order") if isinstance(answer, dict) else answer)
         if order_id is None:
+            # 0, -5 or 2**64 is no order anyone can follow: it may or may not have been placed.
             raise OrderOutcomeUnknown(f"add: answer without an order ID ({_shape(answer)})")
         return order_id
 
     async def status(self, key: str, order_id: int) -> OrderStatus:
-        answer = await self._read(key, "status", {"order": str(order_id)})
+        form = {"order": str(order_id)}
+        answer = await self._call(key, "status", form, after_send=None, deadline=self._deadline)
         return _validate(OrderStatus, answer, "status")
 
     async def statuses(self, key: str, ids: Sequence[int]) -> dict[int, OrderStatus | ItemError]:
@@ -148,7 +206,7 @@ class PanelClient:
         return result
 
     async def refill(self, key: str, order_id: int) -> int:
-        answer = await self._call(key, "refill", {"order": str(order_id)})
+        answer = await self._call(key, "refill", {"order": str(order_id)}, deadline=self._deadline)
         return _single(answer, "refill", _parse_id, "refill", key)
 
     async def refills(self, key: str, ids: Sequence[int]) -> dict[int, int | ItemError]:
@@ -163,7 +221,10 @@ class PanelClient:
         return result
 
     async def refill_status(self, key: str, refill_id: int) -> str:
-        answer = await self._read(key, "refill_status", {"refill": str(refill_id)})
+        form = {"refill": str(refill_id)}
+        answer = await self._call(
+            key, "refill_status", form, after_send=None, deadline=self._deadline
+        )
         return _single(answer, "status", _parse_status_text, "refill_status", key)
 
     async def refill_statuses(self, key: str, ids: Sequence[int]) -> dict[int, str | ItemError]:
@@ -179,14 +240,17 @@ class PanelClient:
     async def cancel(self, key: str, ids: Sequence[int]) -> dict[int, bool | ItemError]:
         result: dict[int, bool | ItemError] = {}
         for batch in _batches(ids):
-            answer = await self._call(key, "cancel", {"orders": _joined(batch)})
+            form = {"orders": _joined(batch)}
+            answer = await self._call(key, "cancel", form, deadline=self._deadline)
             pairs = _items(answer, "order", batch, value_field="cancel")
             _collect(result, pairs, _parse_accepted, key)
         return result
 
     async def balance(self, key: str, *, retries: int | None = None) -> Balance:
         """`retries` overrides the client's read retries, for a balance that is only a hint."""
-        answer = await self._call(key, "balance", {}, after_send=None, retries=retries)
+        answer = await self._call(
+            key, "balance", {}, after_send=None, retries=retries, deadline=self._deadline
+        )
         return _validate(Balance, answer, "balance")
 
     # --- transport -----------------------------------------------------------------------
@@ -211,9 +275,6 @@ class PanelClient:
                 raise
             return {str(batch[0]): {"error": exc.message}}
 
-    async def _read(self, key: str, action: str, form: dict[str, str]) -> Any:
-        return await self._call(key, action, form, after_send=None)
-
     async def _call(
         self,
         key: str,
@@ -222,12 +283,31 @@ class PanelClient:
         *,
         after_send: type[PanelUnavailable] | None = PanelUnavailable,
         retries: int | None = None,
+        deadline: float | None = None,
     ) -> Any:
-        """One action with retries.
+        """One action with retries, all of them within `deadline` seconds when given.
 
         `after_send` is None for reads (every unavailability is retried); for state-changing
         actions it is the exception raised, without retry, once the request may have been sent.
         """
+        try:
+            async with asyncio.timeout(deadline):
+                return await self._attempts(key, action, form, after_send, retries)
+        except TimeoutError as exc:
+            # Only the deadline's own timeout gets here: _post turns a request's into
+            # PanelUnavailable. A state change cut off may have arrived, as with any timeout.
+            reason = f"{action}: no answer within {deadline:g} s"
+            log.debug("panel %s: %s", self._url.host, reason)
+            raise (after_send or PanelUnavailable)(reason) from exc
+
+    async def _attempts(
+        self,
+        key: str,
+        action: str,
+        form: dict[str, str],
+        after_send: type[PanelUnavailable] | None,
+        retries: int | None,
+    ) -> Any:
         retries = self._read_retries if retries is None else retries
         attempt = 0
         while True:
@@ -238,6 +318,11 @@ class PanelClient:
                 raise
             except _NotSent as exc:
                 failure = PanelUnavailable(exc.reason)
+            except _TooLarge as exc:
+                # Not asked for again: the same flood would come. Logged by the caller, as any
+                # unavailability (the tracker once per outage, a handler once per person).
+                log.debug("panel %s: %s (not retried)", self._url.host, exc.reason)
+                raise (after_send or PanelUnavailable)(exc.reason) from exc
             except _RateLimited as exc:
                 # Asking again within seconds would only stretch the panel's limit; the caller
                 # backs off (the tracker per account), a person tries again later.
@@ -284,7 +369,7 @@ class PanelClient:
                 allow_redirects=False,
             ) as response:
                 status = response.status
-                body = await response.read()
+                body = await _read_capped(response, action)
         except aiohttp.ConnectionTimeoutError as exc:
             raise _NotSent(f"{action}: connect timed out") from exc
         except aiohttp.ClientConnectorError as exc:
@@ -293,18 +378,42 @@ class PanelClient:
             raise PanelUnavailable(f"{action}: timed out") from exc
         except aiohttp.ClientError as exc:
             raise PanelUnavailable(_scrub(f"{action}: {_describe(exc)}", key)) from exc
+        if len(body) > THREAD_ABOVE_BYTES:
+            return await asyncio.to_thread(_decode, action, status, body, key)
         return _decode(action, status, body, key)
 
 
+async def _read_capped(response: aiohttp.ClientResponse, action: str) -> bytes:
+    """The body, read chunk by chunk and given up at the action's cap: a hostile panel's
+    300 MB answer costs at most the cap in memory, and the connection is dropped."""
+    cap = _CAPS.get(action, ANSWER_CAP_BYTES)
+    too_large = _TooLarge(f"{action}: answer larger than {cap // 2**20} MB")
+    if response.content_length is not None and response.content_length > cap:
+        raise too_large
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(_CHUNK_BYTES):
+        body += chunk
+        if len(body) > cap:
+            raise too_large
+    return bytes(body)
+
+
 def _decode(action: str, status: int, body: bytes, key: str) -> Any:
-    """The JSON answer, or the exception the HTTP status and body amount to."""
+    """The JSON answer, every text in it scrubbed of the key, or the exception the HTTP status
+    and body amount to."""
     if status == 429:
         raise _RateLimited(f"{action}: HTTP 429 rate limited")
     text = body.decode("utf-8", errors="replace").lstrip("\ufeff").strip()
     try:
-        answer, is_json = json.loads(text, parse_float=Decimal), True
+        answer, is_json = _loads(text), True
+    except RecursionError as exc:
+        raise PanelUnavailable(f"{action}: HTTP {status}, answer nested too deeply") from exc
     except ValueError:
         answer, is_json = None, False
+    if is_json:
+        if _nests_deeper(answer, MAX_DEPTH):
+            raise PanelUnavailable(f"{action}: HTTP {status}, answer nested too deeply")
+        answer = _without_key(answer, key)
     # Non-standard panels answer errors with 4xx and a JSON error body: read it first.
     if status < 500 and isinstance(answer, dict) and answer.get("error"):
         raise rejection(_error_text(answer["error"], key))
@@ -313,6 +422,92 @@ def _decode(action: str, status: int, body: bytes, key: str) -> Any:
         kind = _body_kind(_scrub(text, key), is_json)
         raise PanelUnavailable(f"{action}: HTTP {status}{kind}")
     return answer
+
+
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+_BLANK = re.compile(r"[ \t\n\r]*")
+
+
+def _loads(text: str) -> Any:
+    """json.loads, with money as Decimal. A big list (a catalogue) is read entry by entry: one
+    call for all of it would hold the interpreter, and so the event loop, for its whole length
+    even in a thread."""
+    if len(text) <= THREAD_ABOVE_BYTES or not text.startswith("["):
+        return _DECODER.decode(text)
+    items: list[Any] = []
+    end = _after_blanks(text, 1)
+    if text.startswith("]", end):
+        return _DECODER.decode(text)
+    while True:
+        item, end = _DECODER.raw_decode(text, end)
+        items.append(item)
+        end = _after_blanks(text, end)
+        if text.startswith(",", end):
+            end = _after_blanks(text, end + 1)
+        elif text.startswith("]", end) and end + 1 == len(text):
+            return items
+        else:
+            raise ValueError(f"not JSON: unexpected text at {end}")
+
+
+def _after_blanks(text: str, start: int) -> int:
+    blanks = _BLANK.match(text, start)
+    return blanks.end() if blanks else start
+
+
+def _nests_deeper(answer: Any, limit: int) -> bool:
+    """Whether the answer nests deeper than `limit` levels; level by level, without recursion
+    (a deep answer is what would exhaust it)."""
+    level = [answer]
+    for _ in range(limit):
+        level = [
+            item
+            for value in level
+            if isinstance(value, dict | list)
+            for item in (value.values() if isinstance(value, dict) else value)
+        ]
+        if not level:
+            return False
+    return any(isinstance(value, dict | list) for value in level)
+
+
+def _without_key(answer: Any, key: str) -> Any:
+    """The answer with the key scrubbed from every string in it (names, statuses, errors,
+    currencies, object keys), so that nothing leaving the client can show it.
+
+    Searched first, as text: the answer is rebuilt only when a panel echoed the key.
+    """
+    if not key:
+        return answer
+    # Entry by entry: one dump of a whole catalogue would hold the interpreter (and so the
+    # event loop, when this runs in a thread) for the whole of it.
+    parts = [*answer, *answer.values()] if isinstance(answer, dict) else answer
+    for part in parts if isinstance(parts, list) else [parts]:
+        probe = json.dumps(part, ensure_ascii=False, default=str)
+        if (
+            _shows_key(probe, key)
+            or ("&" in probe and _shows_key(html.unescape(probe), key))
+            or ("%" in probe and _shows_key(unquote_plus(probe), key))
+        ):
+            return _scrubbed(answer, key)
+    return answer
+
+
+def _shows_key(text: str, key: str) -> bool:
+    # Plain searches in the lowered text: a case-insensitive expression over a multi-MB answer
+    # takes seconds.
+    lowered = text.lower()
+    return any(form in lowered for form in _key_forms(key)[0])
+
+
+def _scrubbed(value: Any, key: str) -> Any:
+    if isinstance(value, str):
+        return _scrub(value, key)
+    if isinstance(value, dict):
+        return {_scrub(str(k), key): _scrubbed(v, key) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v, key) for v in value]
+    return value
 
 
 def _body_kind(text: str, is_json: bool) -> str:
@@ -334,7 +529,41 @@ def _error_text(error: Any, key: str) -> str:
 
 
 def _scrub(text: str, key: str) -> str:
-    return text.replace(key, "***") if key else text
+    """The text without the key, nor its URL-, HTML-, base64- or hex-encoded forms (any letter
+    case): a panel echoing the request may encode what it echoes."""
+    if not key:
+        return text
+    pattern = _key_forms(key)[1]
+    text = pattern.sub("***", text)
+    for marker, decode in (("&", html.unescape), ("%", unquote_plus)):
+        if marker in text and _shows_key(decode(text), key):
+            text = pattern.sub("***", decode(text))
+    return text
+
+
+@functools.lru_cache(maxsize=256)
+def _key_forms(key: str) -> tuple[frozenset[str], re.Pattern[str]]:
+    """The key's forms in lower case, and a case-insensitive expression finding any of them."""
+    raw = key.encode()
+    forms = {
+        key,
+        quote(key, safe=""),
+        quote_plus(key),
+        html.escape(key),
+        raw.hex(),
+        base64.b64encode(raw).decode().rstrip("="),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+    }
+    ordered = sorted(forms, key=len, reverse=True)
+    pattern = re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE)
+    return frozenset(form.lower() for form in forms), pattern
+
+
+def _problem(exc: ValueError) -> str:
+    if isinstance(exc, ValidationError) and exc.errors():
+        problem = exc.errors()[0]
+        return f"{problem['loc']} {problem['msg']}"
+    return str(exc)
 
 
 def _describe(exc: BaseException) -> str:
@@ -438,8 +667,14 @@ def _int_or_none(value: Any) -> int | None:
     return None
 
 
-def _parse_id(value: Any) -> int:
+def _id_or_none(value: Any) -> int | None:
+    """An order or refill ID: an integer from 1 to 2**63 - 1, or None."""
     number = _int_or_none(value)
+    return number if number is not None and number in _ID_RANGE else None
+
+
+def _parse_id(value: Any) -> int:
+    number = _id_or_none(value)
     if number is None:
         raise ValueError("not an ID")
     return number

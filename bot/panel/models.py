@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any
@@ -15,7 +16,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    model_validator,
 )
+
+from bot.domain import Status
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +141,16 @@ def _unescaped(value: Any) -> str:
     return html.unescape(_text(value)).strip()
 
 
+# ISO 4217 codes are three letters; a few panels write "USDT" or "RUB" in lower case. Anything
+# else (a link, markup, a sentence) is not a currency and is treated as if the panel said none.
+_CURRENCY = re.compile(r"[A-Za-z]{1,5}")
+
+
+def _currency(value: Any) -> str | None:
+    text = _optional_text(value)
+    return text if text is not None and _CURRENCY.fullmatch(text) else None
+
+
 def _lines(value: Any) -> Any:
     if isinstance(value, str):
         return [line for line in value.splitlines() if line.strip()]
@@ -152,6 +166,7 @@ Flag = Annotated[bool, BeforeValidator(_flag)]
 Text = Annotated[str, BeforeValidator(_text)]
 UnescapedText = Annotated[str, BeforeValidator(_unescaped)]
 Lines = Annotated[list[str] | None, BeforeValidator(_lines)]
+Currency = Annotated[str | None, BeforeValidator(_currency)]
 
 
 class _Answer(BaseModel):
@@ -170,6 +185,17 @@ class Service(_Answer):
     cancel: Flag = False
     dripfeed: Flag = False
     description: Text = Field(default="", validation_alias=AliasChoices("desc", "description"))
+
+    @model_validator(mode="after")
+    def _orderable(self) -> Service:
+        # A negative price would be "earned", and no quantity fits min > max: such a service
+        # could only lead a person into a dead end, so it is not offered at all.
+        if self.rate < 0:
+            raise ValueError("negative rate")
+        # A minimum of 0 is common and means 1 (the order form asks for at least one unit).
+        if self.min < 0 or max(1, self.min) > self.max:
+            raise ValueError("no quantity is allowed (min < 0, or min or 1 above max)")
+        return self
 
     @property
     def type_known(self) -> bool:
@@ -195,12 +221,12 @@ class OrderStatus(_Answer):
     charge: OptionalDecimal = None
     start_count: OptionalInt = None
     remains: OptionalInt = None
-    currency: OptionalText = None
+    currency: Currency = None
 
 
 class Balance(_Answer):
     balance: SaneDecimal
-    currency: Annotated[str, BeforeValidator(lambda v: _optional_text(v) or "USD")] = "USD"
+    currency: Annotated[str, BeforeValidator(lambda v: _currency(v) or "USD")] = "USD"
 
 
 class ItemError(_Answer):
@@ -210,9 +236,13 @@ class ItemError(_Answer):
 
 
 class NewOrder(BaseModel):
-    """The fields of an `add` request; which ones apply depends on the service type."""
+    """The fields of an `add` request; which ones apply depends on the service type.
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    Named as `OrderField` spells them (a test holds the two together). A field it does not know
+    is refused, not dropped: an order sent without something the person answered is not theirs.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     service: int
     link: str | None = None
@@ -246,27 +276,28 @@ class NewOrder(BaseModel):
         return form
 
 
+# Spellings panels use, normalised (lower case, "_" and "-" as spaces), to one Status.
 _CANONICAL_STATUSES = {
-    "pending": "pending",
-    "in progress": "in_progress",
-    "inprogress": "in_progress",
-    "processing": "processing",
-    "active": "active",
-    "completed": "completed",
-    "partial": "partial",
-    "canceled": "canceled",
-    "cancelled": "canceled",
-    "refunded": "refunded",
-    "fail": "fail",
-    "error": "error",
-    "rejected": "rejected",
+    "in progress": Status.IN_PROGRESS,
+    "inprogress": Status.IN_PROGRESS,
+    "cancelled": Status.CANCELED,
+    **{member.value.replace("_", " "): member for member in Status},
 }
-_FINAL_ORDER = frozenset({"completed", "partial", "canceled", "refunded", "fail", "error"})
-_FINAL_REFILL = frozenset({"completed", "rejected", "error", "canceled"})
+_FINAL_ORDER = frozenset(
+    {
+        Status.COMPLETED,
+        Status.PARTIAL,
+        Status.CANCELED,
+        Status.REFUNDED,
+        Status.FAIL,
+        Status.ERROR,
+    }
+)
+_FINAL_REFILL = frozenset({Status.COMPLETED, Status.REJECTED, Status.ERROR, Status.CANCELED})
 
 
-def canonical_status(status: str) -> str | None:
-    """A stable lowercase code for a known order or refill status; None when unknown."""
+def canonical_status(status: str) -> Status | None:
+    """The known order or refill status `status` spells; None when unknown."""
     return _CANONICAL_STATUSES.get(_normal(status.replace("_", " ").replace("-", " ")))
 
 

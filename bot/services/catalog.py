@@ -79,12 +79,18 @@ class CatalogService:
         self._cache: OrderedDict[str, tuple[float, Catalogue]] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def get(self, account: Account) -> Catalogue:
-        cached = self._fresh(account.label)
+    async def get(self, account: Account, *, max_age: float | None = None) -> Catalogue:
+        """The catalogue; `max_age` (seconds, below the TTL) asks for one fetched more recently.
+
+        People asking at once share one fetch: a catalogue fetched while they waited is young
+        enough for each of them.
+        """
+        age = self._ttl if max_age is None else min(self._ttl, max_age)
+        cached = self._fresh(account.label, age)
         if cached is not None:
             return cached
         async with self._locks.setdefault(account.label, asyncio.Lock()):
-            cached = self._fresh(account.label)
+            cached = self._fresh(account.label, age)
             if cached is not None:
                 return cached
             try:
@@ -104,9 +110,9 @@ class CatalogService:
                     del self._locks[evicted]
             return catalogue
 
-    def _fresh(self, label: str) -> Catalogue | None:
+    def _fresh(self, label: str, max_age: float) -> Catalogue | None:
         entry = self._cache.get(label)
-        if entry is None or self._clock() - entry[0] > self._ttl:
+        if entry is None or self._clock() - entry[0] > max_age:
             return None
         self._cache.move_to_end(label)
         return entry[1]

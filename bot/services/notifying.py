@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
 
+from bot.domain import Status
 from bot.panel.models import canonical_status
 from bot.services.delivery import OutboundQueue, Outgoing
 from bot.storage.ledger import Entry
@@ -232,4 +233,4 @@ class Notifier:
 
 def _initial(status: str, notified_status: str | None) -> bool:
     """The first status seen is Pending: the person knows that already from placing it."""
-    return notified_status is None and canonical_status(status) == "pending"
+    return notified_status is None and canonical_status(status) is Status.PENDING

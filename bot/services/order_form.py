@@ -4,7 +4,11 @@ The wizard keeps `answers`, a JSON-serialisable dict of field name -> parsed val
 question order; a skipped optional field is recorded as None. `next_field` gives the next
 question, `previous_field` the one a Back button returns to (its answer, and only it, is then
 removed), `parse_answer` turns a user's text into the value to store, `build_order` makes the
-`add` request.
+`add` request, `quote_for` the price to confirm. Field names are `OrderField`s.
+
+A list answer may come in several messages (Telegram splits a text over 4096 characters):
+`add_list_part` appends one message's items, `may_continue` tells whether more parts may follow,
+`finish_list` checks the count once every part is in.
 
 Some questions depend on earlier answers: drip-feed `runs` is asked only when the quantity
 leaves room for at least two runs within the service's max (its spec from `next_field` carries
@@ -36,7 +40,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -44,8 +48,9 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.domain import OrderField
 from bot.panel.models import NewOrder, Service, ServiceType
-from bot.services.pricing import PACKAGE_KINDS, order_price
+from bot.services.pricing import PACKAGE_KINDS, Quote, order_price
 
 ParsedValue = str | int | list[str]
 Answers = Mapping[str, Any]
@@ -79,6 +84,9 @@ MAX_DIGITS = 12
 # one Telegram message (4096 characters) cannot reach it anyway.
 MAX_LIST_ITEMS = 10_000
 MAX_HASHTAG_LENGTH = 100
+# A message this long may be a part of a split text and be followed by more (`may_continue`):
+# a part cut at the line end nearest the 4096-character limit is at least this long.
+LIST_PART_LENGTH = 4096 - MAX_LINE_LENGTH - 1
 # Sanity caps for numbers the protocol leaves unbounded.
 MAX_POLL_ANSWER = 100
 MAX_POSTS = 100_000
@@ -132,7 +140,7 @@ class FieldKind(StrEnum):
 class FieldSpec:
     """One question. For LINES, min_value/max_value bound the number of items."""
 
-    name: str
+    name: OrderField
     kind: FieldKind
     optional: bool = False
     min_value: int | None = None
@@ -156,7 +164,7 @@ class _Step:
 
 
 def _runs_limit(service: Service, answers: Answers) -> int | None:
-    quantity = answers.get("quantity")
+    quantity = answers.get(OrderField.QUANTITY)
     return service.max // quantity if isinstance(quantity, int) and quantity > 0 else None
 
 
@@ -166,46 +174,51 @@ def _runs_possible(service: Service, answers: Answers) -> bool:
 
 
 def _runs_given(service: Service, answers: Answers) -> bool:
-    return answers.get("runs") is not None
+    return answers.get(OrderField.RUNS) is not None
 
 
 def _traffic_is(traffic_type: int) -> Callable[[Service, Answers], bool]:
-    return lambda service, answers: answers.get("type_of_traffic") == traffic_type
+    return lambda service, answers: answers.get(OrderField.TYPE_OF_TRAFFIC) == traffic_type
 
 
-_LINK = _Step(FieldSpec("link", FieldKind.URL))
+_LINK = _Step(FieldSpec(OrderField.LINK, FieldKind.URL))
 _RUNS = _Step(
-    FieldSpec("runs", FieldKind.DRIPFEED_RUNS, optional=True, min_value=MIN_RUNS), _runs_possible
+    FieldSpec(OrderField.RUNS, FieldKind.DRIPFEED_RUNS, optional=True, min_value=MIN_RUNS),
+    _runs_possible,
 )
 _INTERVAL = _Step(
-    FieldSpec("interval", FieldKind.DRIPFEED_INTERVAL, choices=DRIPFEED_INTERVALS), _runs_given
+    FieldSpec(OrderField.INTERVAL, FieldKind.DRIPFEED_INTERVAL, choices=DRIPFEED_INTERVALS),
+    _runs_given,
 )
 
 
 def _quantity(service: Service) -> _Step:
     return _Step(
         FieldSpec(
-            "quantity", FieldKind.QUANTITY, min_value=max(1, service.min), max_value=service.max
+            OrderField.QUANTITY,
+            FieldKind.QUANTITY,
+            min_value=max(1, service.min),
+            max_value=service.max,
         )
     )
 
 
-def _counted_lines(name: str, service: Service) -> _Step:
+def _counted_lines(name: OrderField, service: Service) -> _Step:
     """A list whose length is the order's quantity."""
     return _Step(
         FieldSpec(name, FieldKind.LINES, min_value=max(1, service.min), max_value=service.max)
     )
 
 
-def _lines(name: str) -> _Step:
+def _lines(name: OrderField) -> _Step:
     return _Step(FieldSpec(name, FieldKind.LINES, min_value=1, max_value=MAX_LIST_ITEMS))
 
 
-def _text(name: str) -> _Step:
+def _text(name: OrderField) -> _Step:
     return _Step(FieldSpec(name, FieldKind.TEXT))
 
 
-def _optional_count(name: str) -> FieldSpec:
+def _optional_count(name: OrderField) -> FieldSpec:
     return FieldSpec(name, FieldKind.INTEGER, optional=True, min_value=0, max_value=MAX_POSTS)
 
 
@@ -217,40 +230,45 @@ def _steps(service: Service) -> list[_Step]:
         case ServiceType.PACKAGE:
             return [_LINK]
         case ServiceType.CUSTOM_COMMENTS:
-            return [_LINK, _counted_lines("comments", service)]
+            return [_LINK, _counted_lines(OrderField.COMMENTS, service)]
         case ServiceType.CUSTOM_COMMENTS_PACKAGE:
-            return [_LINK, _lines("comments")]
+            return [_LINK, _lines(OrderField.COMMENTS)]
         case ServiceType.MENTIONS:
-            return [_LINK, _quantity(service), _lines("usernames")]
+            return [_LINK, _quantity(service), _lines(OrderField.USERNAMES)]
         case ServiceType.MENTIONS_WITH_HASHTAGS:
-            return [_LINK, _quantity(service), _lines("usernames"), _lines("hashtags")]
+            return [
+                _LINK,
+                _quantity(service),
+                _lines(OrderField.USERNAMES),
+                _lines(OrderField.HASHTAGS),
+            ]
         case ServiceType.MENTIONS_CUSTOM_LIST:
-            return [_LINK, _counted_lines("usernames", service)]
+            return [_LINK, _counted_lines(OrderField.USERNAMES, service)]
         case ServiceType.MENTIONS_HASHTAG:
-            return [_LINK, _quantity(service), _text("hashtag")]
+            return [_LINK, _quantity(service), _text(OrderField.HASHTAG)]
         case ServiceType.MENTIONS_USER_FOLLOWERS | ServiceType.COMMENT_LIKES:
-            return [_LINK, _quantity(service), _text("username")]
+            return [_LINK, _quantity(service), _text(OrderField.USERNAME)]
         case ServiceType.MENTIONS_MEDIA_LIKERS:
-            return [_LINK, _quantity(service), _Step(FieldSpec("media", FieldKind.URL))]
+            return [_LINK, _quantity(service), _Step(FieldSpec(OrderField.MEDIA, FieldKind.URL))]
         case ServiceType.COMMENT_REPLIES:
-            return [_LINK, _text("username"), _counted_lines("comments", service)]
+            return [_LINK, _text(OrderField.USERNAME), _counted_lines(OrderField.COMMENTS, service)]
         case ServiceType.POLL:
             answer = FieldSpec(
-                "answer_number", FieldKind.INTEGER, min_value=1, max_value=MAX_POLL_ANSWER
+                OrderField.ANSWER_NUMBER, FieldKind.INTEGER, min_value=1, max_value=MAX_POLL_ANSWER
             )
             return [_LINK, _quantity(service), _Step(answer)]
         case ServiceType.INVITES_FROM_GROUPS:
-            return [_LINK, _quantity(service), _lines("groups")]
+            return [_LINK, _quantity(service), _lines(OrderField.GROUPS)]
         case ServiceType.SUBSCRIPTIONS:
             low, high = max(1, service.min), service.max
             return [
-                _text("username"),
-                _Step(FieldSpec("min", FieldKind.INTEGER, min_value=low, max_value=high)),
-                _Step(FieldSpec("max", FieldKind.INTEGER, min_value=low, max_value=high)),
-                _Step(_optional_count("posts")),
-                _Step(_optional_count("old_posts")),
-                _Step(FieldSpec("delay", FieldKind.CHOICE, choices=SUBSCRIPTION_DELAYS)),
-                _Step(FieldSpec("expiry", FieldKind.DATE, optional=True)),
+                _text(OrderField.USERNAME),
+                _Step(FieldSpec(OrderField.MIN, FieldKind.INTEGER, min_value=low, max_value=high)),
+                _Step(FieldSpec(OrderField.MAX, FieldKind.INTEGER, min_value=low, max_value=high)),
+                _Step(_optional_count(OrderField.POSTS)),
+                _Step(_optional_count(OrderField.OLD_POSTS)),
+                _Step(FieldSpec(OrderField.DELAY, FieldKind.CHOICE, choices=SUBSCRIPTION_DELAYS)),
+                _Step(FieldSpec(OrderField.EXPIRY, FieldKind.DATE, optional=True)),
             ]
         case ServiceType.WEB_TRAFFIC:
             return [
@@ -258,19 +276,24 @@ def _steps(service: Service) -> list[_Step]:
                 _quantity(service),
                 _RUNS,
                 _INTERVAL,
-                _Step(FieldSpec("country", FieldKind.TEXT, optional=True)),
-                _Step(FieldSpec("device", FieldKind.CHOICE, optional=True, choices=DEVICES)),
+                _Step(FieldSpec(OrderField.COUNTRY, FieldKind.TEXT, optional=True)),
+                _Step(
+                    FieldSpec(OrderField.DEVICE, FieldKind.CHOICE, optional=True, choices=DEVICES)
+                ),
                 _Step(
                     FieldSpec(
-                        "type_of_traffic", FieldKind.CHOICE, optional=True, choices=TRAFFIC_TYPES
+                        OrderField.TYPE_OF_TRAFFIC,
+                        FieldKind.CHOICE,
+                        optional=True,
+                        choices=TRAFFIC_TYPES,
                     )
                 ),
                 _Step(
-                    FieldSpec("google_keyword", FieldKind.TEXT, optional=True),
+                    FieldSpec(OrderField.GOOGLE_KEYWORD, FieldKind.TEXT, optional=True),
                     _traffic_is(TRAFFIC_TYPE_GOOGLE),
                 ),
                 _Step(
-                    FieldSpec("referring_url", FieldKind.URL, optional=True),
+                    FieldSpec(OrderField.REFERRING_URL, FieldKind.URL, optional=True),
                     _traffic_is(TRAFFIC_TYPE_REFERRER),
                 ),
             ]
@@ -328,9 +351,9 @@ def build_order(service: Service, answers: Answers) -> NewOrder:
 
 
 _COUNTED_LIST = {
-    ServiceType.CUSTOM_COMMENTS: "comments",
-    ServiceType.MENTIONS_CUSTOM_LIST: "usernames",
-    ServiceType.COMMENT_REPLIES: "comments",
+    ServiceType.CUSTOM_COMMENTS: OrderField.COMMENTS,
+    ServiceType.MENTIONS_CUSTOM_LIST: OrderField.USERNAMES,
+    ServiceType.COMMENT_REPLIES: OrderField.COMMENTS,
 }
 
 
@@ -343,13 +366,27 @@ def order_quantity(service: Service, answers: Answers) -> int | None:
     if list_name is not None:
         items = answers.get(list_name)
         return len(items) if isinstance(items, list) else None
-    quantity = answers.get("quantity")
+    quantity = answers.get(OrderField.QUANTITY)
     return quantity if isinstance(quantity, int) else None
 
 
 def price_for(service: Service, answers: Answers) -> Decimal | None:
-    """The price of a complete form (see `pricing.order_price`)."""
-    return order_price(service, quantity=order_quantity(service, answers), runs=answers.get("runs"))
+    """The price of a complete form (see `pricing.order_price`), of what `build_order` sends:
+    runs count only where the service (still) asks them."""
+    asked = {spec.name for spec in _applicable(service, answers)}
+    runs = answers.get(OrderField.RUNS) if OrderField.RUNS in asked else None
+    return order_price(service, quantity=order_quantity(service, answers), runs=runs)
+
+
+def quote_for(service: Service, answers: Answers, currency: str | None, made_at: float) -> Quote:
+    """The quote of a complete form, to be shown for confirmation."""
+    return Quote(
+        service=service.service,
+        rate=service.rate,
+        price=price_for(service, answers),
+        currency=currency,
+        made_at=made_at,
+    )
 
 
 def parse_answer(
@@ -364,8 +401,8 @@ def parse_answer(
             return _parse_url(text)
         case FieldKind.QUANTITY | FieldKind.INTEGER:
             value = _parse_int(text, _bound(spec.min_value), _bound(spec.max_value))
-            low = answers.get("min")
-            if spec.name == "max" and isinstance(low, int) and value < low:
+            low = answers.get(OrderField.MIN)
+            if spec.name is OrderField.MAX and isinstance(low, int) and value < low:
                 raise InvalidAnswer("min_above_max", {"min": low, "max": value})
             return value
         case FieldKind.DRIPFEED_RUNS:
@@ -420,7 +457,7 @@ def _parse_int(text: str, low: int, high: int) -> int:
 
 
 def _parse_runs(text: str, service: Service, answers: Answers) -> int:
-    quantity = answers.get("quantity")
+    quantity = answers.get(OrderField.QUANTITY)
     limit = _runs_limit(service, answers)
     if not isinstance(quantity, int) or limit is None:
         raise ValueError("runs is asked after the quantity")
@@ -455,18 +492,58 @@ def _parse_date(text: str, today: date) -> str:
 
 
 def _parse_lines(spec: FieldSpec, text: str) -> list[str]:
-    items = [
+    return finish_list(spec, _items(spec, text))
+
+
+def _items(spec: FieldSpec, text: str) -> list[str]:
+    lines = [
         (number, line.strip()) for number, line in enumerate(text.splitlines(), 1) if line.strip()
     ]
-    low, high = _bound(spec.min_value), _bound(spec.max_value)
-    if not low <= len(items) <= high:
-        raise InvalidAnswer("lines_count", {"min": low, "max": high, "count": len(items)})
-    parsed = []
-    for number, line in items:
+    if not lines:
+        raise InvalidAnswer("empty")
+    items = []
+    for number, line in lines:
         if len(line) > MAX_LINE_LENGTH:
             raise InvalidAnswer("line_too_long", {"max": MAX_LINE_LENGTH, "line": number})
-        parsed.append(_item(spec.name, line, {"line": number}))
-    return parsed
+        items.append(_item(spec.name, line, {"line": number}))
+    return items
+
+
+def _count_error(spec: FieldSpec, count: int) -> InvalidAnswer:
+    return InvalidAnswer(
+        "lines_count",
+        {"min": _bound(spec.min_value), "max": _bound(spec.max_value), "count": count},
+    )
+
+
+def may_continue(text: str) -> bool:
+    """Whether a message may be one part of a longer text that Telegram split.
+
+    Telegram sends a text over 4096 characters as several messages, each cut near the limit and
+    at a line end where it can: every part but the last is longer than this. A shorter message
+    ends the paste (or is a whole answer).
+    """
+    return len(text) >= LIST_PART_LENGTH
+
+
+def add_list_part(spec: FieldSpec, collected: Sequence[str], text: str) -> list[str]:
+    """The items collected so far for a list question, with one more message's appended.
+
+    InvalidAnswer for a bad line (numbered within this message) or when the items would be more
+    than the question allows; the items collected before are then unchanged.
+    """
+    items = [*collected, *_items(spec, text)]
+    if len(items) > _bound(spec.max_value):
+        raise _count_error(spec, len(items))
+    return items
+
+
+def finish_list(spec: FieldSpec, items: Sequence[str]) -> list[str]:
+    """The answer to a list question once every part is in; InvalidAnswer for a wrong count."""
+    low, high = _bound(spec.min_value), _bound(spec.max_value)
+    if not low <= len(items) <= high:
+        raise _count_error(spec, len(items))
+    return list(items)
 
 
 def _parse_text(spec: FieldSpec, text: str) -> str:
@@ -479,11 +556,11 @@ def _parse_text(spec: FieldSpec, text: str) -> str:
     return text
 
 
-_USERNAME_FIELDS = frozenset({"username", "usernames"})
-_HASHTAG_FIELDS = frozenset({"hashtag", "hashtags"})
+_USERNAME_FIELDS = frozenset({OrderField.USERNAME, OrderField.USERNAMES})
+_HASHTAG_FIELDS = frozenset({OrderField.HASHTAG, OrderField.HASHTAGS})
 
 
-def _item(field: str, value: str, params: dict[str, Any]) -> str:
+def _item(field: OrderField, value: str, params: dict[str, Any]) -> str:
     """A username or hashtag as sent (without its @ or #); other fields' items as they are."""
     if field in _USERNAME_FIELDS:
         value = value.removeprefix("@")

@@ -9,8 +9,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 
+from bot.domain import OrderField, Placement, Status
 from bot.panel.errors import OrderOutcomeUnknown, PanelRejected, PanelUnavailable
 from bot.panel.models import (
     ItemError,
@@ -20,7 +20,8 @@ from bot.panel.models import (
     status_to_store,
 )
 from bot.services.accounts import Account
-from bot.services.order_form import build_order, order_quantity, price_for
+from bot.services.order_form import build_order, order_quantity
+from bot.services.pricing import Quote
 from bot.storage.repositories import (
     FailureKind,
     OrderRepository,
@@ -31,23 +32,22 @@ from bot.storage.repositories import (
 
 log = logging.getLogger(__name__)
 
-REFILL_STATUSES = frozenset({"completed", "partial"})
+REFILL_STATUSES = frozenset({Status.COMPLETED, Status.PARTIAL})
 REFILL_BLOCKS_SECONDS = 24 * 3600
-
-
-class Placement(StrEnum):
-    PLACED = "placed"
-    REJECTED = "rejected"  # the panel said no; nothing was ordered
-    UNAVAILABLE = "unavailable"  # the request surely did not reach the panel
-    UNKNOWN = "unknown"  # it may have been placed: never resent
-    DUPLICATE = "duplicate"  # this confirmation was already handled
 
 
 @dataclass(frozen=True, slots=True)
 class PlacementResult:
-    outcome: Placement
+    """What became of one confirmation: the order's placement, or that it was handled before.
+
+    A FAILED placement says why in `failure` (the panel refused it, or it never reached it).
+    """
+
+    placement: Placement
     order: OrderRow | None
+    failure: FailureKind | None = None
     panel_message: str | None = None
+    duplicate: bool = False  # this confirmation was already handled: `order` is its order
 
 
 def may_refill(order: OrderRow) -> bool:
@@ -55,7 +55,7 @@ def may_refill(order: OrderRow) -> bool:
 
 
 def may_cancel(order: OrderRow) -> bool:
-    return bool(order.cancelable) and order.placement == "placed" and not order.final
+    return bool(order.cancelable) and order.placement is Placement.PLACED and not order.final
 
 
 class OrderService:
@@ -82,17 +82,23 @@ class OrderService:
         account: Account,
         service: Service,
         answers: dict[str, object],
-        currency: str | None = None,
+        quote: Quote,
     ) -> PlacementResult:
         """Write the intent, then `add` once. A second call with the same token does nothing.
 
-        `currency` is the one the price was shown in (the balance's), until the panel says.
+        The order records the quote the person confirmed, not a price recomputed here.
         """
+        if quote.service != service.service:
+            raise ValueError("the quote is for another service")
         new_order = build_order(service, answers)
         quantity = order_quantity(service, answers)
         form = new_order.model_dump(mode="json", exclude_none=True)
-        extra = {k: v for k, v in form.items() if k not in ("service", "link", "quantity")}
-        price = price_for(service, answers)
+        # Link and quantity have columns of their own.
+        extra = {
+            k: v
+            for k, v in form.items()
+            if k not in ("service", OrderField.LINK, OrderField.QUANTITY)
+        }
         intent = await self._orders.create_intent(
             intent_token=intent_token,
             owner_id=owner_id,
@@ -100,30 +106,33 @@ class OrderService:
             service_id=service.service,
             service_name=service.name,
             service_type=service.type,
-            rate=service.rate,
+            rate=quote.rate,
             link=new_order.link,
             quantity=quantity,
             extra=extra,
-            price=price,
-            currency=currency,
+            price=quote.price,
+            currency=quote.currency,
             refillable=service.refill,
             cancelable=service.cancel,
         )
         if intent is None:
+            order = await self._orders.get_by_intent(intent_token)
             return PlacementResult(
-                Placement.DUPLICATE, await self._orders.get_by_intent(intent_token)
+                order.placement if order is not None else Placement.PENDING, order, duplicate=True
             )
         try:
             panel_order_id = await account.panel.add(new_order)
         except PanelRejected as exc:
             await self._orders.mark_failed(intent.id, exc.message)
-            return PlacementResult(Placement.REJECTED, intent, exc.message)
+            return PlacementResult(
+                Placement.FAILED, intent, FailureKind.REJECTED, panel_message=exc.message
+            )
         except OrderOutcomeUnknown as exc:
             return await self._unknown(intent.id, exc.reason)
         except PanelUnavailable as exc:
             # Surely not sent (connection refused, rate limited): kept for the log, not shown.
             await self._orders.mark_failed(intent.id, exc.reason, FailureKind.UNREACHABLE)
-            return PlacementResult(Placement.UNAVAILABLE, intent)
+            return PlacementResult(Placement.FAILED, intent, FailureKind.UNREACHABLE)
         except BaseException as exc:
             # Interrupted (a stop, a bug) while `add` may have reached the panel: left pending,
             # nobody would ever look at it again.
@@ -163,7 +172,7 @@ class OrderService:
         recovered = []
         for order in await self._orders.list_pending(created_before):
             result = await self._unknown(order.id, "interrupted by a restart before the answer")
-            if result.order is not None and result.order.placement == "unknown":
+            if result.order is not None and result.order.placement is Placement.UNKNOWN:
                 recovered.append(result.order)
         return recovered
 

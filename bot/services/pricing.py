@@ -5,6 +5,10 @@ drip-feed (quantity is then per run). Package types cost the rate itself (one pa
 Subscriptions cost nothing up front: the panel charges each new post as it comes, so the price is
 unknown (None) and the confirmation says it is charged by the panel. The panel's own `charge` is
 the truth afterwards.
+
+A `Quote` is the price as shown on the confirmation screen: made once, kept with the draft, and
+what the order records. It is never recomputed on the way to the panel; a catalogue that changed
+in between makes a new quote, which the person must confirm again.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from decimal import (
     Overflow,
     localcontext,
 )
+
+from pydantic import BaseModel, ConfigDict
 
 from bot.panel.models import Service, ServiceType
 
@@ -54,3 +60,19 @@ def _normalised(value: Decimal) -> Decimal:
         if isinstance(exponent, int) and exponent > 0:
             value = value.quantize(Decimal(1))
         return value
+
+
+class Quote(BaseModel):
+    """A price shown for one service at one rate; JSON-safe (the wizard keeps it in the FSM)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    service: int
+    rate: Decimal
+    price: Decimal | None  # None: the panel sets it (Subscriptions)
+    currency: str | None  # the one the price was shown in (the balance's), when known
+    made_at: float  # wall-clock seconds: a check needs a catalogue fetched after it
+
+    def same_terms(self, other: Quote) -> bool:
+        """The same service, rate and price: the person saw this quote already."""
+        return (self.service, self.rate, self.price) == (other.service, other.rate, other.price)

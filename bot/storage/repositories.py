@@ -12,17 +12,9 @@ from typing import Any
 
 import aiosqlite
 
+from bot.domain import Placement
 from bot.storage.db import Database, Session
 from bot.storage.secrets import SecretBox
-
-
-class Placement(StrEnum):
-    """Whether the panel has the order: the outcome of the `add` request."""
-
-    PENDING = "pending"  # intent recorded, `add` not answered yet
-    PLACED = "placed"  # the panel answered with an order id
-    UNKNOWN = "unknown"  # the answer was lost: the panel may or may not have it
-    FAILED = "failed"  # not placed: see FailureKind
 
 
 class FailureKind(StrEnum):

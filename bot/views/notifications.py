@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.domain import Status
 from bot.i18n import CatalogI18n, _
 from bot.keyboards.menus import order_link
 from bot.panel.models import canonical_status
@@ -115,7 +116,7 @@ def change_text(
     lines.append(
         _("Status: {status}").format(status=f"{status_icon(status)} {status_label(status)}")
     )
-    if refill is None and canonical_status(status or "") == "partial":
+    if refill is None and canonical_status(status or "") is Status.PARTIAL:
         lines.append(_("Remains: {value}").format(value=number(order.remains)))
         if panel_charge:
             lines.append(_("Charge: {charge}").format(charge=money(order.charge, order.currency)))

@@ -513,7 +513,7 @@ async def test_double_confirm_places_one_order(harness: Harness) -> None:
     assert len(harness.sim.orders) == 1
     placed = [t for t in harness.texts(ALICE) if t.startswith("✅ Placed")]
     assert placed == ["✅ Placed: Order #1000. I will tell you when its status changes."]
-    assert harness.answer_of(first) == "Sending the order…"
+    assert harness.answer_of(first) == "Checking the price…"
     assert harness.answer_of(second) == "This order was already sent."
     assert confirmation.buttons == []  # the Confirm button is gone
 

@@ -45,11 +45,21 @@ async def make_client() -> AsyncIterator[Callable[..., PanelClient]]:
     clients: list[PanelClient] = []
 
     def make(
-        url: str, *, timeout: float = 0.3, read_retries: int = 2, user_agent: str | None = None
+        url: str,
+        *,
+        timeout: float = 0.3,
+        read_retries: int = 2,
+        user_agent: str | None = None,
+        deadline: float | None = None,
     ) -> PanelClient:
         extra = {} if user_agent is None else {"user_agent": user_agent}
         panel = PanelClient(
-            url, timeout=timeout, read_retries=read_retries, retry_backoff=0.01, **extra
+            url,
+            timeout=timeout,
+            read_retries=read_retries,
+            retry_backoff=0.01,
+            interactive_deadline=deadline,
+            **extra,
         )
         clients.append(panel)
         return panel

@@ -64,3 +64,19 @@ async def test_only_the_most_recently_used_keys_are_kept(
     assert sim.request_count("services") == 3  # still cached
     await catalog.get(accounts[1])
     assert sim.request_count("services") == 4  # fetched again
+
+
+async def test_max_age_asks_for_a_younger_catalogue_and_people_at_once_share_it(
+    sim: PanelSimulator, accounts: list[Account]
+) -> None:
+    clock = Clock()
+    catalog = CatalogService(60, clock)
+    first = await catalog.get(accounts[0])
+    clock.now = 10
+    assert await catalog.get(accounts[0], max_age=20) is first  # young enough: no fetch
+    assert sim.request_count("services") == 1
+
+    # Confirm pressed by several people at once, each with a quote made 5 s ago.
+    fetched = [await catalog.get(accounts[0], max_age=5) for _ in range(3)]
+    assert fetched[0] is not first and all(c is fetched[0] for c in fetched)
+    assert sim.request_count("services") == 2

@@ -4,8 +4,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from bot.panel.models import Service
+from bot.domain import OrderField
+from bot.panel.models import NewOrder, Service, ServiceType
 from bot.services import order_form
 from bot.services.order_form import (
     DRIPFEED_INTERVALS,
@@ -22,6 +24,8 @@ from bot.services.order_form import (
     previous_field,
     price_for,
 )
+from bot.services.pricing import Quote
+from bot.texts import FIELD_LABELS, FIELD_PROMPTS
 
 TODAY = date(2030, 6, 15)
 
@@ -948,3 +952,64 @@ def test_error_codes_are_documented() -> None:
     doc = order_form.__doc__ or ""
     for code in ERROR_CODES:
         assert f"- {code}" in doc or f", {code}:" in doc, code
+
+
+def test_field_names_are_one_enum_for_the_form_the_texts_and_the_request() -> None:
+    every_type = [service(kind.value, dripfeed=True) for kind in ServiceType]
+    asked = {spec.name for svc in every_type for spec in fields_for(svc)}
+    assert asked == set(OrderField)
+    assert set(NewOrder.model_fields) == {"service", *OrderField}
+    assert set(FIELD_PROMPTS) == set(FIELD_LABELS) == set(OrderField)
+
+
+def test_new_order_refuses_a_field_it_does_not_know() -> None:
+    with pytest.raises(ValidationError, match="comment_list"):
+        NewOrder(service=1, link="https://x.com/p", comment_list=["hi"])  # type: ignore[call-arg]
+
+
+def test_a_list_in_parts_is_collected_then_counted_as_a_whole() -> None:
+    spec = next(
+        s for s in fields_for(service("Custom Comments", min_=3, max_=5)) if s.name == "comments"
+    )
+    items = order_form.add_list_part(spec, [], "one\n\ntwo")
+    assert items == ["one", "two"]
+    with pytest.raises(InvalidAnswer) as few:
+        order_form.finish_list(spec, items)
+    assert (few.value.code, few.value.params["count"]) == ("lines_count", 2)
+    items = order_form.add_list_part(spec, items, "three")
+    assert order_form.finish_list(spec, items) == ["one", "two", "three"]
+    with pytest.raises(InvalidAnswer) as many:
+        order_form.add_list_part(spec, items, "4\n5\n6")
+    assert (many.value.code, many.value.params["count"]) == ("lines_count", 6)
+    with pytest.raises(InvalidAnswer) as bad:
+        order_form.add_list_part(spec, items, "ok\n" + "x" * 501)
+    assert (bad.value.code, bad.value.params["line"]) == ("line_too_long", 2)  # within the part
+    with pytest.raises(InvalidAnswer, match="empty"):
+        order_form.add_list_part(spec, items, " \n ")
+
+
+def test_only_a_message_near_telegrams_limit_may_be_followed_by_more_parts() -> None:
+    assert not order_form.may_continue("x" * (order_form.LIST_PART_LENGTH - 1))
+    assert order_form.may_continue("x" * order_form.LIST_PART_LENGTH)
+    assert order_form.may_continue("x" * 4096)
+
+
+def test_a_quote_survives_json_as_the_fsm_keeps_it() -> None:
+    svc = service("Default", rate="0.0123")
+    quote = order_form.quote_for(svc, {"link": TEXTS["link"], "quantity": 10}, "USD", 1.5)
+    kept = json.loads(json.dumps(quote.model_dump(mode="json")))
+    assert Quote.model_validate(kept) == quote
+    assert quote.price == Decimal("0.000123")
+    dearer = order_form.quote_for(
+        service("Default", rate="0.0124"), {"link": TEXTS["link"], "quantity": 10}, None, 9.0
+    )
+    assert not dearer.same_terms(quote)
+    assert quote.model_copy(update={"made_at": 9.0, "currency": None}).same_terms(quote)
+
+
+def test_runs_no_longer_asked_are_not_priced() -> None:
+    answers = {"link": TEXTS["link"], "quantity": 100, "runs": 3, "interval": 15}
+    assert price_for(service("Default", dripfeed=True), answers) == Decimal("0.27")
+    # The panel turned drip-feed off: the order would go without runs, and is priced so.
+    assert price_for(service("Default", dripfeed=False), answers) == Decimal("0.09")
+    assert build_order(service("Default", dripfeed=False), answers).runs is None

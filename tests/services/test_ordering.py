@@ -11,8 +11,10 @@ import pytest
 
 from bot.panel.account import PanelAccount
 from bot.panel.client import PanelClient
+from bot.panel.models import Service
 from bot.panel.simulator import PanelSimulator
 from bot.services.accounts import Account
+from bot.services.order_form import quote_for
 from bot.services.ordering import OrderService
 from bot.storage import Database, OrderRepository, OrderRow, RefillRepository
 from tests.intents import write_intent
@@ -40,6 +42,14 @@ async def account(sim: PanelSimulator) -> AsyncIterator[Account]:
         yield Account("shared", PanelAccount(client, KEY))
 
 
+async def plain_service(account: Account) -> Service:
+    services = await account.panel.services()
+    return next(s for s in services if s.type == "Default" and not s.dripfeed and s.min <= 100)
+
+
+ANSWERS: dict[str, object] = {"link": "https://instagram.com/p/x", "quantity": 100}
+
+
 class Alerts:
     def __init__(self) -> None:
         self.orders: list[OrderRow] = []
@@ -54,9 +64,7 @@ async def test_an_add_interrupted_in_flight_is_unknown_and_admins_are_told(
     orders = OrderRepository(db)
     alerts = Alerts()
     service = OrderService(orders, RefillRepository(db), poll_interval=1.0, on_unknown=alerts)
-    listed = next(
-        s for s in await account.panel.services() if s.type == "Default" and not s.dripfeed
-    )
+    listed = await plain_service(account)
     sim.fail_next("hang", action="add")
 
     placing = asyncio.create_task(
@@ -65,7 +73,8 @@ async def test_an_add_interrupted_in_flight_is_unknown_and_admins_are_told(
             owner_id=ALICE,
             account=account,
             service=listed,
-            answers={"link": "https://instagram.com/p/x", "quantity": listed.min},
+            answers=ANSWERS,
+            quote=quote_for(listed, ANSWERS, "USD", made_at=0.0),
         )
     )
     await sim.wait_for_requests(1, action="add")
@@ -101,15 +110,14 @@ async def test_refresh_keeps_a_status_the_panel_only_respelt(
 ) -> None:
     orders = OrderRepository(db)
     service = OrderService(orders, RefillRepository(db), poll_interval=1.0)
-    listed = next(
-        s for s in await account.panel.services() if s.type == "Default" and not s.dripfeed
-    )
+    listed = await plain_service(account)
     result = await service.place(
         intent_token="t2",
         owner_id=ALICE,
         account=account,
         service=listed,
-        answers={"link": "https://instagram.com/p/x", "quantity": listed.min},
+        answers=ANSWERS,
+        quote=quote_for(listed, ANSWERS, "USD", made_at=0.0),
     )
     assert result.order is not None and result.order.panel_order_id is not None
     sim.set_order(result.order.panel_order_id, status="In progress")
@@ -121,3 +129,48 @@ async def test_refresh_keeps_a_status_the_panel_only_respelt(
 
     assert again.status == "In progress"
     assert await orders.pending_notifications() == []  # nothing new to tell
+
+
+async def test_the_order_records_the_quote_confirmed_not_a_price_recomputed(
+    sim: PanelSimulator, db: Database, account: Account
+) -> None:
+    orders = OrderRepository(db)
+    service = OrderService(orders, RefillRepository(db), poll_interval=1.0)
+    listed = await plain_service(account)
+    quote = quote_for(listed, ANSWERS, "EUR", made_at=0.0)
+    dearer = listed.model_copy(update={"rate": listed.rate * 3})
+
+    result = await service.place(
+        intent_token="t3",
+        owner_id=ALICE,
+        account=account,
+        service=dearer,
+        answers=ANSWERS,
+        quote=quote,
+    )
+
+    assert result.order is not None
+    assert (result.order.price, result.order.rate, result.order.currency) == (
+        listed.rate * 100 / 1000,
+        listed.rate,
+        "EUR",
+    )
+    assert result.order.price == quote.price
+
+
+async def test_a_quote_for_another_service_places_nothing(
+    sim: PanelSimulator, db: Database, account: Account
+) -> None:
+    service = OrderService(OrderRepository(db), RefillRepository(db), poll_interval=1.0)
+    listed = await plain_service(account)
+    other = listed.model_copy(update={"service": listed.service + 1})
+    with pytest.raises(ValueError, match="another service"):
+        await service.place(
+            intent_token="t4",
+            owner_id=ALICE,
+            account=account,
+            service=other,
+            answers=ANSWERS,
+            quote=quote_for(listed, ANSWERS, None, made_at=0.0),
+        )
+    assert sim.request_count("add") == 0
