@@ -14,7 +14,7 @@ from bot.keyboards import menus
 from bot.keyboards.callbacks import TopUp
 from bot.services.ordering import PlacementResult
 from bot.services.shop import Checkout, Outcome, ShopService
-from bot.services.shop_orders import Charge
+from bot.services.shop_pricing import Charge
 from bot.views.shop import (
     ShopMoney,
     briefly_unavailable,

@@ -12,11 +12,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 
+from pydantic import BaseModel, ConfigDict
+
+from bot.domain import Status
 from bot.panel.models import canonical_status
 from bot.services.money import EXACT, to_minor_up
 
-FULL_REFUND_STATUSES = frozenset({"canceled", "refunded"})
-PARTIAL_STATUS = "partial"
+FULL_REFUND_STATUSES = frozenset({Status.CANCELED, Status.REFUNDED})
+
+
+class Charge(BaseModel):
+    """What a customer confirmed: the price in the shop's currency, and what it costs the shop.
+
+    JSON-safe: the wizard keeps it in the FSM between the confirmation and Confirm.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    price: Decimal  # shown to the person, stored on the order
+    currency: str
+    amount: int  # the same price in minor units: what the wallet is charged
+    cost: int  # the panel's price in shop minor units, for the margin
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +87,7 @@ def refund_for(charge: int, status: str | None, quantity: int | None, remains: i
     code = canonical_status(status or "")
     if code in FULL_REFUND_STATUSES:
         return charge
-    if code != PARTIAL_STATUS or not quantity or quantity <= 0 or remains is None:
+    if code != Status.PARTIAL or not quantity or quantity <= 0 or remains is None:
         return 0
     undelivered = min(max(remains, 0), quantity)
     return charge * undelivered // quantity
