@@ -36,7 +36,7 @@ async def wallet(message: Message, command: CommandObject, shop: ShopService) ->
     await message.answer(wallet_report(_money(shop), user_id, balance, entries))
 
 
-async def credit(
+async def move(
     message: Message,
     command: CommandObject,
     shop: ShopService,
@@ -44,31 +44,9 @@ async def credit(
     i18n: CatalogI18n,
     bot: Bot,
 ) -> None:
-    await _move(message, command, shop, users, i18n, bot, credit=True)
-
-
-async def debit(
-    message: Message,
-    command: CommandObject,
-    shop: ShopService,
-    users: UserRepository,
-    i18n: CatalogI18n,
-    bot: Bot,
-) -> None:
-    await _move(message, command, shop, users, i18n, bot, credit=False)
-
-
-async def _move(
-    message: Message,
-    command: CommandObject,
-    shop: ShopService,
-    users: UserRepository,
-    i18n: CatalogI18n,
-    bot: Bot,
-    *,
-    credit: bool,
-) -> None:
-    name = "credit" if credit else "debit"
+    """/credit and /debit."""
+    name = command.command.lower()
+    credit = name == "credit"
     args = (command.args or "").split(maxsplit=2)
     if len(args) != 3 or not args[0].isdecimal():
         await message.answer(_("Usage: /{command} USER_ID AMOUNT NOTE").format(command=name))
@@ -228,8 +206,7 @@ def create_router() -> Router:
     """A new router each time: a router can belong to one Dispatcher only."""
     router = Router(name="shop_admin")
     router.message(Command("wallet"))(wallet)
-    router.message(Command("credit"))(credit)
-    router.message(Command("debit"))(debit)
+    router.message(Command("credit", "debit"))(move)
     router.message(Command("markup"))(markup)
     router.message(Command("hide"))(hide)
     router.message(Command("unhide"))(unhide)

@@ -20,8 +20,9 @@ from decimal import (
 
 from babel.numbers import get_currency_precision
 
-# Enough digits for any price; Inexact trapped so that arithmetic raises rather than rounds
-# behind our back. Only the explicit roundings below round (to_integral_value never signals).
+# Far more digits than a rate (panels keep up to 7 decimals) times 12-digit quantities and runs
+# can need; Inexact is trapped so that a result would raise rather than be silently rounded.
+# Only the explicit roundings below round (to_integral_value never signals).
 EXACT = Context(prec=200, traps=[InvalidOperation, Inexact, Overflow, DivisionByZero])
 
 
