@@ -151,3 +151,8 @@ def audit(balances: Mapping[int, int], entries: Iterable[Entry]) -> list[Discrep
                 Discrepancy(user_id, "balance", f"stored {stored}, entries sum to {summed}")
             )
     return found
+
+
+async def check(ledger: LedgerPort) -> list[Discrepancy]:
+    """`python -m bot ledger-check`: the audit of the whole ledger as stored."""
+    return audit(await ledger.wallets(), await ledger.all_entries())

@@ -7,6 +7,7 @@ import pytest
 from bot.services.ledger import (
     audit,
     charge_order,
+    check,
     refund_in_full,
     refund_order,
 )
@@ -79,3 +80,12 @@ async def test_posting_rules() -> None:
     assert await refund_in_full(ledger, 5) == refund.__class__(refund.entry, fresh=False)
     assert await refund_order(ledger, 6, 100) is None  # never charged
     assert await ledger.balance(1) == 500
+
+
+async def test_the_check_audits_what_the_ledger_holds() -> None:
+    store = MemoryStore()
+    ledger = MemoryLedger(store)
+    await ledger.post(Movement(1, EntryKind.TOPUP, 500, "topup:a", "payment:a", 1))
+    assert await check(ledger) == []
+    store.balances[1] = 499
+    assert [d.problem for d in await check(ledger)] == ["stored 499, entries sum to 500"]
