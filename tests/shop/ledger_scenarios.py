@@ -4,19 +4,13 @@ a model kept here: the same scenarios drive the in-memory ledger and the databas
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from hypothesis import strategies as st
 
-from bot.services.ledger import (
-    LedgerPort,
-    audit,
-    charge_order,
-    refund_in_full,
-    refund_key,
-    refund_order,
-)
+from bot.services.ledger import LedgerPort, audit, refund_key
 from bot.services.shop_pricing import refund_for
 from bot.storage.ledger import EntryKind, InsufficientFunds, Movement
 
@@ -24,8 +18,33 @@ USERS = 3
 ADMIN = 900
 
 
+class OrdersPort(Protocol):
+    """Orders as the shop moves money with them (the ShopOrders repository, or a model)."""
+
+    async def open(self, user: int, price: int, quantity: int) -> int:
+        """The intent and its charge; its order ID (InsufficientFunds: nothing written)."""
+        ...
+
+    async def placed(self, order_id: int) -> None: ...
+
+    async def failed(self, order_id: int) -> None:
+        """Refused by the panel, or surely not sent: refunded in full."""
+        ...
+
+    async def unknown(self, order_id: int) -> None: ...
+
+    async def not_placed(self, order_id: int) -> None:
+        """An admin found the unknown order is not on the panel: refunded in full."""
+        ...
+
+    async def status(self, order_id: int, status: str, remains: int) -> None:
+        """A final status from tracking; refunded as it says, when it is news."""
+        ...
+
+
 class World(Protocol):
     ledger: LedgerPort
+    orders: OrdersPort
 
     async def restart(self) -> None: ...
 
@@ -79,12 +98,13 @@ Op = TopUp | Buy | Settle | Status | SeenAgain | Admin | Restart
 
 users = st.integers(0, USERS - 1)
 amounts = st.integers(1, 5_000)
+prices = st.integers(1, 800)  # below most top-ups: most orders are paid for
 ops: st.SearchStrategy[Op] = st.one_of(
     st.builds(TopUp, users, amounts, st.booleans()),
     st.builds(
         Buy,
         users,
-        amounts,
+        prices,
         st.integers(1, 1_000),
         st.sampled_from(["placed", "refused", "not_sent", "unknown", "in_flight"]),
     ),
@@ -100,6 +120,33 @@ ops: st.SearchStrategy[Op] = st.one_of(
     st.just(Restart()),
 )
 scenarios = st.lists(ops, max_size=40)
+
+# Every path that moves money, at least once, whatever the random examples reach.
+EVERY_PATH = [
+    TopUp(0, 5_000, False),
+    TopUp(0, 5_000, True),
+    Buy(0, 700, 10, "placed"),
+    Buy(0, 300, 10, "refused"),
+    Buy(0, 300, 10, "not_sent"),
+    Buy(0, 300, 10, "unknown"),
+    Buy(0, 300, 10, "unknown"),
+    Buy(0, 300, 10, "in_flight"),
+    Buy(0, 300, 1_000, "placed"),
+    Buy(0, 9_999, 10, "placed"),  # not enough: nothing written
+    Settle(0, True),
+    Settle(0, False),
+    Status(0, "Partial", 333),
+    Status(0, "Canceled", 0),
+    SeenAgain(0),
+    SeenAgain(1),
+    Restart(),
+    Settle(0, False),  # what was in flight at the restart
+    Admin(0, 100, True),
+    Admin(0, 99_999, False),  # refused: below zero
+    Admin(0, 100, False),
+    Restart(),
+    SeenAgain(0),
+]
 
 
 @dataclass
@@ -124,6 +171,11 @@ class Model:
     refunds: int = 0
     orders: list[Order] = field(default_factory=list)
     payments: list[tuple[int, int]] = field(default_factory=list)
+
+    def pick(self, index: int, which: Callable[[Order], bool]) -> Order | None:
+        """One of the orders `which` takes (the scenario's index, wrapped), or None."""
+        candidates = [o for o in self.orders if which(o)]
+        return candidates[index % len(candidates)] if candidates else None
 
     def refunded(self, order: Order, amount: int) -> None:
         self.balances[order.user] += amount
@@ -155,54 +207,55 @@ async def step(world: World, model: Model, op: Op) -> None:
             )
             assert posted.fresh != replay
         case Buy(user, price, quantity, outcome):
-            order = Order(len(model.orders) + 1, user, price, quantity, "open")
             enough = model.balances[user] >= price
             try:
-                await charge_order(ledger, user, order.id, price)
+                order_id = await world.orders.open(user, price, quantity)
             except InsufficientFunds as exc:
                 assert not enough
                 assert exc.missing == price - model.balances[user]
                 return
             assert enough
+            order = Order(order_id, user, price, quantity, "open")
             model.balances[user] -= price
             model.charges += price
             model.orders.append(order)
             if outcome in ("refused", "not_sent"):
                 order.state = "final"
-                assert (await refund_in_full(ledger, order.id)) is not None
+                await world.orders.failed(order.id)
                 model.refunded(order, price)
-            elif outcome in ("unknown", "in_flight"):
-                order.state = outcome
-        case Settle(index, found) if model.orders:
-            order = model.orders[index % len(model.orders)]
-            if order.state != "unknown":
+            elif outcome == "unknown":
+                order.state = "unknown"
+                await world.orders.unknown(order.id)
+            elif outcome == "in_flight":
+                order.state = "in_flight"
+            else:
+                await world.orders.placed(order.id)
+        case Settle(index, found):
+            order = model.pick(index, lambda o: o.state == "unknown")
+            if order is None:
                 return
             if found:
                 order.state = "open"
+                await world.orders.placed(order.id)
             else:
                 order.state = "final"
-                posted = await refund_in_full(ledger, order.id)
-                assert posted is not None and posted.fresh
+                await world.orders.not_placed(order.id)
                 model.refunded(order, order.price)
-        case Status(index, status, remains) if model.orders:
-            order = model.orders[index % len(model.orders)]
-            if order.state != "open":
+        case Status(index, status, remains):
+            order = model.pick(index, lambda o: o.state == "open")
+            if order is None:
                 return
             order.state = "final"
             order.last_status = op
-            amount = refund_for(order.price, status, order.quantity, remains)
-            posted = await refund_order(ledger, order.id, amount)
-            assert (posted is not None) == (amount > 0)
-            if amount:
-                model.refunded(order, amount)
-        case SeenAgain(index) if model.orders:
-            order = model.orders[index % len(model.orders)]
-            seen = order.last_status
-            if seen is None:
+            await world.orders.status(order.id, status, remains)
+            model.refunded(order, refund_for(order.price, status, order.quantity, remains))
+        case SeenAgain(index):
+            order = model.pick(index, lambda o: o.last_status is not None)
+            seen = order.last_status if order is not None else None
+            if order is None or seen is None:
                 return
-            amount = refund_for(order.price, seen.status, order.quantity, seen.remains)
-            posted = await refund_order(ledger, order.id, amount)
-            assert posted is None or not posted.fresh
+            # The tracker, or a replay after a restart, stores the same status again.
+            await world.orders.status(order.id, seen.status, seen.remains)
         case Admin(user, amount, credit):
             kind = EntryKind.ADMIN_CREDIT if credit else EntryKind.ADMIN_DEBIT
             key = f"admin:{ADMIN}:{model.credits + model.debits}:{user}:{amount}:{credit}"
@@ -227,6 +280,7 @@ async def step(world: World, model: Model, op: Op) -> None:
             for order in model.orders:
                 if order.state == "in_flight":
                     order.state = "unknown"
+                    await world.orders.unknown(order.id)
 
 
 async def check(ledger: LedgerPort, model: Model) -> None:

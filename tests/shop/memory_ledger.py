@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.services.ledger import charge_key, charge_order, refund_in_full, refund_order
+from bot.services.shop_pricing import refund_for
 from bot.storage.ledger import (
     Entry,
     InsufficientFunds,
@@ -21,6 +23,8 @@ class MemoryStore:
     balances: dict[int, int] = field(default_factory=dict)
     entries: list[Entry] = field(default_factory=list)
     by_key: dict[str, Entry] = field(default_factory=dict)
+    # order ID → (quantity, last status stored)
+    orders: dict[int, tuple[int, str | None]] = field(default_factory=dict)
 
 
 class MemoryLedger:
@@ -71,15 +75,54 @@ class MemoryLedger:
         return list(self._store.entries)
 
 
+class MemoryOrders:
+    """What ShopOrders does with money, without a database: the reference for the property
+    tests (each step of an order moves money as the shop's rules say, nothing else)."""
+
+    def __init__(self, store: MemoryStore, ledger: MemoryLedger) -> None:
+        self._store = store
+        self._ledger = ledger
+
+    async def open(self, user: int, price: int, quantity: int) -> int:
+        order_id = len(self._store.orders) + 1
+        await charge_order(self._ledger, user, order_id, price)
+        self._store.orders[order_id] = (quantity, None)
+        return order_id
+
+    async def placed(self, order_id: int) -> None:
+        pass
+
+    async def unknown(self, order_id: int) -> None:
+        pass
+
+    async def failed(self, order_id: int) -> None:
+        await refund_in_full(self._ledger, order_id)
+
+    async def not_placed(self, order_id: int) -> None:
+        await refund_in_full(self._ledger, order_id)
+
+    async def status(self, order_id: int, status: str, remains: int) -> None:
+        quantity, before = self._store.orders[order_id]
+        if before == status:
+            return  # no change: nothing to store, nothing to refund
+        self._store.orders[order_id] = (quantity, status)
+        charge = self._store.by_key[charge_key(order_id)]
+        await refund_order(
+            self._ledger, order_id, refund_for(-charge.amount, status, quantity, remains)
+        )
+
+
 class MemoryWorld:
-    """A ledger and its restart: a new ledger object over the same durable store."""
+    """A ledger and its restart: new objects over the same durable store."""
 
     def __init__(self) -> None:
         self._store = MemoryStore()
         self.ledger = MemoryLedger(self._store)
+        self.orders = MemoryOrders(self._store, self.ledger)
 
     async def restart(self) -> None:
         self.ledger = MemoryLedger(self._store)
+        self.orders = MemoryOrders(self._store, self.ledger)
 
     async def close(self) -> None:
         pass
