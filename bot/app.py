@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sqlite3
 import time
+from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -36,10 +36,11 @@ from bot.runners.webhook import WebhookServer, set_webhook
 from bot.storage import (
     Database,
     KeyRepository,
-    SchemaTooNewError,
     SecretBox,
     SecretDecryptError,
+    StorageError,
     load_or_create_secret_key,
+    shown_url,
 )
 from bot.telegram.limiter import SendLimiter
 from bot.worker import LeaseStore, Worker
@@ -97,19 +98,25 @@ class BotApp:
         preflight.check(s)
         self.i18n: CatalogI18n = build_i18n(s.locales_dir, s.default_language)
         secret = s.secret_key.get_secret_value() if s.secret_key else None
-        key_file = s.database_path.parent / "secret.key"
+        if secret is None and s.database_file is None:
+            # Every host sharing the server must decrypt the same keys: a file would be per host.
+            raise ConfigError("SECRET_KEY: is required when DATABASE_URL is a PostgreSQL server")
+        # Named as the person configured it; a server's password is never shown.
+        setting = "DATABASE_URL" if s.database_url else "DATABASE_PATH"
+        shown = s.database_file or shown_url(s.database)
+        # Without SECRET_KEY, the key is kept in a file beside the SQLite database.
+        key_file = (s.database_file or Path()).parent / "secret.key"
         try:
             box = SecretBox(load_or_create_secret_key(secret, key_file))
         except ValueError as exc:
             # The message names the key file at most, never the key.
             raise ConfigError(f"SECRET_KEY: {exc}") from None
         except OSError as exc:
-            # Without SECRET_KEY, the key is kept in a file beside the database.
-            raise ConfigError(f"DATABASE_PATH: cannot use {key_file}: {exc.strerror}") from None
+            raise ConfigError(f"{setting}: cannot use {key_file}: {exc.strerror}") from None
         try:
-            self.db = await Database.open(s.database_path)
-        except (OSError, sqlite3.Error, SchemaTooNewError) as exc:
-            raise ConfigError(f"DATABASE_PATH: cannot use {s.database_path}: {exc}") from None
+            self.db = await Database.open(s.database)
+        except (OSError, StorageError) as exc:
+            raise ConfigError(f"{setting}: cannot use {shown}: {exc}") from None
         try:
             await self._assemble(box)
         except BaseException:

@@ -45,9 +45,9 @@ from bot.storage import (
     KeyRepository,
     OrderRepository,
     RefillRepository,
-    SQLiteStorage,
     UserRepository,
 )
+from bot.storage.fsm import DatabaseStorage
 from bot.storage.repositories import OrderRow
 from bot.telegram.limiter import SendLimiter
 from bot.telegram.retry import FloodControlMiddleware
@@ -139,7 +139,7 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
     s = services.settings
     dp = CountingDispatcher(
         inflight=inflight,
-        storage=SQLiteStorage(services.db),
+        storage=DatabaseStorage(services.db),
         events_isolation=SimpleEventIsolation(),
     )
     dp.workflow_data.update(services.injected().as_data())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from bot.services.accounts import Account
 from bot.services.order_form import build_order, order_quantity
 from bot.services.pricing import Quote
 from bot.services.shop_pricing import Charge
+from bot.storage.errors import DuplicatePanelOrder
 from bot.storage.repositories import (
     FailureKind,
     OrderRepository,
@@ -159,7 +159,7 @@ class OrderService:
             raise
         try:
             await self._mark_placed(intent.id, panel_order_id)
-        except sqlite3.IntegrityError:
+        except DuplicatePanelOrder:
             # The panel gave an ID another order of this account already has: someone must look.
             return await self._unknown(intent.id, f"panel order ID {panel_order_id} already known")
         except BaseException as exc:
@@ -286,7 +286,7 @@ class OrderService:
             return known if known is not None and known.owner_id == owner_id else None
         try:
             await self._mark_placed(intent.id, panel_order_id)
-        except sqlite3.IntegrityError:
+        except DuplicatePanelOrder:
             # Someone with the same key adopted it a moment earlier: theirs, and this intent
             # must not linger as an order whose placement is in doubt.
             await self._orders.discard_intent(intent.id)
@@ -320,5 +320,5 @@ class OrderService:
                 first_poll_at=self._clock(),
                 poll_interval=self._poll_interval,
             )
-        except sqlite3.IntegrityError:
+        except DuplicatePanelOrder:
             return False  # that panel order is already another order of this account
