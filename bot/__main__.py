@@ -1,5 +1,6 @@
-"""`python -m bot [run|worker]`: the bot (front end and, by default, the worker), or the worker
-alone. Settings come from the environment and `.env`; see README.
+"""`python -m bot [run|worker|ledger-check]`: the bot (front end and, by default, the worker),
+the worker alone, or a check of the shop's ledger. Settings come from the environment and `.env`;
+see README.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ def main(argv: list[str] | None = None) -> None:
         "command",
         nargs="?",
         default="run",
-        choices=("run", "worker"),
-        help="run: the bot as RUNNER and RUN_WORKER say (default); worker: the worker alone",
+        choices=("run", "worker", "ledger-check"),
+        help="run: the bot as RUNNER and RUN_WORKER say (default); worker: the worker alone; "
+        "ledger-check: every wallet is the sum of its entries, no order refunded twice "
+        "(exit status 1 on any discrepancy)",
     )
     args = parser.parse_args(argv)
     try:
@@ -41,6 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("aiohttp").setLevel(logging.WARNING)
     # aiosqlite's debug lines repeat every statement with its parameters: people's data.
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    if args.command == "ledger-check":
+        raise SystemExit(asyncio.run(_ledger_check(settings)))
     try:
         asyncio.run(_run(settings, worker_only=args.command == "worker"))
     except ConfigError as exc:
@@ -64,6 +69,20 @@ async def _run(settings: Settings, *, worker_only: bool) -> None:
     except StoppedWhileOpening:
         return
     await app.run(handle_signals=False)
+
+
+async def _ledger_check(settings: Settings) -> int:
+    """Print each discrepancy of the ledger; the exit status: 1 if there is any."""
+    from bot.services.ledger import check
+    from bot.storage import Database
+    from bot.storage.wallets import WalletRepository
+
+    async with await Database.open(settings.database) as db:
+        found = await check(WalletRepository(db))
+    for discrepancy in found:
+        print(discrepancy)
+    print(f"ledger-check: {len(found)} discrepancies" if found else "ledger-check: sound")
+    return 1 if found else 0
 
 
 if __name__ == "__main__":

@@ -14,9 +14,11 @@ from bot.i18n import CatalogI18n, _
 from bot.keyboards import menus
 from bot.services.accounts import AccountResolver
 from bot.services.ordering import OrderService
+from bot.services.shop import ShopService
 from bot.storage.repositories import OrderRepository, UserRepository
 from bot.texts import order_title, when
 from bot.views.markup import Limit, escaped
+from bot.views.shop import ShopMoney, refunded
 
 LISTING_CHARS = 3800  # below Telegram's 4096, with room for the "more" line
 
@@ -57,6 +59,7 @@ async def resolve(
     users: UserRepository,
     i18n: CatalogI18n,
     bot: Bot,
+    shop: ShopService | None,
 ) -> None:
     parts = (command.args or "").split()
     usage = _("Usage: /resolve LOCAL_ID PANEL_ORDER_ID, or /resolve LOCAL_ID none")
@@ -86,9 +89,19 @@ async def resolve(
     settled = await orders.get(order.id)
     assert settled is not None
     await message.answer(_("Settled: {title}.").format(title=order_title(settled)))
+    # A shop refunded the order with the settlement: the person hears how much came back.
+    refund = await shop.refund_of(settled.id) if shop is not None and panel_id is None else None
 
     def text() -> tuple[str, InlineKeyboardMarkup | None]:
-        if panel_id is None:
+        if refund is not None and shop is not None:
+            line = (
+                _("We checked: your order of “{service}” was not placed.")
+                + "\n"
+                + refunded(
+                    ShopMoney(shop.currency, shop.digits), refund.amount, refund.balance_after
+                )
+            )
+        elif panel_id is None:
             line = _(
                 "We checked: your order of “{service}” was not placed, and nothing was charged."
             )

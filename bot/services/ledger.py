@@ -95,6 +95,16 @@ async def refund_in_full(ledger: LedgerPort, order_id: int) -> Posted | None:
     return None if charge is None else await refund_order(ledger, order_id, -charge.amount)
 
 
+class OrderRefunds:
+    """What went back to a wallet for an order (a notification tells it with the status)."""
+
+    def __init__(self, ledger: LedgerPort) -> None:
+        self._ledger = ledger
+
+    async def refund_of(self, order_id: int) -> Entry | None:
+        return await self._ledger.by_key(refund_key(order_id))
+
+
 @dataclass(frozen=True, slots=True)
 class Discrepancy:
     user_id: int | None

@@ -154,6 +154,10 @@ class ShopService:
         self._funds = funds
         self._clock = clock
 
+    @property
+    def catalog(self) -> ShopCatalog:
+        return self._catalog
+
     async def overrides(self) -> list[Override]:
         return await self._repo.overrides()
 
@@ -230,7 +234,7 @@ class ShopService:
             await self._funds.short()
             outcome = Outcome.PANEL_FUNDS
         refund = None
-        if placed.order is not None:
+        if placed.order is not None and not placed.duplicate:
             refund = await self._ledger.by_key(refund_key(placed.order.id))
         return Checkout(outcome, placed, balance=await self.balance(owner_id), refund=refund)
 

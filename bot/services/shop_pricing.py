@@ -57,13 +57,20 @@ class PriceRule:
     digits: int  # decimals of the shop currency's minor unit
     min_price: int = 0  # minor units
 
-    def price(self, panel_cost: Decimal, markup_percent: Decimal) -> int:
-        """The customer's price in minor units."""
-        if panel_cost < 0 or markup_percent < 0:
+    def exact(self, panel_amount: Decimal, markup_percent: Decimal) -> Decimal:
+        """A panel amount (a cost, a rate per 1000) in the shop's money, before rounding."""
+        if panel_amount < 0 or markup_percent < 0:
             raise ValueError("a cost and a markup are never negative")
         with localcontext(EXACT):
-            amount = panel_cost * (100 + markup_percent) * self.rate / 100
-        return max(to_minor_up(amount, self.digits), self.min_price)
+            return panel_amount * (100 + markup_percent) * self.rate / 100
+
+    def charge(self, exact_price: Decimal) -> int:
+        """What is charged for an exact price: rounded up, and at least the minimum."""
+        return max(to_minor_up(exact_price, self.digits), self.min_price)
+
+    def price(self, panel_cost: Decimal, markup_percent: Decimal) -> int:
+        """The customer's price in minor units."""
+        return self.charge(self.exact(panel_cost, markup_percent))
 
     def cost(self, panel_cost: Decimal) -> int:
         """The panel cost in shop minor units (rounded up: the margin is never overstated)."""

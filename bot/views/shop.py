@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from html import escape
 
-from bot.i18n import _
+from bot.i18n import _, format_fixed
 from bot.services.money import from_minor
 from bot.storage.ledger import Entry, EntryKind
-from bot.texts import money, when
+from bot.texts import when
 from bot.views.markup import Limit, escaped, fit
 
 
@@ -20,10 +19,7 @@ class ShopMoney:
         self.digits = digits
 
     def __call__(self, minor: int) -> str:
-        return money(from_minor(minor, self.digits), self.currency)
-
-    def exact(self, amount: Decimal) -> str:
-        return money(amount, self.currency)
+        return f"{format_fixed(from_minor(minor, self.digits), self.digits)} {self.currency}"
 
 
 def kind_label(kind: EntryKind) -> str:
