@@ -463,27 +463,21 @@ async def confirm(
         await _send(callback, *await _confirmation(state, draft, account, shop, note))
         return
     assert callback.from_user is not None
+    order: dict[str, Any] = {
+        "intent_token": callback_data.token,
+        "owner_id": callback.from_user.id,
+        "account": account,
+        "service": draft.service,
+        "answers": draft.answers,
+        "quote": quote,
+    }
     if shop is not None and draft.charge is not None:
-        checkout = await shop.checkout(
-            intent_token=callback_data.token,
-            owner_id=callback.from_user.id,
-            account=account,
-            service=draft.service,
-            answers=draft.answers,
-            quote=quote,
-            charge=draft.charge,
-        )
+        # A shop: the panel's balance checked, the wallet charged with the intent, then `add`.
+        checkout = await shop.checkout(**order, charge=draft.charge)
         await state.clear()
         await _send(callback, *checkout_reply(shop, checkout, _outcome))
         return
-    result = await ordering.place(
-        intent_token=callback_data.token,
-        owner_id=callback.from_user.id,
-        account=account,
-        service=draft.service,
-        answers=draft.answers,
-        quote=quote,
-    )
+    result = await ordering.place(**order)
     await state.clear()
     await _send(callback, *_outcome(result))
 

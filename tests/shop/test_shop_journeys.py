@@ -255,6 +255,19 @@ async def test_markups_and_hiding(shop: Harness) -> None:
     await shop.say(ADMIN, f"/markup service {COMBO} inherit")
     card = await shop.open_service(ALICE, COMBO)
     assert "1.885" in card.text
+    # A category's markup beats the default; the default can be changed too.
+    await shop.say(ADMIN, "/markup category Instagram Followers 0")
+    assert "1.45" in (await shop.open_service(ALICE, COMBO)).text
+    await shop.say(ADMIN, "/markup category Instagram Followers inherit")
+    reply = await shop.say(ADMIN, "/markup default 10")
+    assert "Default: 10%" in reply.text
+    assert "1.595" in (await shop.open_service(ALICE, COMBO)).text
+    await shop.say(ADMIN, "/hide category Instagram Followers")
+    found = await shop.say(ALICE, f"/search {COMBO}")
+    assert f"#{COMBO} " not in str(found.buttons)
+    assert "Usage" in (await shop.say(ADMIN, "/markup service x 5")).text
+    assert "Usage" in (await shop.say(ADMIN, "/markup default -5")).text
+    assert "Usage" in (await shop.say(ADMIN, "/hide shelf 1")).text
 
 
 async def test_stats(shop: Harness) -> None:
