@@ -79,6 +79,10 @@ async def test_a_customer_buys_with_enough_in_the_wallet(shop: Harness) -> None:
     await sound(shop)
 
 
+async def test_help_speaks_of_the_wallet(shop: Harness) -> None:
+    assert "/balance: your wallet" in (await shop.say(ALICE, "/help")).text
+
+
 async def test_the_catalogue_shows_the_customers_price(shop: Harness) -> None:
     card = await shop.open_service(ALICE, COMBO)
     assert "1.885" in card.text and "1.45" not in card.text
