@@ -158,9 +158,6 @@ class ShopService:
     def catalog(self) -> ShopCatalog:
         return self._catalog
 
-    async def overrides(self) -> list[Override]:
-        return await self._repo.overrides()
-
     async def set_markup(
         self, scope: Scope, target: str, markup: Decimal | None, admin_id: int
     ) -> None:
