@@ -1,6 +1,6 @@
-"""`python -m bot [run|worker|ledger-check]`: the bot (front end and, by default, the worker),
-the worker alone, or a check of the shop's ledger. Settings come from the environment and `.env`;
-see README.
+"""`python -m bot [run|worker|migrate|ledger-check]`: the bot (front end and, by default, the
+worker), the worker alone, the schema brought up to date, or a check of the shop's ledger.
+Settings come from the environment and `.env`; see README.
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ def main(argv: list[str] | None = None) -> None:
         "command",
         nargs="?",
         default="run",
-        choices=("run", "worker", "ledger-check"),
-        help="run: the bot as RUNNER and RUN_WORKER say (default); worker: the worker alone; "
-        "ledger-check: every wallet is the sum of its entries, no order refunded twice "
-        "(exit status 1 on any discrepancy)",
+        choices=("run", "worker", "migrate", "ledger-check"),
+        help=(
+            "run: the bot as RUNNER and RUN_WORKER say (default); worker: the worker alone; "
+            "migrate: bring the database to the newest schema and exit; ledger-check: every "
+            "wallet is the sum of its entries, no order refunded twice (exit status 1 if not)"
+        ),
     )
     args = parser.parse_args(argv)
     try:
@@ -47,7 +49,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "ledger-check":
         raise SystemExit(asyncio.run(_ledger_check(settings)))
     try:
-        asyncio.run(_run(settings, worker_only=args.command == "worker"))
+        if args.command == "migrate":
+            asyncio.run(_migrate(settings))
+        else:
+            asyncio.run(_run(settings, worker_only=args.command == "worker"))
     except ConfigError as exc:
         _config_error(exc)
 
@@ -55,6 +60,17 @@ def main(argv: list[str] | None = None) -> None:
 def _config_error(exc: ConfigError) -> NoReturn:
     print(f"configuration error: {exc}", file=sys.stderr)
     raise SystemExit(CONFIG_EXIT_STATUS) from None
+
+
+async def _migrate(settings: Settings) -> None:
+    from bot.storage import StorageError, migrate_database, shown_url
+
+    try:
+        revision = await migrate_database(settings.database)
+    except (OSError, StorageError) as exc:
+        shown = settings.database_file or shown_url(settings.database)
+        raise ConfigError(f"cannot migrate {shown}: {exc}") from None
+    print(f"database schema at revision {revision}")
 
 
 async def _run(settings: Settings, *, worker_only: bool) -> None:

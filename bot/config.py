@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     webhook_port: int = Field(8080, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
     run_worker: bool = True
+    # Handlers in flight get this long at a stop; with the outbound queue's 2 s drain, a stop
+    # stays within the 10 s that process managers (Docker's default) wait before killing.
+    shutdown_grace_seconds: float = Field(6.0, ge=0)
     worker_lease_seconds: float = Field(30.0, gt=0)
     # Who the bot serves and who pays: unset keeps the old rule (PANEL_KEY set: shared-key).
     mode: Literal["shop", "shared-key", "own-key"] | None = None

@@ -64,7 +64,7 @@ from bot.storage.wallets import WalletRepository
 from bot.telegram.limiter import SendLimiter
 from bot.telegram.retry import FloodControlMiddleware
 from bot.telegram.sender import make_bot_sender
-from bot.views.notifications import NotificationViews, unknown_order_alert
+from bot.views.notifications import NotificationViews
 from bot.views.shop import ShopMoney, panel_funds_alert
 
 
@@ -112,11 +112,19 @@ def build_services(
     money = ShopMoney(s.shop_currency, minor_digits(s.shop_currency)) if s.shop_mode else None
     refunds = OrderRefunds(wallets) if wallets is not None else None
     notifier = Notifier(
-        orders_repo, refills, users, queue, NotificationViews(i18n, money), refunds=refunds
+        orders_repo,
+        refills,
+        users,
+        queue,
+        NotificationViews(i18n, money),
+        s.admin_ids,
+        refunds=refunds,
     )
 
     async def alert_unknown(order: OrderRow) -> None:
-        await notifier.alert_admins(s.admin_ids, lambda: unknown_order_alert(order))
+        # The notifier tells whoever was not told yet: the admins, and the owner when no
+        # answer to their Confirm does (a stop or a crash cut it off).
+        await notifier.flush()
 
     ordering = OrderService(
         orders_repo,

@@ -31,6 +31,7 @@ from bot.storage.repositories import (
     RefillRepository,
     RefillRow,
 )
+from bot.storage.rows import Audience
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ class OrderService:
                 Placement.FAILED, intent, FailureKind.REJECTED, panel_message=exc.message
             )
         except OrderOutcomeUnknown as exc:
-            return await self._unknown(intent.id, exc.reason)
+            return await self._unknown(intent.id, exc.reason, answered=True)
         except PanelUnavailable as exc:
             # Surely not sent (connection refused, rate limited): kept for the log, not shown.
             await self._orders.mark_failed(intent.id, exc.reason, FailureKind.UNREACHABLE)
@@ -161,7 +162,9 @@ class OrderService:
             await self._mark_placed(intent.id, panel_order_id)
         except DuplicatePanelOrder:
             # The panel gave an ID another order of this account already has: someone must look.
-            return await self._unknown(intent.id, f"panel order ID {panel_order_id} already known")
+            return await self._unknown(
+                intent.id, f"panel order ID {panel_order_id} already known", answered=True
+            )
         except BaseException as exc:
             log.error("order %s is panel order %s but was not recorded", intent.id, panel_order_id)
             await asyncio.shield(
@@ -195,8 +198,15 @@ class OrderService:
                 recovered.append(result.order)
         return recovered
 
-    async def _unknown(self, local_id: int, reason: str) -> PlacementResult:
+    async def _unknown(
+        self, local_id: int, reason: str, *, answered: bool = False
+    ) -> PlacementResult:
+        """pending -> unknown, and the admins are told. `answered`: the owner is being told by
+        the answer to their Confirm; otherwise (a stop, a crash) they are told like admins, by
+        the notifier, and both facts are recorded once the messages went out."""
         changed = await self._orders.mark_unknown(local_id, reason)
+        if changed and answered:
+            await self._orders.mark_unknown_told(local_id, Audience.OWNER)
         order = await self._orders.get(local_id)
         if changed:
             log.warning("order %s: outcome unknown (%s)", local_id, reason)

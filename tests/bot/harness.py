@@ -139,6 +139,12 @@ class Harness:
         self.app = None
         self._task = None
 
+    async def restart_with(self, **settings: Any) -> None:
+        """Stop, change these settings, start again (the same database)."""
+        await self.stop()
+        self.overrides = {**self.overrides, **settings}
+        await self.start()
+
     async def restart(self) -> None:
         await self.stop()
         self.tg.clear_calls()
