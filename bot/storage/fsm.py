@@ -167,13 +167,16 @@ class DatabaseStorage(BaseStorage):
         # Remembered only once committed: a failed write leaves memory as the database is.
         self._known.pop(name, None)
         async with self._src.transaction() as tx:
+            # Fetched, not executed: on SQLite a statement that returns rows is one hand-off
+            # to the database thread, one without is two (its cursor is closed by another).
             if new == NONE:
                 # A cleared dialog leaves no row behind: the table holds only live ones.
-                await tx.execute("DELETE FROM fsm WHERE key = :key", {"key": name})
+                await tx.fetchall("DELETE FROM fsm WHERE key = :key RETURNING key", {"key": name})
             else:
-                await tx.execute(
+                await tx.fetchall(
                     "INSERT INTO fsm (key, state, data) VALUES (:key, :state, :data) "
-                    "ON CONFLICT (key) DO UPDATE SET state = excluded.state, data = excluded.data",
+                    "ON CONFLICT (key) DO UPDATE SET state = excluded.state, data = excluded.data "
+                    "RETURNING key",
                     {"key": name, "state": new.state, "data": new.data},
                 )
         self._remember(name, new)
