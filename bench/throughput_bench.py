@@ -37,6 +37,7 @@ from typing import Any
 from aiogram import Dispatcher, F
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -152,6 +153,8 @@ def settings(tg: FakeTelegram, sim: PanelSimulator, database: str, people: list[
         panel_key=KEY,
         allowed_user_ids=frozenset(people),
         database_url=database,
+        # Panel keys are sealed with it on a server database; a new one per run.
+        secret_key=Fernet.generate_key().decode(),
         telegram_messages_per_second=100_000,
         telegram_chat_interval_seconds=0.0,
         throttle_updates_per_second=1000,
