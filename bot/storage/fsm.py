@@ -102,6 +102,10 @@ class DatabaseStorage(BaseStorage):
         self._src = source
         self._capacity = remembered
         self._known: OrderedDict[str, Dialog] = OrderedDict()
+        # The keys that have a row (live conversations only), read once: a key not among them
+        # needs no read, which spares one for every newcomer and every person without a dialog.
+        self._stored: set[str] | None = None
+        self._stored_lock = asyncio.Lock()
         # One change at a time per key, the read of a key not known yet included: what is
         # remembered is always what the database holds.
         self._locks = KeyLocks()
@@ -154,8 +158,12 @@ class DatabaseStorage(BaseStorage):
         if known is not None:
             self._known.move_to_end(name)
             return known
-        async with self._src.read() as tx:
-            row = await tx.fetchone("SELECT state, data FROM fsm WHERE key = :key", {"key": name})
+        row = None
+        if name in await self._stored_keys():
+            async with self._src.read() as tx:
+                row = await tx.fetchone(
+                    "SELECT state, data FROM fsm WHERE key = :key", {"key": name}
+                )
         dialog = NONE if row is None else Dialog(row[0], row[1])
         self._remember(name, dialog)
         return dialog
@@ -179,7 +187,19 @@ class DatabaseStorage(BaseStorage):
                     "RETURNING key",
                     {"key": name, "state": new.state, "data": new.data},
                 )
+        stored = await self._stored_keys()
+        if new == NONE:
+            stored.discard(name)
+        else:
+            stored.add(name)
         self._remember(name, new)
+
+    async def _stored_keys(self) -> set[str]:
+        async with self._stored_lock:
+            if self._stored is None:
+                async with self._src.read() as tx:
+                    self._stored = {row[0] for row in await tx.fetchall("SELECT key FROM fsm")}
+        return self._stored
 
     def _remember(self, name: str, dialog: Dialog) -> None:
         if self._capacity <= 0:

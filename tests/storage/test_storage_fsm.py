@@ -188,3 +188,18 @@ async def test_a_write_that_changes_nothing_is_not_made(db: Database) -> None:
     await storage.set_state(KEY, Form.link)
     await storage.update_data(KEY, {"a": 1})
     assert await rows(db, "SELECT * FROM fsm") == []
+
+
+async def test_only_this_process_writes_the_table(db: Database) -> None:
+    """The contract of the memory: another writer's rows go unseen once the storage has
+    started (several front ends share a Redis storage instead)."""
+    storage = DatabaseStorage(db)
+    await storage.set_state(KEY, Form.link)
+    other = StorageKey(bot_id=1, chat_id=99, user_id=99)
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO fsm (key, state) VALUES (:key, 'Form:quantity')",
+            {"key": '[1,99,99,null,null,"default"]'},
+        )
+    assert await storage.get_state(other) is None
+    assert await DatabaseStorage(db).get_state(other) == "Form:quantity"  # a restart sees it
