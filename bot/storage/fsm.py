@@ -174,24 +174,33 @@ class DatabaseStorage(BaseStorage):
             return  # e.g. the state set again, or a clear of nothing
         # Remembered only once committed: a failed write leaves memory as the database is.
         self._known.pop(name, None)
-        async with self._src.transaction() as tx:
-            # Fetched, not executed: on SQLite a statement that returns rows is one hand-off
-            # to the database thread, one without is two (its cursor is closed by another).
-            if new == NONE:
-                # A cleared dialog leaves no row behind: the table holds only live ones.
-                await tx.fetchall("DELETE FROM fsm WHERE key = :key RETURNING key", {"key": name})
-            else:
-                await tx.fetchall(
-                    "INSERT INTO fsm (key, state, data) VALUES (:key, :state, :data) "
-                    "ON CONFLICT (key) DO UPDATE SET state = excluded.state, data = excluded.data "
-                    "RETURNING key",
-                    {"key": name, "state": new.state, "data": new.data},
-                )
-        stored = await self._stored_keys()
+        assert self._stored is not None  # read by _load
+        try:
+            async with self._src.transaction() as tx:
+                # Fetched, not executed: on SQLite a statement that returns rows is one
+                # hand-off to the database thread, one without is two (its cursor is closed by
+                # another).
+                if new == NONE:
+                    # A cleared dialog leaves no row behind: the table holds only live ones.
+                    await tx.fetchall(
+                        "DELETE FROM fsm WHERE key = :key RETURNING key", {"key": name}
+                    )
+                else:
+                    await tx.fetchall(
+                        "INSERT INTO fsm (key, state, data) VALUES (:key, :state, :data) "
+                        "ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
+                        "data = excluded.data RETURNING key",
+                        {"key": name, "state": new.state, "data": new.data},
+                    )
+        except BaseException:
+            # The outcome may be unknown (the connection lost at COMMIT): the next use of the
+            # key reads what the database holds.
+            self._stored.add(name)
+            raise
         if new == NONE:
-            stored.discard(name)
+            self._stored.discard(name)
         else:
-            stored.add(name)
+            self._stored.add(name)
         self._remember(name, new)
 
     async def _stored_keys(self) -> set[str]:

@@ -166,6 +166,10 @@ async def test_what_is_remembered_is_what_was_committed(db: Database) -> None:
         await storage.update_data(KEY, {"lost": True})
     assert await storage.get_state(KEY) == "Form:link"
     assert await storage.get_data(KEY) == {"kept": True}
+    newcomer = StorageKey(bot_id=1, chat_id=77, user_id=77)
+    with pytest.raises(StorageError):
+        await storage.set_state(newcomer, Form.link)
+    assert await storage.get_state(newcomer) is None
 
 
 async def test_remembers_at_most_the_given_number_of_keys(db: Database) -> None:
