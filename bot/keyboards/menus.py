@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
@@ -11,7 +12,7 @@ from aiogram.types import (
     KeyboardButton,
     ReplyKeyboardMarkup,
 )
-from aiogram.utils.keyboard import InlineKeyboardBuilder, ReplyKeyboardBuilder
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel import Locale, UnknownLocaleError
 
 from bot.domain import Placement
@@ -49,11 +50,18 @@ MENU_LABELS = (MENU_NEW, MENU_ORDERS, MENU_SEARCH, MENU_BALANCE, MENU_LANGUAGE, 
 
 
 def main_menu() -> ReplyKeyboardMarkup:
-    builder = ReplyKeyboardBuilder()
-    for label in MENU_LABELS:
-        builder.add(KeyboardButton(text=str(label)))
-    builder.adjust(2)
-    return builder.as_markup(resize_keyboard=True, is_persistent=True)
+    """The menu in the current language; one object per language, shared: send it, never
+    change it."""
+    return _main_menu(tuple(str(label) for label in MENU_LABELS))
+
+
+@lru_cache(maxsize=16)
+def _main_menu(labels: tuple[str, ...]) -> ReplyKeyboardMarkup:
+    # Built once per language: a builder deep-copies every button at each step, which was a
+    # tenth of answering /help.
+    buttons = [KeyboardButton(text=label) for label in labels]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return ReplyKeyboardMarkup(keyboard=rows, resize_keyboard=True, is_persistent=True)
 
 
 def _paging_row(

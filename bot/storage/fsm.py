@@ -1,16 +1,38 @@
-"""aiogram FSM storage in the bot's database, so dialogs survive a restart."""
+"""aiogram FSM storage in the bot's database, so dialogs survive a restart.
+
+Every change is written to the database before it is seen, and this process remembers what it
+wrote and read: reading a person's state costs no database call once it is known, and a write
+that changes nothing is not made. That memory is right only while this process is the only one
+writing the table. One bot process (polling or webhook) with its worker is that case; several
+front ends serving one bot must share a Redis storage instead (REDIS_URL).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, NamedTuple
 
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
-from bot.storage.session import Session, Source
+from bot.storage.session import Source
+
+EMPTY = "{}"
+
+
+class Dialog(NamedTuple):
+    """One key's state and data (as JSON text: every reader gets a fresh copy)."""
+
+    state: str | None
+    data: str
+
+
+NONE = Dialog(None, EMPTY)
 
 
 def _key(key: StorageKey) -> str:
@@ -47,71 +69,151 @@ def _dump(data: Mapping[str, Any]) -> str:
     return text
 
 
-class DatabaseStorage(BaseStorage):
-    """State and data per whole StorageKey; data is JSON (never pickled)."""
+class KeyLocks:
+    """An asyncio lock per key, kept only while someone holds or awaits it."""
 
-    def __init__(self, source: Source) -> None:
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, name: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(name, (None, 0))
+        lock = lock or asyncio.Lock()
+        self._locks[name] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[name]
+            if users == 1:
+                del self._locks[name]
+            else:
+                self._locks[name] = (lock, users - 1)
+
+
+class DatabaseStorage(BaseStorage):
+    """State and data per whole StorageKey; data is JSON (never pickled).
+
+    `remembered`: how many keys this process keeps in memory (the least recently used are
+    forgotten first, and read again from the database when needed).
+    """
+
+    def __init__(self, source: Source, *, remembered: int = 100_000) -> None:
         self._src = source
+        self._capacity = remembered
+        self._known: OrderedDict[str, Dialog] = OrderedDict()
+        # The keys that have a row (live conversations only), read once: a key not among them
+        # needs no read, which spares one for every newcomer and every person without a dialog.
+        self._stored: set[str] | None = None
+        self._stored_lock = asyncio.Lock()
+        # One change at a time per key, the read of a key not known yet included: what is
+        # remembered is always what the database holds.
+        self._locks = KeyLocks()
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
-        async with self._src.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO fsm (key, state) VALUES (:key, :state) "
-                "ON CONFLICT (key) DO UPDATE SET state = excluded.state",
-                {"key": _key(key), "state": value},
-            )
-            await _drop_if_empty(tx, key)
+        name = _key(key)
+        async with self._locks.hold(name):
+            old = await self._load(name)
+            await self._write(name, old, Dialog(value, old.data))
 
     async def get_state(self, key: StorageKey) -> str | None:
-        async with self._src.read() as tx:
-            row = await tx.fetchone("SELECT state FROM fsm WHERE key = :key", {"key": _key(key)})
-        return None if row is None else row[0]
+        return (await self._known_or_load(_key(key))).state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         text = _dump(data)
-        async with self._src.transaction() as tx:
-            await _write_data(tx, key, text)
+        name = _key(key)
+        async with self._locks.hold(name):
+            old = await self._load(name)
+            await self._write(name, old, Dialog(old.state, text))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        async with self._src.read() as tx:
-            row = await tx.fetchone("SELECT data FROM fsm WHERE key = :key", {"key": _key(key)})
-        return {} if row is None else json.loads(row[0])
+        data: dict[str, Any] = json.loads((await self._known_or_load(_key(key))).data)
+        return data
 
     async def update_data(self, key: StorageKey, data: Mapping[str, Any]) -> dict[str, Any]:
-        """Merge in one transaction, so concurrent updates of one key do not lose writes."""
-        async with self._src.transaction() as tx:
-            # The row exists (and, on PostgreSQL, is locked) before it is read: a concurrent
-            # merge waits here instead of reading the same old data.
-            await tx.execute(
-                "INSERT INTO fsm (key) VALUES (:key) ON CONFLICT (key) DO NOTHING",
-                {"key": _key(key)},
-            )
-            lock = " FOR UPDATE" if tx.dialect.postgres else ""
-            row = await tx.fetchone(
-                f"SELECT data FROM fsm WHERE key = :key{lock}", {"key": _key(key)}
-            )
-            assert row is not None
-            merged: dict[str, Any] = json.loads(row[0])
+        """Merged under the key's lock, so concurrent updates of one key do not lose writes."""
+        name = _key(key)
+        async with self._locks.hold(name):
+            old = await self._load(name)
+            merged: dict[str, Any] = json.loads(old.data)
             merged.update(data)
-            await _write_data(tx, key, _dump(merged))
+            await self._write(name, old, Dialog(old.state, _dump(merged)))
         return merged
 
     async def close(self) -> None:
         """Nothing to do: the application owns and closes the database."""
 
+    async def _known_or_load(self, name: str) -> Dialog:
+        known = self._known.get(name)
+        if known is not None:
+            self._known.move_to_end(name)
+            return known
+        async with self._locks.hold(name):
+            return await self._load(name)
 
-async def _write_data(tx: Session, key: StorageKey, text: str) -> None:
-    await tx.execute(
-        "INSERT INTO fsm (key, data) VALUES (:key, :data) "
-        "ON CONFLICT (key) DO UPDATE SET data = excluded.data",
-        {"key": _key(key), "data": text},
-    )
-    await _drop_if_empty(tx, key)
+    async def _load(self, name: str) -> Dialog:
+        """The key's dialog; the caller holds the key's lock."""
+        known = self._known.get(name)
+        if known is not None:
+            self._known.move_to_end(name)
+            return known
+        row = None
+        if name in await self._stored_keys():
+            async with self._src.read() as tx:
+                row = await tx.fetchone(
+                    "SELECT state, data FROM fsm WHERE key = :key", {"key": name}
+                )
+        dialog = NONE if row is None else Dialog(row[0], row[1])
+        self._remember(name, dialog)
+        return dialog
 
+    async def _write(self, name: str, old: Dialog, new: Dialog) -> None:
+        """Store `new` in place of `old`; the caller holds the key's lock."""
+        if new == old:
+            return  # e.g. the state set again, or a clear of nothing
+        # Remembered only once committed: a failed write leaves memory as the database is.
+        self._known.pop(name, None)
+        assert self._stored is not None  # read by _load
+        try:
+            async with self._src.transaction() as tx:
+                # Fetched, not executed: on SQLite a statement that returns rows is one
+                # hand-off to the database thread, one without is two (its cursor is closed by
+                # another).
+                if new == NONE:
+                    # A cleared dialog leaves no row behind: the table holds only live ones.
+                    await tx.fetchall(
+                        "DELETE FROM fsm WHERE key = :key RETURNING key", {"key": name}
+                    )
+                else:
+                    await tx.fetchall(
+                        "INSERT INTO fsm (key, state, data) VALUES (:key, :state, :data) "
+                        "ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
+                        "data = excluded.data RETURNING key",
+                        {"key": name, "state": new.state, "data": new.data},
+                    )
+        except BaseException:
+            # The outcome may be unknown (the connection lost at COMMIT): the next use of the
+            # key reads what the database holds.
+            self._stored.add(name)
+            raise
+        if new == NONE:
+            self._stored.discard(name)
+        else:
+            self._stored.add(name)
+        self._remember(name, new)
 
-async def _drop_if_empty(tx: Session, key: StorageKey) -> None:
-    # A cleared dialog leaves no row behind: the table holds only live conversations.
-    await tx.execute(
-        "DELETE FROM fsm WHERE key = :key AND state IS NULL AND data = '{}'", {"key": _key(key)}
-    )
+    async def _stored_keys(self) -> set[str]:
+        async with self._stored_lock:
+            if self._stored is None:
+                async with self._src.read() as tx:
+                    self._stored = {row[0] for row in await tx.fetchall("SELECT key FROM fsm")}
+        return self._stored
+
+    def _remember(self, name: str, dialog: Dialog) -> None:
+        if self._capacity <= 0:
+            return
+        self._known[name] = dialog
+        self._known.move_to_end(name)
+        while len(self._known) > self._capacity:
+            self._known.popitem(last=False)

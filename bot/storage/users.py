@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from bot.storage.rows import UserRow
 from bot.storage.session import Session, Source
 from bot.storage.tracked import now_or
@@ -10,6 +13,14 @@ _UPSERT = (
     "INSERT INTO users (telegram_id, language, blocked, created_at, updated_at) "
     "VALUES (:id, :language, :blocked, :ts, :ts) ON CONFLICT (telegram_id) "
 )
+
+_COLUMNS = "telegram_id, language, blocked, created_at, updated_at"
+_SELECT = f"SELECT {_COLUMNS} FROM users WHERE telegram_id = :id"
+
+
+def _user(row: Sequence[Any]) -> UserRow:
+    telegram_id, language, blocked, created_at, updated_at = row
+    return UserRow(telegram_id, language, bool(blocked), created_at, updated_at)
 
 
 async def ensure_user_row(tx: Session, telegram_id: int, ts: float) -> None:
@@ -25,15 +36,8 @@ class UserRepository:
 
     async def get(self, telegram_id: int) -> UserRow | None:
         async with self._src.read() as tx:
-            row = await tx.fetchone(
-                "SELECT telegram_id, language, blocked, created_at, updated_at FROM users "
-                "WHERE telegram_id = :id",
-                {"id": telegram_id},
-            )
-        if row is None:
-            return None
-        telegram_id, language, blocked, created_at, updated_at = row
-        return UserRow(telegram_id, language, bool(blocked), created_at, updated_at)
+            row = await tx.fetchone(_SELECT, {"id": telegram_id})
+        return None if row is None else _user(row)
 
     async def ensure(
         self, telegram_id: int, language: str | None, *, now: float | None = None
@@ -43,13 +47,14 @@ class UserRepository:
         if user is not None:
             return user
         async with self._src.transaction() as tx:
-            await tx.execute(
-                _UPSERT + "DO NOTHING",
+            # Created and read back in one statement; another writer's row, if it came first,
+            # is read in the same transaction.
+            row = await tx.fetchone(
+                _UPSERT + f"DO NOTHING RETURNING {_COLUMNS}",
                 {"id": telegram_id, "language": language, "blocked": 0, "ts": now_or(now)},
-            )
-        user = await self.get(telegram_id)
-        assert user is not None  # users are never deleted concurrently
-        return user
+            ) or await tx.fetchone(_SELECT, {"id": telegram_id})
+        assert row is not None  # users are never deleted
+        return _user(row)
 
     async def set_language(
         self, telegram_id: int, language: str | None, *, now: float | None = None

@@ -5,7 +5,7 @@ from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
 
-from bot.storage import Database
+from bot.storage import Database, StorageError
 from bot.storage.fsm import DatabaseStorage
 from tests.storage.sql import rows
 
@@ -120,3 +120,90 @@ async def test_non_mapping_data_is_rejected(storage: DatabaseStorage) -> None:
 async def test_concurrent_updates_do_not_lose_writes(storage: DatabaseStorage) -> None:
     await asyncio.gather(*(storage.update_data(KEY, {f"k{i}": i}) for i in range(20)))
     assert await storage.get_data(KEY) == {f"k{i}": i for i in range(20)}
+
+
+async def test_a_remembered_state_never_outlives_a_clear(database_url: str) -> None:
+    async with await Database.open(database_url) as db:
+        storage = DatabaseStorage(db)
+        await storage.set_state(KEY, Form.link)
+        await storage.update_data(KEY, {"link": "https://x"})
+        assert await storage.get_state(KEY) == "Form:link"  # now remembered
+        await storage.set_state(KEY, None)
+        await storage.set_data(KEY, {})
+        assert await storage.get_state(KEY) is None
+        assert await storage.get_data(KEY) == {}
+    async with await Database.open(database_url) as db:
+        storage = DatabaseStorage(db)
+        assert await storage.get_state(KEY) is None
+        assert await storage.get_data(KEY) == {}
+        assert await rows(db, "SELECT * FROM fsm") == []
+
+
+async def test_what_is_remembered_is_what_was_committed(db: Database) -> None:
+    storage = DatabaseStorage(db)
+    await storage.set_state(KEY, Form.link)
+    await storage.set_data(KEY, {"kept": True})
+    # A real failure of the database: every write of the fsm table is refused from now on.
+    async with db.transaction() as tx:
+        if tx.dialect.postgres:
+            await tx.execute(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql "
+                "AS $$ BEGIN RAISE EXCEPTION 'no'; END $$"
+            )
+            await tx.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON fsm "
+                "FOR EACH ROW EXECUTE FUNCTION refuse()"
+            )
+        else:
+            for change in ("INSERT", "UPDATE"):
+                await tx.execute(
+                    f"CREATE TRIGGER refuse_{change} BEFORE {change} ON fsm "
+                    "BEGIN SELECT RAISE(ABORT, 'no'); END"
+                )
+    with pytest.raises(StorageError):
+        await storage.set_state(KEY, Form.quantity)
+    with pytest.raises(StorageError):
+        await storage.update_data(KEY, {"lost": True})
+    assert await storage.get_state(KEY) == "Form:link"
+    assert await storage.get_data(KEY) == {"kept": True}
+    newcomer = StorageKey(bot_id=1, chat_id=77, user_id=77)
+    with pytest.raises(StorageError):
+        await storage.set_state(newcomer, Form.link)
+    assert await storage.get_state(newcomer) is None
+
+
+async def test_remembers_at_most_the_given_number_of_keys(db: Database) -> None:
+    storage = DatabaseStorage(db, remembered=2)
+    keys = [StorageKey(bot_id=1, chat_id=n, user_id=n) for n in range(5)]
+    for n, key in enumerate(keys):
+        await storage.set_state(key, f"s{n}")
+    # The forgotten ones are read again from the database, unchanged.
+    assert [await storage.get_state(key) for key in keys] == [f"s{n}" for n in range(5)]
+    assert len(storage._known) == 2
+
+
+async def test_a_write_that_changes_nothing_is_not_made(db: Database) -> None:
+    storage = DatabaseStorage(db)
+    await storage.set_state(KEY, Form.link)
+    await storage.set_data(KEY, {"a": 1})
+    # Made behind the storage's back: a write of the same values would bring the row back.
+    async with db.transaction() as tx:
+        await tx.execute("DELETE FROM fsm")
+    await storage.set_state(KEY, Form.link)
+    await storage.update_data(KEY, {"a": 1})
+    assert await rows(db, "SELECT * FROM fsm") == []
+
+
+async def test_only_this_process_writes_the_table(db: Database) -> None:
+    """The contract of the memory: another writer's rows go unseen once the storage has
+    started (several front ends share a Redis storage instead)."""
+    storage = DatabaseStorage(db)
+    await storage.set_state(KEY, Form.link)
+    other = StorageKey(bot_id=1, chat_id=99, user_id=99)
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO fsm (key, state) VALUES (:key, 'Form:quantity')",
+            {"key": '[1,99,99,null,null,"default"]'},
+        )
+    assert await storage.get_state(other) is None
+    assert await DatabaseStorage(db).get_state(other) == "Form:quantity"  # a restart sees it

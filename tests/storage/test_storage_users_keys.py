@@ -1,3 +1,5 @@
+import asyncio
+
 import pytest
 from cryptography.fernet import Fernet
 
@@ -20,6 +22,15 @@ async def test_ensure_creates_once_and_keeps_language(users: UserRepository) -> 
     assert created.created_at == 100.0
     again = await users.ensure(1, "ru", now=200.0)
     assert again == created
+
+
+async def test_ensure_at_once_from_several_updates_creates_one_row(users: UserRepository) -> None:
+    # All find no row, then all insert: the first creates it (with its language), the others
+    # read it back.
+    rows = await asyncio.gather(*(users.ensure(3, lang, now=50.0) for lang in ("en", "ru", "ja")))
+    assert rows == [rows[0]] * 3
+    assert rows[0].language in {"en", "ru", "ja"}
+    assert await users.get(3) == rows[0]
 
 
 async def test_ensure_without_language(users: UserRepository) -> None:
