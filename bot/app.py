@@ -42,7 +42,7 @@ from bot.storage import (
     load_or_create_secret_key,
 )
 from bot.telegram.limiter import SendLimiter
-from bot.worker import LeaseStore, Worker
+from bot.worker import LeaseStore, Together, Worker
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ class BotApp:
             lease=self._lease or _NoLease(),
             ttl=self.settings.worker_lease_seconds,
             recover=recover,
-            tracker=services.tracker,
+            tracker=Together(services.tracker, services.broadcaster),
         )
 
     # --- running ------------------------------------------------------------------------------

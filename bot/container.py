@@ -13,12 +13,15 @@ from bot.config import Settings
 from bot.i18n import CatalogI18n
 from bot.panel.client import PanelClient
 from bot.services.accounts import AccountResolver
+from bot.services.broadcast import Broadcaster
 from bot.services.catalog import CatalogService
 from bot.services.delivery import OutboundQueue
+from bot.services.maintenance import Maintenance
 from bot.services.notifying import Notifier
 from bot.services.ordering import OrderService
 from bot.services.tracking import OrderTracker
 from bot.storage import Database, KeyRepository, OrderRepository, RefillRepository, UserRepository
+from bot.storage.console import OrderStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,9 @@ class Injected:
     orders: OrderRepository
     users: UserRepository
     keys: KeyRepository
+    broadcaster: Broadcaster
+    maintenance: Maintenance
+    order_stats: OrderStats
 
     def as_data(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -55,6 +61,9 @@ class Services:
     notifier: Notifier
     ordering: OrderService
     tracker: OrderTracker
+    broadcaster: Broadcaster
+    maintenance: Maintenance
+    order_stats: OrderStats
 
     def injected(self) -> Injected:
         return Injected(
@@ -65,4 +74,7 @@ class Services:
             orders=self.orders,
             users=self.users,
             keys=self.keys,
+            broadcaster=self.broadcaster,
+            maintenance=self.maintenance,
+            order_stats=self.order_stats,
         )

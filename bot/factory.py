@@ -19,9 +19,11 @@ from bot.container import Services
 from bot.handlers import (
     admin,
     balance,
+    broadcast,
     catalog,
     common,
     connect,
+    console,
     errors,
     membership,
     orders,
@@ -29,14 +31,17 @@ from bot.handlers import (
 )
 from bot.i18n import CatalogI18n, _
 from bot.middlewares.access import AccountLookup, AccountRequired
+from bot.middlewares.maintenance import MaintenanceGate
 from bot.middlewares.people import AllowListMiddleware, PersonLocaleMiddleware, PersonMiddleware
 from bot.middlewares.private import PrivateChatsOnly
 from bot.middlewares.throttling import ThrottlingMiddleware, TokenBuckets
 from bot.panel.client import PanelClient
 from bot.runners.inflight import CountingDispatcher, InFlight
 from bot.services.accounts import AccountResolver
+from bot.services.broadcast import Broadcaster
 from bot.services.catalog import CatalogService
 from bot.services.delivery import OutboundQueue
+from bot.services.maintenance import Maintenance
 from bot.services.notifying import Notifier
 from bot.services.ordering import OrderService
 from bot.services.tracking import OrderTracker
@@ -48,10 +53,13 @@ from bot.storage import (
     SQLiteStorage,
     UserRepository,
 )
+from bot.storage.console import OrderStats, SettingsStore, SqliteBroadcastStore
 from bot.storage.repositories import OrderRow
+from bot.telegram.broadcast_progress import ProgressReporter
 from bot.telegram.limiter import SendLimiter
 from bot.telegram.retry import FloodControlMiddleware
 from bot.telegram.sender import make_bot_sender
+from bot.views.broadcast import content_markup
 from bot.views.notifications import NotificationViews, unknown_order_alert
 
 
@@ -124,6 +132,14 @@ def build_services(
         notifier=notifier,
         ordering=ordering,
         tracker=tracker,
+        broadcaster=Broadcaster(
+            SqliteBroadcastStore(db),
+            queue,
+            markup=content_markup,
+            report=ProgressReporter(bot, i18n, users),
+        ),
+        maintenance=Maintenance(SettingsStore(db)),
+        order_stats=OrderStats(db),
     )
 
 
@@ -163,14 +179,21 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
 
     admins = admin.create_router()
     admins.message.filter(F.from_user.id.in_(s.admin_ids))
+    admins.callback_query.filter(F.from_user.id.in_(s.admin_ids))
+    admins.include_routers(console.create_router(), broadcast.create_router())
 
     account = Router(name="account")
     required = AccountRequired()
     account.message.middleware(required)
     account.callback_query.middleware(required)
+    # Closed during maintenance; orders (tracking) and balance stay open.
+    shop = Router(name="shop")
+    gate = MaintenanceGate(services.maintenance, s.admin_ids)
+    shop.message.middleware(gate)
+    shop.callback_query.middleware(gate)
+    shop.include_routers(wizard.create_router(), catalog.create_router())
     account.include_routers(
-        wizard.create_router(),
-        catalog.create_router(),
+        shop,
         orders.create_router(),
         balance.create_router(),
     )
