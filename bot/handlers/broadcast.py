@@ -13,7 +13,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 
 from bot.broadcasts import Audience, BroadcastState, Content, Progress, Segment
-from bot.i18n import CatalogI18n, _
+from bot.i18n import CatalogI18n, _, format_number
 from bot.keyboards import console as keyboards
 from bot.keyboards.console import BroadcastStep, CancelBroadcast
 from bot.services.broadcast import Broadcaster
@@ -122,7 +122,7 @@ async def take_audience(
     await _send(bot, chat_id, content)
     await query.message.answer(
         _("It goes to {count} people (people who blocked the bot are left out).").format(
-            count=count
+            count=format_number(count)
         ),
         reply_markup=keyboards.confirm(),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.broadcasts import BroadcastState, Content, Progress
-from bot.i18n import _
+from bot.i18n import _, format_number
 
 
 def content_markup(content: Content) -> InlineKeyboardMarkup | None:
@@ -26,6 +26,9 @@ def progress_text(progress: Progress, state: BroadcastState) -> str:
         head
         + "\n"
         + counts.format(
-            sent=progress.sent, blocked=progress.blocked, failed=progress.failed, left=progress.left
+            sent=format_number(progress.sent),
+            blocked=format_number(progress.blocked),
+            failed=format_number(progress.failed),
+            left=format_number(progress.left),
         )
     )
