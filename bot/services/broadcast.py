@@ -105,8 +105,7 @@ class Broadcaster:
         return await self._store.count_audience(audience, since=_month_ago())
 
     async def launch(self, admin_id: int, content: Content, audience: Audience) -> Broadcast:
-        broadcast = await self._store.create(admin_id, content, audience, since=_month_ago())
-        return broadcast
+        return await self._store.create(admin_id, content, audience, since=_month_ago())
 
     async def track_progress(self, broadcast_id: int, chat_id: int, message_id: int) -> None:
         """The message the runner edits; then wakes the runner up."""
@@ -150,9 +149,16 @@ class Broadcaster:
             await asyncio.gather(*runs, return_exceptions=True)
 
     def _spawn(self, broadcast: Broadcast) -> None:
-        task = asyncio.create_task(self._deliver(broadcast), name=f"broadcast-{broadcast.id}")
+        task = asyncio.create_task(self._guarded(broadcast), name=f"broadcast-{broadcast.id}")
         self._runs[broadcast.id] = task
         task.add_done_callback(lambda _t: self._runs.pop(broadcast.id, None))
+
+    async def _guarded(self, broadcast: Broadcast) -> None:
+        try:
+            await self._deliver(broadcast)
+        except Exception:
+            # The database failed: the next look for running broadcasts picks it up again.
+            log.exception("broadcast %d: delivery interrupted", broadcast.id)
 
     async def _deliver(self, broadcast: Broadcast) -> None:
         store = self._store
@@ -161,7 +167,7 @@ class Broadcaster:
             log.warning(
                 "broadcast %d: %d claims of a stopped run not resent", broadcast.id, abandoned
             )
-        run = _Run(self, broadcast)
+        run = _Run(store, self._queue, self._report, broadcast, self._markup(broadcast.content))
         try:
             while not self._stopping.is_set():
                 current = await store.get(broadcast.id)
@@ -186,9 +192,18 @@ class Broadcaster:
 class _Run:
     """One broadcast being delivered by this process: its window of claimed recipients."""
 
-    def __init__(self, owner: Broadcaster, broadcast: Broadcast) -> None:
-        self._owner = owner
-        self._markup = owner._markup(broadcast.content)
+    def __init__(
+        self,
+        store: BroadcastStore,
+        queue: OutboundQueue,
+        report: Report,
+        broadcast: Broadcast,
+        markup: Any,
+    ) -> None:
+        self._store = store
+        self._queue = queue
+        self._report = report
+        self._markup = markup
         self._content = broadcast.content
         self._id = broadcast.id
         self.outstanding = 0
@@ -202,7 +217,7 @@ class _Run:
         def settle(outcome: Outcome) -> Callable[[], Awaitable[None]]:
             async def done() -> None:
                 try:
-                    await self._owner._store.settle(self._id, chat_id, outcome)
+                    await self._store.settle(self._id, chat_id, outcome)
                 finally:
                     self.outstanding -= 1
                     self._changed.set()
@@ -210,7 +225,7 @@ class _Run:
             return done
 
         failed = settle(Outcome.FAILED)
-        await self._owner._queue.put(
+        await self._queue.put(
             Outgoing(
                 chat_id=chat_id,
                 text=content.html,
@@ -244,8 +259,8 @@ class _Run:
     async def report(self, broadcast: Broadcast) -> None:
         self._reported_at = time.monotonic()
         try:
-            progress = await self._owner._store.progress(broadcast.id)
-            await self._owner._report(broadcast, progress)
+            progress = await self._store.progress(broadcast.id)
+            await self._report(broadcast, progress)
         except Exception:
             # The progress message is a courtesy: delivery goes on without it.
             log.exception("broadcast %d: cannot report progress", broadcast.id)
