@@ -19,6 +19,7 @@ from bot.services.delivery import OutboundQueue
 from bot.services.maintenance import Maintenance
 from bot.services.notifying import Notifier
 from bot.services.ordering import OrderService
+from bot.services.people import People
 from bot.services.tracking import OrderTracker
 from bot.storage import Database, KeyRepository, OrderRepository, RefillRepository, UserRepository
 from bot.storage.console import OrderStats
@@ -38,6 +39,7 @@ class Injected:
     broadcaster: Broadcaster
     maintenance: Maintenance
     order_stats: OrderStats
+    people: People
 
     def as_data(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -64,6 +66,7 @@ class Services:
     broadcaster: Broadcaster
     maintenance: Maintenance
     order_stats: OrderStats
+    people: People
 
     def injected(self) -> Injected:
         return Injected(
@@ -77,4 +80,5 @@ class Services:
             broadcaster=self.broadcaster,
             maintenance=self.maintenance,
             order_stats=self.order_stats,
+            people=self.people,
         )

@@ -24,6 +24,7 @@ from bot.handlers import (
     common,
     connect,
     console,
+    console_people,
     errors,
     membership,
     orders,
@@ -31,6 +32,7 @@ from bot.handlers import (
 )
 from bot.i18n import CatalogI18n, _
 from bot.middlewares.access import AccountLookup, AccountRequired
+from bot.middlewares.banned import BanGate
 from bot.middlewares.maintenance import MaintenanceGate
 from bot.middlewares.people import AllowListMiddleware, PersonLocaleMiddleware, PersonMiddleware
 from bot.middlewares.private import PrivateChatsOnly
@@ -44,6 +46,7 @@ from bot.services.delivery import OutboundQueue
 from bot.services.maintenance import Maintenance
 from bot.services.notifying import Notifier
 from bot.services.ordering import OrderService
+from bot.services.people import People
 from bot.services.tracking import OrderTracker
 from bot.storage import (
     Database,
@@ -53,7 +56,7 @@ from bot.storage import (
     SQLiteStorage,
     UserRepository,
 )
-from bot.storage.console import OrderStats, SettingsStore, SqliteBroadcastStore
+from bot.storage.console import OrderStats, PeopleStore, SettingsStore, SqliteBroadcastStore
 from bot.storage.repositories import OrderRow
 from bot.telegram.broadcast_progress import ProgressReporter
 from bot.telegram.limiter import SendLimiter
@@ -140,6 +143,7 @@ def build_services(
         ),
         maintenance=Maintenance(SettingsStore(db)),
         order_stats=OrderStats(db),
+        people=People(PeopleStore(db)),
     )
 
 
@@ -166,6 +170,9 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
         PersonMiddleware(services.users, services.i18n, s.default_language, services.queue.unblock)
     )
     PersonLocaleMiddleware(services.i18n).setup(dp)
+    ban_gate = BanGate(services.people, s.admin_ids)
+    dp.message.outer_middleware(ban_gate)
+    dp.callback_query.outer_middleware(ban_gate)
     throttling = ThrottlingMiddleware(buckets)
     dp.message.outer_middleware(throttling)
     dp.callback_query.outer_middleware(throttling)
@@ -180,7 +187,9 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
     admins = admin.create_router()
     admins.message.filter(F.from_user.id.in_(s.admin_ids))
     admins.callback_query.filter(F.from_user.id.in_(s.admin_ids))
-    admins.include_routers(console.create_router(), broadcast.create_router())
+    admins.include_routers(
+        console.create_router(), console_people.create_router(), broadcast.create_router()
+    )
 
     account = Router(name="account")
     required = AccountRequired()

@@ -46,6 +46,13 @@ _SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS broadcast_recipients_by_state "
     "ON broadcast_recipients (broadcast_id, state)",
+    """CREATE TABLE IF NOT EXISTS console_people (
+        telegram_id INTEGER PRIMARY KEY,
+        username TEXT,
+        banned INTEGER NOT NULL DEFAULT 0 CHECK (banned IN (0, 1)),
+        updated_at REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS console_people_by_username ON console_people (username)",
     """CREATE TABLE IF NOT EXISTS console_settings (
         name TEXT PRIMARY KEY,
         value TEXT NOT NULL,
@@ -217,6 +224,52 @@ def _broadcast(row: object) -> Broadcast:
         progress_chat_id=get("progress_chat_id"),
         progress_message_id=get("progress_message_id"),
     )
+
+
+class PeopleStore:
+    """What the console knows of a person beyond the users table: username, ban."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def remember_username(self, telegram_id: int, username: str | None) -> None:
+        await _session(self._db)
+        await self._db.execute(
+            "INSERT INTO console_people (telegram_id, username, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (telegram_id) DO UPDATE SET username = excluded.username, "
+            "updated_at = excluded.updated_at",
+            (telegram_id, username.lower() if username else None, time.time()),
+        )
+
+    async def username(self, telegram_id: int) -> str | None:
+        await _session(self._db)
+        row = await self._db.fetchone(
+            "SELECT username FROM console_people WHERE telegram_id = ?", (telegram_id,)
+        )
+        return None if row is None or row[0] is None else str(row[0])
+
+    async def find_username(self, username: str) -> int | None:
+        await _session(self._db)
+        row = await self._db.fetchone(
+            "SELECT telegram_id FROM console_people WHERE username = ? "
+            "ORDER BY updated_at DESC LIMIT 1",
+            (username.lower(),),
+        )
+        return None if row is None else int(row[0])
+
+    async def set_banned(self, telegram_id: int, banned: bool) -> None:
+        await _session(self._db)
+        await self._db.execute(
+            "INSERT INTO console_people (telegram_id, banned, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (telegram_id) DO UPDATE SET banned = excluded.banned, "
+            "updated_at = excluded.updated_at",
+            (telegram_id, int(banned), time.time()),
+        )
+
+    async def banned(self) -> set[int]:
+        await _session(self._db)
+        rows = await self._db.fetchall("SELECT telegram_id FROM console_people WHERE banned = 1")
+        return {int(row[0]) for row in rows}
 
 
 class SettingsStore:
