@@ -53,17 +53,17 @@ from bot.storage import (
     KeyRepository,
     OrderRepository,
     RefillRepository,
-    SQLiteStorage,
     UserRepository,
 )
-from bot.storage.console import OrderStats, PeopleStore, SettingsStore, SqliteBroadcastStore
+from bot.storage.console import BroadcastRepository, OrderStats, PeopleStore, SettingsStore
+from bot.storage.fsm import DatabaseStorage
 from bot.storage.repositories import OrderRow
 from bot.telegram.broadcast_progress import ProgressReporter
 from bot.telegram.limiter import SendLimiter
 from bot.telegram.retry import FloodControlMiddleware
 from bot.telegram.sender import make_bot_sender
 from bot.views.broadcast import content_markup
-from bot.views.notifications import NotificationViews, unknown_order_alert
+from bot.views.notifications import NotificationViews
 
 
 def build_bot(
@@ -104,10 +104,12 @@ def build_services(
 
     # Telegram's limits are kept by the bot's limiter (see build_bot), not by the queue.
     queue = OutboundQueue(make_bot_sender(bot), on_blocked=blocked)
-    notifier = Notifier(orders_repo, refills, users, queue, NotificationViews(i18n))
+    notifier = Notifier(orders_repo, refills, users, queue, NotificationViews(i18n), s.admin_ids)
 
     async def alert_unknown(order: OrderRow) -> None:
-        await notifier.alert_admins(s.admin_ids, lambda: unknown_order_alert(order))
+        # The notifier tells whoever was not told yet: the admins, and the owner when no
+        # answer to their Confirm does (a stop or a crash cut it off).
+        await notifier.flush()
 
     ordering = OrderService(
         orders_repo, refills, poll_interval=s.poll_interval_seconds, on_unknown=alert_unknown
@@ -136,7 +138,7 @@ def build_services(
         ordering=ordering,
         tracker=tracker,
         broadcaster=Broadcaster(
-            SqliteBroadcastStore(db),
+            BroadcastRepository(db),
             queue,
             markup=content_markup,
             report=ProgressReporter(bot, i18n, users),
@@ -159,7 +161,7 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
     s = services.settings
     dp = CountingDispatcher(
         inflight=inflight,
-        storage=SQLiteStorage(services.db),
+        storage=DatabaseStorage(services.db),
         events_isolation=SimpleEventIsolation(),
     )
     dp.workflow_data.update(services.injected().as_data())

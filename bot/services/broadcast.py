@@ -37,7 +37,7 @@ STOP_SECONDS = 3.0  # how long a stop waits for the claimed window to be decided
 
 
 class BroadcastStore(Protocol):
-    """The database side (``bot.storage.console`` is the SQLite one)."""
+    """The database side (``bot.storage.console`` on SQLite or PostgreSQL)."""
 
     async def count_audience(self, audience: Audience, *, since: float) -> int: ...
 

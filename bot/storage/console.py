@@ -1,16 +1,13 @@
-"""The operator's console tables: broadcasts with their recipients, and console settings.
-
-Created on first use (``CREATE TABLE IF NOT EXISTS``) rather than as a numbered migration, so
-that this module does not collide with the move of the schema to SQLAlchemy + Alembic; there it
-becomes one Alembic revision with the same tables.
-"""
+"""The operator's console tables (revision 0004_console): broadcasts with their recipients,
+what the console knows of a person, console settings; and the order figures for /stats."""
 
 from __future__ import annotations
 
 import json
 import time
-import weakref
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from bot.broadcasts import (
     Audience,
@@ -21,178 +18,130 @@ from bot.broadcasts import (
     Progress,
     Segment,
 )
-from bot.storage.db import Database, Session
+from bot.storage.session import Params, Session, Source
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS broadcasts (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        admin_id INTEGER NOT NULL,
-        content_json TEXT NOT NULL,
-        segment TEXT NOT NULL,
-        language TEXT,
-        state TEXT NOT NULL CHECK (state IN ('running', 'cancelled', 'finished')),
-        progress_chat_id INTEGER,
-        progress_message_id INTEGER,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS broadcast_recipients (
-        broadcast_id INTEGER NOT NULL REFERENCES broadcasts (id) ON DELETE CASCADE,
-        chat_id INTEGER NOT NULL,
-        state TEXT NOT NULL DEFAULT 'pending'
-            CHECK (state IN ('pending', 'claimed', 'sent', 'blocked', 'failed')),
-        updated_at REAL NOT NULL,
-        PRIMARY KEY (broadcast_id, chat_id)
-    )""",
-    "CREATE INDEX IF NOT EXISTS broadcast_recipients_by_state "
-    "ON broadcast_recipients (broadcast_id, state)",
-    """CREATE TABLE IF NOT EXISTS console_people (
-        telegram_id INTEGER PRIMARY KEY,
-        username TEXT,
-        banned INTEGER NOT NULL DEFAULT 0 CHECK (banned IN (0, 1)),
-        updated_at REAL NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS console_people_by_username ON console_people (username)",
-    """CREATE TABLE IF NOT EXISTS console_settings (
-        name TEXT PRIMARY KEY,
-        value TEXT NOT NULL,
-        updated_at REAL NOT NULL
-    )""",
+_BROADCAST = (
+    "SELECT id, admin_id, content_json, state, progress_chat_id, progress_message_id "
+    "FROM broadcasts"
 )
 
-_ready: weakref.WeakSet[Database] = weakref.WeakSet()
 
-
-async def _session(db: Database) -> None:
-    if db in _ready:
-        return
-    async with db.transaction() as session:
-        for statement in _SCHEMA:
-            await session.execute(statement)
-    _ready.add(db)
-
-
-def _audience_sql(audience: Audience) -> tuple[str, list[object]]:
+def _audience_sql(audience: Audience, since: float) -> tuple[str, dict[str, Any]]:
     sql = "SELECT telegram_id FROM users WHERE blocked = 0"
-    params: list[object] = []
+    params: dict[str, Any] = {}
     if audience.segment is Segment.RECENT_BUYERS:
         sql += (
             " AND EXISTS (SELECT 1 FROM orders WHERE orders.owner_id = users.telegram_id"
-            " AND orders.placement = 'placed' AND orders.created_at >= ?)"
+            " AND orders.placement = 'placed' AND orders.created_at >= :since)"
         )
+        params["since"] = since
     elif audience.segment is Segment.LANGUAGE:
-        sql += " AND language = ?"
-        params.append(audience.language)
+        sql += " AND language = :language"
+        params["language"] = audience.language
     return sql, params
 
 
-def _since(audience: Audience, since: float, params: list[object]) -> list[object]:
-    return [since, *params] if audience.segment is Segment.RECENT_BUYERS else params
+class BroadcastRepository:
+    """``bot.services.broadcast.BroadcastStore`` on the bot's database (SQLite or PostgreSQL)."""
 
-
-class SqliteBroadcastStore:
-    """``bot.services.broadcast.BroadcastStore`` on the bot's SQLite database."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(self, source: Source) -> None:
+        self._src = source
 
     async def count_audience(self, audience: Audience, *, since: float) -> int:
-        await _session(self._db)
-        sql, params = _audience_sql(audience)
-        row = await self._db.fetchone(
-            f"SELECT COUNT(*) FROM ({sql})", _since(audience, since, params)
-        )
+        sql, params = _audience_sql(audience, since)
+        async with self._src.read() as tx:
+            row = await tx.fetchone(f"SELECT COUNT(*) FROM ({sql}) AS audience", params)
         return int(row[0]) if row else 0
 
     async def create(
         self, admin_id: int, content: Content, audience: Audience, *, since: float
     ) -> Broadcast:
-        await _session(self._db)
-        sql, params = _audience_sql(audience)
+        sql, params = _audience_sql(audience, since)
         now = time.time()
-        async with self._db.transaction() as session:
-            await session.execute(
+        async with self._src.transaction() as tx:
+            row = await tx.fetchone(
                 "INSERT INTO broadcasts (admin_id, content_json, segment, language, state, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, 'running', ?, ?)",
-                (
-                    admin_id,
-                    json.dumps(content.as_data()),
-                    audience.segment.value,
-                    audience.language,
-                    now,
-                    now,
-                ),
+                "created_at, updated_at) VALUES (:admin, :content, :segment, :language, "
+                "'running', :now, :now) RETURNING id",
+                {
+                    "admin": admin_id,
+                    "content": json.dumps(content.as_data()),
+                    "segment": audience.segment.value,
+                    "language": audience.language,
+                    "now": now,
+                },
             )
-            row = await session.fetchone("SELECT last_insert_rowid()")
             assert row is not None
             broadcast_id = int(row[0])
-            await session.execute(
+            # CAST: PostgreSQL types a parameter in a SELECT list as text otherwise.
+            await tx.execute(
                 "INSERT INTO broadcast_recipients (broadcast_id, chat_id, updated_at) "
-                f"SELECT ?, telegram_id, ? FROM ({sql})",
-                [broadcast_id, now, *_since(audience, since, params)],
+                "SELECT CAST(:broadcast AS BIGINT), telegram_id, CAST(:now AS DOUBLE PRECISION) "
+                f"FROM ({sql}) AS audience",
+                {**params, "broadcast": broadcast_id, "now": now},
             )
-            created = await _get(session, broadcast_id)
+            created = await _get(tx, broadcast_id)
         assert created is not None
         return created
 
     async def set_progress_message(self, broadcast_id: int, chat_id: int, message_id: int) -> None:
-        await self._db.execute(
-            "UPDATE broadcasts SET progress_chat_id = ?, progress_message_id = ?, updated_at = ? "
-            "WHERE id = ?",
-            (chat_id, message_id, time.time(), broadcast_id),
-        )
+        async with self._src.transaction() as tx:
+            await tx.execute(
+                "UPDATE broadcasts SET progress_chat_id = :chat, progress_message_id = :message, "
+                "updated_at = :now WHERE id = :id",
+                {"chat": chat_id, "message": message_id, "now": time.time(), "id": broadcast_id},
+            )
 
     async def get(self, broadcast_id: int) -> Broadcast | None:
-        await _session(self._db)
-        async with self._db.transaction() as session:
-            return await _get(session, broadcast_id)
+        async with self._src.read() as tx:
+            return await _get(tx, broadcast_id)
 
     async def running(self) -> list[Broadcast]:
-        await _session(self._db)
-        rows = await self._db.fetchall(
-            "SELECT * FROM broadcasts WHERE state = 'running' ORDER BY id"
-        )
+        async with self._src.read() as tx:
+            rows = await tx.fetchall(f"{_BROADCAST} WHERE state = 'running' ORDER BY id")
         return [_broadcast(row) for row in rows]
 
     async def claim(self, broadcast_id: int, limit: int) -> list[int]:
+        """Up to `limit` pending recipients, now claimed by the caller alone: one statement, so
+        two runners at once (two instances) never share one. PostgreSQL skips the rows another
+        claim holds locked instead of waiting for them and then finding them taken; SQLite has
+        one writer at a time anyway."""
         if limit <= 0:
             return []
-        now = time.time()
-        async with self._db.transaction() as session:
-            rows = await session.fetchall(
-                "SELECT chat_id FROM broadcast_recipients WHERE broadcast_id = ? "
-                "AND state = 'pending' ORDER BY chat_id LIMIT ?",
-                (broadcast_id, limit),
+        async with self._src.transaction() as tx:
+            skip_locked = " FOR UPDATE SKIP LOCKED" if tx.dialect.postgres else ""
+            rows = await tx.fetchall(
+                "UPDATE broadcast_recipients SET state = 'claimed', updated_at = :now "
+                "WHERE broadcast_id = :broadcast AND state = 'pending' AND chat_id IN ("
+                "SELECT chat_id FROM broadcast_recipients WHERE broadcast_id = :broadcast "
+                f"AND state = 'pending' ORDER BY chat_id LIMIT :limit{skip_locked}) "
+                "RETURNING chat_id",
+                {"now": time.time(), "broadcast": broadcast_id, "limit": limit},
             )
-            claimed = [int(row[0]) for row in rows]
-            await session.executemany(
-                "UPDATE broadcast_recipients SET state = 'claimed', updated_at = ? "
-                "WHERE broadcast_id = ? AND chat_id = ? AND state = 'pending'",
-                [(now, broadcast_id, chat_id) for chat_id in claimed],
-            )
-        return claimed
+        return sorted(int(row[0]) for row in rows)
 
     async def settle(self, broadcast_id: int, chat_id: int, outcome: Outcome) -> bool:
-        changed = await self._db.execute(
-            "UPDATE broadcast_recipients SET state = ?, updated_at = ? "
-            "WHERE broadcast_id = ? AND chat_id = ? AND state = 'claimed'",
-            (outcome.value, time.time(), broadcast_id, chat_id),
+        changed = await self._change(
+            "UPDATE broadcast_recipients SET state = :state, updated_at = :now "
+            "WHERE broadcast_id = :broadcast AND chat_id = :chat AND state = 'claimed'",
+            {"state": outcome.value, "broadcast": broadcast_id, "chat": chat_id},
         )
         return changed == 1
 
     async def abandon_claims(self, broadcast_id: int) -> int:
-        return await self._db.execute(
-            "UPDATE broadcast_recipients SET state = 'failed', updated_at = ? "
-            "WHERE broadcast_id = ? AND state = 'claimed'",
-            (time.time(), broadcast_id),
+        return await self._change(
+            "UPDATE broadcast_recipients SET state = 'failed', updated_at = :now "
+            "WHERE broadcast_id = :broadcast AND state = 'claimed'",
+            {"broadcast": broadcast_id},
         )
 
     async def progress(self, broadcast_id: int) -> Progress:
-        rows = await self._db.fetchall(
-            "SELECT state, COUNT(*) FROM broadcast_recipients WHERE broadcast_id = ? "
-            "GROUP BY state",
-            (broadcast_id,),
-        )
+        async with self._src.read() as tx:
+            rows = await tx.fetchall(
+                "SELECT state, COUNT(*) FROM broadcast_recipients "
+                "WHERE broadcast_id = :broadcast GROUP BY state",
+                {"broadcast": broadcast_id},
+            )
         counts = {str(row[0]): int(row[1]) for row in rows}
         return Progress(
             total=sum(counts.values()),
@@ -202,109 +151,121 @@ class SqliteBroadcastStore:
         )
 
     async def finish(self, broadcast_id: int, state: BroadcastState) -> bool:
-        changed = await self._db.execute(
-            "UPDATE broadcasts SET state = ?, updated_at = ? WHERE id = ? AND state = 'running'",
-            (state.value, time.time(), broadcast_id),
+        changed = await self._change(
+            "UPDATE broadcasts SET state = :state, updated_at = :now "
+            "WHERE id = :id AND state = 'running'",
+            {"state": state.value, "id": broadcast_id},
         )
         return changed == 1
 
+    async def _change(self, statement: str, params: Params) -> int:
+        async with self._src.transaction() as tx:
+            return await tx.execute(statement, {**params, "now": time.time()})
 
-async def _get(session: Session, broadcast_id: int) -> Broadcast | None:
-    row = await session.fetchone("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,))
+
+async def _get(tx: Session, broadcast_id: int) -> Broadcast | None:
+    row = await tx.fetchone(f"{_BROADCAST} WHERE id = :id", {"id": broadcast_id})
     return None if row is None else _broadcast(row)
 
 
-def _broadcast(row: object) -> Broadcast:
-    get = row.__getitem__  # an aiosqlite.Row
+def _broadcast(row: Sequence[Any]) -> Broadcast:
+    broadcast_id, admin_id, content_json, state, chat_id, message_id = row
     return Broadcast(
-        id=int(get("id")),
-        admin_id=int(get("admin_id")),
-        content=Content.from_data(json.loads(get("content_json"))),
-        state=BroadcastState(get("state")),
-        progress_chat_id=get("progress_chat_id"),
-        progress_message_id=get("progress_message_id"),
+        id=int(broadcast_id),
+        admin_id=int(admin_id),
+        content=Content.from_data(json.loads(content_json)),
+        state=BroadcastState(state),
+        progress_chat_id=None if chat_id is None else int(chat_id),
+        progress_message_id=None if message_id is None else int(message_id),
     )
 
 
 class PeopleStore:
     """What the console knows of a person beyond the users table: username, ban."""
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(self, source: Source) -> None:
+        self._src = source
 
     async def remember_username(self, telegram_id: int, username: str | None) -> None:
-        await _session(self._db)
-        await self._db.execute(
-            "INSERT INTO console_people (telegram_id, username, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (telegram_id) DO UPDATE SET username = excluded.username, "
-            "updated_at = excluded.updated_at",
-            (telegram_id, username.lower() if username else None, time.time()),
-        )
+        async with self._src.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO console_people (telegram_id, username, updated_at) "
+                "VALUES (:id, :username, :now) ON CONFLICT (telegram_id) DO UPDATE SET "
+                "username = excluded.username, updated_at = excluded.updated_at",
+                {
+                    "id": telegram_id,
+                    "username": username.lower() if username else None,
+                    "now": time.time(),
+                },
+            )
 
     async def username(self, telegram_id: int) -> str | None:
-        await _session(self._db)
-        row = await self._db.fetchone(
-            "SELECT username FROM console_people WHERE telegram_id = ?", (telegram_id,)
-        )
+        async with self._src.read() as tx:
+            row = await tx.fetchone(
+                "SELECT username FROM console_people WHERE telegram_id = :id", {"id": telegram_id}
+            )
         return None if row is None or row[0] is None else str(row[0])
 
     async def find_username(self, username: str) -> int | None:
-        await _session(self._db)
-        row = await self._db.fetchone(
-            "SELECT telegram_id FROM console_people WHERE username = ? "
-            "ORDER BY updated_at DESC LIMIT 1",
-            (username.lower(),),
-        )
+        async with self._src.read() as tx:
+            row = await tx.fetchone(
+                "SELECT telegram_id FROM console_people WHERE username = :username "
+                "ORDER BY updated_at DESC LIMIT 1",
+                {"username": username.lower()},
+            )
         return None if row is None else int(row[0])
 
     async def set_banned(self, telegram_id: int, banned: bool) -> None:
-        await _session(self._db)
-        await self._db.execute(
-            "INSERT INTO console_people (telegram_id, banned, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (telegram_id) DO UPDATE SET banned = excluded.banned, "
-            "updated_at = excluded.updated_at",
-            (telegram_id, int(banned), time.time()),
-        )
+        async with self._src.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO console_people (telegram_id, banned, updated_at) "
+                "VALUES (:id, :banned, :now) ON CONFLICT (telegram_id) DO UPDATE SET "
+                "banned = excluded.banned, updated_at = excluded.updated_at",
+                {"id": telegram_id, "banned": int(banned), "now": time.time()},
+            )
 
     async def banned(self) -> set[int]:
-        await _session(self._db)
-        rows = await self._db.fetchall("SELECT telegram_id FROM console_people WHERE banned = 1")
+        async with self._src.read() as tx:
+            rows = await tx.fetchall("SELECT telegram_id FROM console_people WHERE banned = 1")
         return {int(row[0]) for row in rows}
 
 
 class SettingsStore:
     """Console settings every instance reads from the database (maintenance mode)."""
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(self, source: Source) -> None:
+        self._src = source
 
     async def get(self, name: str) -> str | None:
-        await _session(self._db)
-        row = await self._db.fetchone("SELECT value FROM console_settings WHERE name = ?", (name,))
+        async with self._src.read() as tx:
+            row = await tx.fetchone(
+                "SELECT value FROM console_settings WHERE name = :name", {"name": name}
+            )
         return None if row is None else str(row[0])
 
     async def set(self, name: str, value: str) -> None:
-        await _session(self._db)
-        await self._db.execute(
-            "INSERT INTO console_settings (name, value, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET value = excluded.value, "
-            "updated_at = excluded.updated_at",
-            (name, value, time.time()),
-        )
+        async with self._src.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO console_settings (name, value, updated_at) "
+                "VALUES (:name, :value, :now) ON CONFLICT (name) DO UPDATE SET "
+                "value = excluded.value, updated_at = excluded.updated_at",
+                {"name": name, "value": value, "now": time.time()},
+            )
 
 
 class OrderStats:
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(self, source: Source) -> None:
+        self._src = source
 
     async def placed_since(self, since: float) -> list[tuple[float, Decimal]]:
         """(created_at, price) of orders placed on the panel since ``since`` (price 0 when
         unknown)."""
-        rows = await self._db.fetchall(
-            "SELECT created_at, price FROM orders WHERE placement = 'placed' AND created_at >= ? "
-            "ORDER BY created_at",
-            (since,),
-        )
+        async with self._src.read() as tx:
+            rows = await tx.fetchall(
+                "SELECT created_at, price FROM orders WHERE placement = 'placed' "
+                "AND created_at >= :since ORDER BY created_at",
+                {"since": since},
+            )
         return [(float(row[0]), _price(row[1])) for row in rows]
 
 

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from bot.broadcasts import Audience, BroadcastState, Content, Outcome, Segment
 from bot.storage import Database, UserRepository
-from bot.storage.console import SqliteBroadcastStore
+from bot.storage.console import BroadcastRepository
 
 
-async def test_claims_are_taken_once_and_a_crash_leaves_them_unsent(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "bot.sqlite3") as db:
+async def test_claims_are_taken_once_and_a_crash_leaves_them_unsent(database_url: str) -> None:
+    async with await Database.open(database_url) as db:
         users = UserRepository(db)
         for chat_id in range(1, 101):
             await users.ensure(chat_id, "en")
         await users.set_blocked(100, True)
-        store = SqliteBroadcastStore(db)
+        store = BroadcastRepository(db)
         broadcast = await store.create(1, Content("hi"), Audience(Segment.ALL), since=0)
         assert (await store.progress(broadcast.id)).total == 99
 
