@@ -105,17 +105,19 @@ class BroadcastRepository:
         """Up to `limit` pending recipients, now claimed by the caller alone: one statement, so
         two runners at once (two instances) never share one. PostgreSQL skips the rows another
         claim holds locked instead of waiting for them and then finding them taken; SQLite has
-        one writer at a time anyway."""
+        one writer at a time anyway. MATERIALIZED: the pick is made once; as a subquery in the
+        WHERE, PostgreSQL may run it again per row (a nested loop) and claim far past `limit`."""
         if limit <= 0:
             return []
         async with self._src.transaction() as tx:
             skip_locked = " FOR UPDATE SKIP LOCKED" if tx.dialect.postgres else ""
             rows = await tx.fetchall(
+                "WITH picked AS MATERIALIZED (SELECT chat_id FROM broadcast_recipients "
+                "WHERE broadcast_id = :broadcast AND state = 'pending' "
+                f"ORDER BY chat_id LIMIT :limit{skip_locked}) "
                 "UPDATE broadcast_recipients SET state = 'claimed', updated_at = :now "
-                "WHERE broadcast_id = :broadcast AND state = 'pending' AND chat_id IN ("
-                "SELECT chat_id FROM broadcast_recipients WHERE broadcast_id = :broadcast "
-                f"AND state = 'pending' ORDER BY chat_id LIMIT :limit{skip_locked}) "
-                "RETURNING chat_id",
+                "WHERE broadcast_id = :broadcast AND state = 'pending' "
+                "AND chat_id IN (SELECT chat_id FROM picked) RETURNING chat_id",
                 {"now": time.time(), "broadcast": broadcast_id, "limit": limit},
             )
         return sorted(int(row[0]) for row in rows)

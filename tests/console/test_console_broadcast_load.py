@@ -42,12 +42,15 @@ async def _place_order(harness: Harness) -> int:
 
 
 @pytest.fixture
-async def limited(tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram) -> Harness:
+async def limited(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, database_url: str
+) -> Harness:
     tg.faults.rate_limit(300, 10)
     h = Harness(
         tmp_path,
         sim,
         tg,
+        database_url=database_url,
         telegram_messages_per_second=300,
         telegram_chat_interval_seconds=0.1,
     )
@@ -89,10 +92,10 @@ async def test_a_thousand_people_under_the_limits_none_lost_none_twice_orders_fi
 
 
 async def test_a_restart_in_the_middle_resumes_without_sending_anyone_twice(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, database_url: str
 ) -> None:
     people = range(20_000, 20_200)
-    harness = Harness(tmp_path, sim, tg, telegram_messages_per_second=60)
+    harness = Harness(tmp_path, sim, tg, database_url=database_url, telegram_messages_per_second=60)
     await harness.start()
     try:
         await seed(harness, people)
@@ -119,10 +122,10 @@ async def test_a_restart_in_the_middle_resumes_without_sending_anyone_twice(
 
 
 async def test_cancel_stops_the_broadcast_and_says_how_far_it_got(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, database_url: str
 ) -> None:
     people = range(30_000, 30_300)
-    harness = Harness(tmp_path, sim, tg, telegram_messages_per_second=60)
+    harness = Harness(tmp_path, sim, tg, database_url=database_url, telegram_messages_per_second=60)
     await harness.start()
     try:
         await seed(harness, people)

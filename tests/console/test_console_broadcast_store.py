@@ -24,6 +24,7 @@ async def test_claims_are_taken_once_and_a_crash_leaves_them_unsent(database_url
             store.claim(broadcast.id, 60), store.claim(broadcast.id, 60)
         )
         assert len(first) + len(second) == 99 and not set(first) & set(second)
+        assert len(first) <= 60 and len(second) <= 60  # never past the limit asked for
         assert await store.claim(broadcast.id, 10) == []
 
         assert await store.settle(broadcast.id, first[0], Outcome.SENT)
