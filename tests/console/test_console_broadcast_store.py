@@ -1,12 +1,16 @@
-"""The broadcast tables: a recipient is claimed once, and a crash's claims are never resent."""
+"""The console's tables on SQLite and PostgreSQL: a recipient is claimed once, a crash's claims are
+never resent, each segment gets exactly its people; people and settings are remembered."""
 
 from __future__ import annotations
 
 import asyncio
+import time
+from decimal import Decimal
 
 from bot.broadcasts import Audience, BroadcastState, Content, Outcome, Segment
-from bot.storage import Database, UserRepository
-from bot.storage.console import BroadcastRepository
+from bot.storage import Database, OrderRepository, UserRepository
+from bot.storage.console import BroadcastRepository, OrderStats, PeopleStore, SettingsStore
+from tests.intents import write_intent
 
 
 async def test_claims_are_taken_once_and_a_crash_leaves_them_unsent(database_url: str) -> None:
@@ -38,3 +42,45 @@ async def test_claims_are_taken_once_and_a_crash_leaves_them_unsent(database_url
         assert await store.finish(broadcast.id, BroadcastState.CANCELLED)
         assert not await store.finish(broadcast.id, BroadcastState.FINISHED)
         assert await store.running() == []
+
+
+async def test_each_segment_counts_and_gets_exactly_its_people(database_url: str) -> None:
+    async with await Database.open(database_url) as db:
+        users, orders = UserRepository(db), OrderRepository(db)
+        for chat_id, language in [(1, "en"), (2, "ru"), (3, "ru"), (4, "ja")]:
+            await users.ensure(chat_id, language)
+        await users.set_blocked(3, True)  # blocked people are in no segment
+        # 2 bought recently, 4 long ago, 1 only tried (an intent never placed).
+        for token, owner, age in [("a", 2, 3600.0), ("b", 4, 90 * 86400.0), ("c", 1, 60.0)]:
+            order = await write_intent(orders, token, owner_id=owner, age=age)
+            if owner != 1:
+                assert await orders.mark_placed(order.id, owner, first_poll_at=0, poll_interval=60)
+        since = time.time() - 30 * 86400
+        store = BroadcastRepository(db)
+        for audience, people in [
+            (Audience(Segment.ALL), {1, 2, 4}),
+            (Audience(Segment.LANGUAGE, "ru"), {2}),
+            (Audience(Segment.RECENT_BUYERS), {2}),
+        ]:
+            assert await store.count_audience(audience, since=since) == len(people)
+            created = await store.create(1, Content("hi"), audience, since=since)
+            assert set(await store.claim(created.id, 10)) == people
+
+        placed = await OrderStats(db).placed_since(since)
+        assert [price for _at, price in placed] == [Decimal("0.05")]
+
+
+async def test_people_and_settings_are_remembered(database_url: str) -> None:
+    async with await Database.open(database_url) as db:
+        people, settings = PeopleStore(db), SettingsStore(db)
+        await people.remember_username(7, "Alice")
+        await people.set_banned(7, True)
+        await people.set_banned(8, True)  # never wrote to the bot: banned all the same
+        await people.set_banned(8, False)
+        assert await people.find_username("ALICE") == 7
+        assert await people.username(7) == "alice"
+        assert await people.banned() == {7}
+        assert await settings.get("maintenance") is None
+        await settings.set("maintenance", "on")
+        await settings.set("maintenance", "off")
+        assert await settings.get("maintenance") == "off"
