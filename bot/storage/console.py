@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal
 
 from bot.broadcasts import (
     Audience,
@@ -189,17 +189,7 @@ class PeopleStore:
         self._src = source
 
     async def remember_username(self, telegram_id: int, username: str | None) -> None:
-        async with self._src.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO console_people (telegram_id, username, updated_at) "
-                "VALUES (:id, :username, :now) ON CONFLICT (telegram_id) DO UPDATE SET "
-                "username = excluded.username, updated_at = excluded.updated_at",
-                {
-                    "id": telegram_id,
-                    "username": username.lower() if username else None,
-                    "now": time.time(),
-                },
-            )
+        await self._put(telegram_id, "username", username.lower() if username else None)
 
     async def username(self, telegram_id: int) -> str | None:
         async with self._src.read() as tx:
@@ -218,18 +208,24 @@ class PeopleStore:
         return None if row is None else int(row[0])
 
     async def set_banned(self, telegram_id: int, banned: bool) -> None:
-        async with self._src.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO console_people (telegram_id, banned, updated_at) "
-                "VALUES (:id, :banned, :now) ON CONFLICT (telegram_id) DO UPDATE SET "
-                "banned = excluded.banned, updated_at = excluded.updated_at",
-                {"id": telegram_id, "banned": int(banned), "now": time.time()},
-            )
+        await self._put(telegram_id, "banned", int(banned))
 
     async def banned(self) -> set[int]:
         async with self._src.read() as tx:
             rows = await tx.fetchall("SELECT telegram_id FROM console_people WHERE banned = 1")
         return {int(row[0]) for row in rows}
+
+    async def _put(
+        self, telegram_id: int, column: Literal["username", "banned"], value: Any
+    ) -> None:
+        """One fact about the person; their row is made on first use (the others default)."""
+        async with self._src.transaction() as tx:
+            await tx.execute(
+                f"INSERT INTO console_people (telegram_id, {column}, updated_at) "
+                "VALUES (:id, :value, :now) ON CONFLICT (telegram_id) DO UPDATE SET "
+                f"{column} = excluded.{column}, updated_at = excluded.updated_at",
+                {"id": telegram_id, "value": value, "now": time.time()},
+            )
 
 
 class SettingsStore:
