@@ -44,7 +44,7 @@ from bot.storage import (
     shown_url,
 )
 from bot.telegram.limiter import SendLimiter
-from bot.worker import Worker
+from bot.worker import Together, Worker
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ class BotApp:
             lease=LeaseRepository(self.db),
             ttl=self.settings.worker_lease_seconds,
             recover=recover,
-            tracker=services.tracker,
+            tracker=Together(services.tracker, services.broadcaster),
         )
 
     # --- running ------------------------------------------------------------------------------

@@ -13,13 +13,17 @@ from bot.config import Settings
 from bot.i18n import CatalogI18n
 from bot.panel.client import PanelClient
 from bot.services.accounts import AccountResolver
+from bot.services.broadcast import Broadcaster
 from bot.services.catalog import CatalogService
 from bot.services.delivery import OutboundQueue
+from bot.services.maintenance import Maintenance
 from bot.services.notifying import Notifier
 from bot.services.ordering import OrderService
+from bot.services.people import People
 from bot.services.shop import ShopService
 from bot.services.tracking import OrderTracker
 from bot.storage import Database, KeyRepository, OrderRepository, RefillRepository, UserRepository
+from bot.storage.console import OrderStats
 from bot.storage.wallets import WalletRepository
 
 
@@ -34,6 +38,10 @@ class Injected:
     orders: OrderRepository
     users: UserRepository
     keys: KeyRepository
+    broadcaster: Broadcaster
+    maintenance: Maintenance
+    order_stats: OrderStats
+    people: People
     shop: ShopService | None  # shop mode only
 
     def as_data(self) -> dict[str, Any]:
@@ -58,6 +66,10 @@ class Services:
     notifier: Notifier
     ordering: OrderService
     tracker: OrderTracker
+    broadcaster: Broadcaster
+    maintenance: Maintenance
+    order_stats: OrderStats
+    people: People
     shop: ShopService | None = None  # shop mode only
     wallets: WalletRepository | None = None
 
@@ -70,5 +82,9 @@ class Services:
             orders=self.orders,
             users=self.users,
             keys=self.keys,
+            broadcaster=self.broadcaster,
+            maintenance=self.maintenance,
+            order_stats=self.order_stats,
+            people=self.people,
             shop=self.shop,
         )

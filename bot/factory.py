@@ -21,9 +21,12 @@ from bot.container import Services
 from bot.handlers import (
     admin,
     balance,
+    broadcast,
     catalog,
     common,
     connect,
+    console,
+    console_people,
     errors,
     membership,
     orders,
@@ -33,19 +36,24 @@ from bot.handlers import (
 )
 from bot.i18n import CatalogI18n, _
 from bot.middlewares.access import AccountLookup, AccountRequired
+from bot.middlewares.banned import BanGate
+from bot.middlewares.maintenance import MaintenanceGate
 from bot.middlewares.people import AllowListMiddleware, PersonLocaleMiddleware, PersonMiddleware
 from bot.middlewares.private import PrivateChatsOnly
 from bot.middlewares.throttling import ThrottlingMiddleware, TokenBuckets
 from bot.panel.client import PanelClient
 from bot.runners.inflight import CountingDispatcher, InFlight
 from bot.services.accounts import AccountResolver
+from bot.services.broadcast import Broadcaster
 from bot.services.catalog import CatalogService
 from bot.services.delivery import OutboundQueue
 from bot.services.ledger import OrderRefunds
+from bot.services.maintenance import Maintenance
 from bot.services.money import minor_digits, to_minor_up
 from bot.services.notifying import Notifier
 from bot.services.ordering import OrderService
 from bot.services.panel_funds import PanelFunds
+from bot.services.people import People
 from bot.services.shop import ShopCatalog, ShopService
 from bot.services.shop_orders import ShopOrders
 from bot.services.shop_pricing import PriceRule
@@ -57,13 +65,16 @@ from bot.storage import (
     RefillRepository,
     UserRepository,
 )
+from bot.storage.console import BroadcastRepository, OrderStats, PeopleStore, SettingsStore
 from bot.storage.fsm import DatabaseStorage
 from bot.storage.repositories import OrderRow
 from bot.storage.shop import ShopRepository
 from bot.storage.wallets import WalletRepository
+from bot.telegram.broadcast_progress import ProgressReporter
 from bot.telegram.limiter import SendLimiter
 from bot.telegram.retry import FloodControlMiddleware
 from bot.telegram.sender import make_bot_sender
+from bot.views.broadcast import content_markup
 from bot.views.notifications import NotificationViews
 from bot.views.shop import ShopMoney, panel_funds_alert
 
@@ -157,6 +168,15 @@ def build_services(
         notifier=notifier,
         ordering=ordering,
         tracker=tracker,
+        broadcaster=Broadcaster(
+            BroadcastRepository(db),
+            queue,
+            markup=content_markup,
+            report=ProgressReporter(bot, i18n, users),
+        ),
+        maintenance=Maintenance(SettingsStore(db)),
+        order_stats=OrderStats(db),
+        people=People(PeopleStore(db)),
         shop=seller,
         wallets=wallets,
     )
@@ -214,6 +234,9 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
         PersonMiddleware(services.users, services.i18n, s.default_language, services.queue.unblock)
     )
     PersonLocaleMiddleware(services.i18n).setup(dp)
+    ban_gate = BanGate(services.people, s.admin_ids)
+    dp.message.outer_middleware(ban_gate)
+    dp.callback_query.outer_middleware(ban_gate)
     throttling = ThrottlingMiddleware(buckets)
     dp.message.outer_middleware(throttling)
     dp.callback_query.outer_middleware(throttling)
@@ -227,16 +250,26 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
 
     admins = admin.create_router()
     admins.message.filter(F.from_user.id.in_(s.admin_ids))
+    admins.callback_query.filter(F.from_user.id.in_(s.admin_ids))
     if s.shop_mode:
+        # First: the shop's /stats (money) hands on to the console's (the 30-day chart).
         admins.include_router(shop_admin.create_router())
+    admins.include_routers(
+        console.create_router(), console_people.create_router(), broadcast.create_router()
+    )
 
     account = Router(name="account")
     required = AccountRequired()
     account.message.middleware(required)
     account.callback_query.middleware(required)
+    # Closed during maintenance; orders (tracking) and balance stay open.
+    storefront = Router(name="storefront")
+    gate = MaintenanceGate(services.maintenance, s.admin_ids)
+    storefront.message.middleware(gate)
+    storefront.callback_query.middleware(gate)
+    storefront.include_routers(wizard.create_router(), catalog.create_router())
     account.include_routers(
-        wizard.create_router(),
-        catalog.create_router(),
+        storefront,
         orders.create_router(),
         # A shop's customers see their wallet, never the operator's panel balance.
         shop.create_router() if s.shop_mode else balance.create_router(),

@@ -39,6 +39,21 @@ class Startable(Protocol):
     async def stop(self) -> None: ...
 
 
+class Together:
+    """Several background jobs started and stopped as one (tracking, broadcasts)."""
+
+    def __init__(self, *jobs: Startable) -> None:
+        self._jobs = jobs
+
+    def start(self) -> None:
+        for job in self._jobs:
+            job.start()
+
+    async def stop(self) -> None:
+        for job in self._jobs:
+            await job.stop()
+
+
 def holder_name() -> str:
     """Who holds the lease, as an operator reading the database would want to know."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

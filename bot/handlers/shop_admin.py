@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from html import escape
 
 from aiogram import Bot, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject
 from aiogram.types import InlineKeyboardMarkup, Message
 
@@ -191,6 +192,8 @@ async def stats(message: Message, shop: ShopService) -> None:
     for key, period in periods.items():
         lines += ["", f"<b>{escape(titles[key])}</b>", _period(fmt, period)]
     await message.answer("\n".join(lines))
+    # The console's /stats follows with the 30-day chart and the numbers a day.
+    raise SkipHandler
 
 
 def _period(fmt: ShopMoney, period: Period) -> str:

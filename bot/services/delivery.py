@@ -58,8 +58,9 @@ class Outgoing:
     that is unset)."""
 
     chat_id: int
-    text: str
+    text: str  # the caption when ``photo`` is set
     reply_markup: Any = None
+    photo: str | None = None  # a Telegram file_id (a broadcast's picture)
     priority: Priority = Priority.NOTIFICATION
     on_sent: Callback | None = None
     on_failed: Callback | None = None

@@ -31,9 +31,19 @@ def make_bot_sender(bot: Bot) -> SendFn:
     async def send(message: Outgoing) -> None:
         try:
             with sending_at(message.priority):
-                await bot.send_message(
-                    chat_id=message.chat_id, text=message.text, reply_markup=message.reply_markup
-                )
+                if message.photo is not None:
+                    await bot.send_photo(
+                        chat_id=message.chat_id,
+                        photo=message.photo,
+                        caption=message.text or None,
+                        reply_markup=message.reply_markup,
+                    )
+                else:
+                    await bot.send_message(
+                        chat_id=message.chat_id,
+                        text=message.text,
+                        reply_markup=message.reply_markup,
+                    )
         except TelegramRetryAfter:
             raise  # refused, so never shown: the queue may try again
         except TelegramForbiddenError as error:

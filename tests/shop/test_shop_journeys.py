@@ -278,10 +278,14 @@ async def test_stats(shop: Harness) -> None:
     await credit(shop, ALICE, "1")
     await confirmation(shop)
     await shop.press(ALICE, "Confirm")
-    stats = await shop.say(ADMIN, "/stats")
+    await shop.say(ADMIN, "/stats")
+    money, chart, days = shop.tg.transcript(ADMIN)[-3:]
     # Sold 0.19; the panel's price 0.145 → 0.15 (rounded up): margin 0.04.
-    assert "sales 0.19 USD · panel cost 0.15 USD · margin 0.04 USD" in stats.text
-    assert "Money in wallets: 0.81 USD" in stats.text
+    assert "sales 0.19 USD · panel cost 0.15 USD · margin 0.04 USD" in money.text
+    assert "Money in wallets: 0.81 USD" in money.text
+    # Then the console's 30-day chart, as a picture, and the numbers a day.
+    assert chart.media is not None and "Last 30 days" in chart.text
+    assert "1 orders, 0.19" in days.text
 
 
 async def test_ledger_check(shop: Harness, tmp_path: Path) -> None:

@@ -1,0 +1,7 @@
+"""The console's end-to-end tests run the whole bot like tests/bot (same fixtures)."""
+
+from __future__ import annotations
+
+from tests.bot.conftest import harness, sim, tg
+
+__all__ = ["harness", "sim", "tg"]
