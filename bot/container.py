@@ -18,6 +18,7 @@ from bot.services.delivery import OutboundQueue
 from bot.services.notifying import Notifier
 from bot.services.ordering import OrderService
 from bot.services.tracking import OrderTracker
+from bot.shared.connection import SharedRedis
 from bot.storage import Database, KeyRepository, OrderRepository, RefillRepository, UserRepository
 
 
@@ -55,6 +56,7 @@ class Services:
     notifier: Notifier
     ordering: OrderService
     tracker: OrderTracker
+    shared: SharedRedis | None = None  # Redis, when several instances run
 
     def injected(self) -> Injected:
         return Injected(

@@ -29,9 +29,14 @@ from bot.handlers import (
 )
 from bot.i18n import CatalogI18n, _
 from bot.middlewares.access import AccountLookup, AccountRequired
-from bot.middlewares.people import AllowListMiddleware, PersonLocaleMiddleware, PersonMiddleware
+from bot.middlewares.people import (
+    REFUSAL_INTERVAL,
+    AllowListMiddleware,
+    PersonLocaleMiddleware,
+    PersonMiddleware,
+)
 from bot.middlewares.private import PrivateChatsOnly
-from bot.middlewares.throttling import ThrottlingMiddleware, TokenBuckets
+from bot.middlewares.throttling import Buckets, ThrottlingMiddleware, TokenBuckets
 from bot.panel.client import PanelClient
 from bot.runners.inflight import CountingDispatcher, InFlight
 from bot.services.accounts import AccountResolver
@@ -40,6 +45,11 @@ from bot.services.delivery import OutboundQueue
 from bot.services.notifying import Notifier
 from bot.services.ordering import OrderService
 from bot.services.tracking import OrderTracker
+from bot.shared.catalogues import RedisCatalogues
+from bot.shared.claims import RedisClaims
+from bot.shared.connection import SharedRedis
+from bot.shared.flood import RedisTokenBuckets
+from bot.shared.memory import RedisRecentlyTold
 from bot.storage import (
     Database,
     KeyRepository,
@@ -71,8 +81,15 @@ def build_bot(
 
 
 def build_services(
-    settings: Settings, i18n: CatalogI18n, db: Database, keys: KeyRepository, bot: Bot
+    settings: Settings,
+    i18n: CatalogI18n,
+    db: Database,
+    keys: KeyRepository,
+    bot: Bot,
+    shared: SharedRedis | None = None,
 ) -> Services:
+    """With `shared` (REDIS_URL), the catalogue cache and the notifications in flight are
+    shared with the other instances."""
     s = settings
     users = UserRepository(db)
     orders_repo = OrderRepository(db)
@@ -93,7 +110,8 @@ def build_services(
 
     # Telegram's limits are kept by the bot's limiter (see build_bot), not by the queue.
     queue = OutboundQueue(make_bot_sender(bot), on_blocked=blocked)
-    notifier = Notifier(orders_repo, refills, users, queue, NotificationViews(i18n))
+    claims = RedisClaims(shared) if shared is not None else None
+    notifier = Notifier(orders_repo, refills, users, queue, NotificationViews(i18n), claims)
 
     async def alert_unknown(order: OrderRow) -> None:
         await notifier.alert_admins(s.admin_ids, lambda: unknown_order_alert(order))
@@ -119,11 +137,14 @@ def build_services(
         keys=keys,
         panel=panel,
         accounts=accounts,
-        catalog=CatalogService(s.catalog_ttl_seconds),
+        catalog=CatalogService(
+            s.catalog_ttl_seconds, shared=RedisCatalogues(shared) if shared is not None else None
+        ),
         queue=queue,
         notifier=notifier,
         ordering=ordering,
         tracker=tracker,
+        shared=shared,
     )
 
 
@@ -137,15 +158,26 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
     └── fallback: what nobody else took
     """
     s = services.settings
+    shared = services.shared
     dp = CountingDispatcher(
         inflight=inflight,
-        storage=SQLiteStorage(services.db),
-        events_isolation=SimpleEventIsolation(),
+        storage=SQLiteStorage(services.db)
+        if shared is None
+        else shared.fsm_storage(s.redis_state_ttl_seconds),
+        events_isolation=SimpleEventIsolation() if shared is None else shared.event_isolation(),
     )
     dp.workflow_data.update(services.injected().as_data())
     dp.update.outer_middleware(PrivateChatsOnly(services.i18n))
-    buckets = TokenBuckets(s.throttle_updates_per_second, s.throttle_burst)
-    dp.update.outer_middleware(AllowListMiddleware(s, services.i18n, buckets))
+    rate, burst = s.throttle_updates_per_second, s.throttle_burst
+    buckets: Buckets = (
+        TokenBuckets(rate, burst) if shared is None else RedisTokenBuckets(shared, rate, burst)
+    )
+    refused = None if shared is None else RedisRecentlyTold(shared, "refused", REFUSAL_INTERVAL)
+    dp.update.outer_middleware(
+        AllowListMiddleware(
+            s, services.i18n, buckets, refusal_interval=REFUSAL_INTERVAL, refused=refused
+        )
+    )
     dp.update.outer_middleware(
         PersonMiddleware(services.users, services.i18n, s.default_language, services.queue.unblock)
     )

@@ -75,6 +75,21 @@ class NotificationViews(Protocol):
         ...
 
 
+class SharedClaims(Protocol):
+    """What is in flight to whom across instances (Redis): a change is sent by one alone."""
+
+    async def claim(self, keys: Sequence[Key]) -> set[Key]:
+        """The keys this instance may send now: none is in flight from another instance.
+
+        A claim is kept after the send (until it expires): an instance that read the change
+        as untold just before it was marked told must not send it again."""
+        ...
+
+    async def release(self, keys: Sequence[Key]) -> None:
+        """Give back the claims of sends that failed: a later flush may try them again."""
+        ...
+
+
 class Notifier:
     def __init__(
         self,
@@ -83,12 +98,14 @@ class Notifier:
         users: UserRepository,
         queue: OutboundQueue,
         views: NotificationViews,
+        claims: SharedClaims | None = None,
     ) -> None:
         self._orders = orders
         self._refills = refills
         self._users = users
         self._queue = queue
         self._views = views
+        self._claims = claims
         self._in_flight: set[Key] = set()  # queued, not yet sent or given up
         self._failures: dict[Key, int] = {}
         # One flush at a time: two would both see a change as not yet queued.
@@ -102,7 +119,7 @@ class Notifier:
             # marked told (and leaves _in_flight) after the read saw it untold, and would
             # otherwise be queued a second time.
             in_flight = frozenset(self._in_flight)
-            for change in await self._untold(in_flight):
+            for change in await self._claimed(await self._untold(in_flight)):
                 by_owner[change.owner_id].append(change)
             queued = 0
             for owner_id, changes in by_owner.items():
@@ -175,6 +192,13 @@ class Notifier:
             changes.append(Change(key, refill.owner_id, refill_order, refill))
         return changes
 
+    async def _claimed(self, changes: list[Change]) -> list[Change]:
+        """The changes no other instance has in flight (all of them without shared claims)."""
+        if self._claims is None or not changes:
+            return changes
+        mine = await self._claims.claim([change.key for change in changes])
+        return [change for change in changes if change.key in mine]
+
     def _skipped(self, key: Key) -> bool:
         return key in self._in_flight or self._failures.get(key, 0) >= MAX_ATTEMPTS
 
@@ -207,6 +231,8 @@ class Notifier:
         await self._sent(changes)
 
     async def _failed(self, changes: list[Change]) -> None:
+        if self._claims is not None and changes:
+            await self._claims.release([change.key for change in changes])
         for change in changes:
             self._in_flight.discard(change.key)
             failures = self._failures[change.key] = self._failures.get(change.key, 0) + 1
