@@ -7,13 +7,11 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
-from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-# A handler holds a person's lock at most this long: a dead instance's lock frees itself,
-# and no handler (bounded by the panel's timeouts) runs longer.
-PERSON_LOCK_SECONDS = 120
+from bot.shared.isolation import RenewedLockIsolation
 
 
 class SharedRedis:
@@ -45,11 +43,7 @@ class SharedRedis:
 
     def event_isolation(self) -> BaseEventIsolation:
         """One person's updates handled one at a time, whichever instance receives them."""
-        return RedisEventIsolation(
-            self.client,
-            key_builder=self._fsm_keys(),
-            lock_kwargs={"timeout": PERSON_LOCK_SECONDS},
-        )
+        return RenewedLockIsolation(self.client, self._fsm_keys())
 
     @asynccontextmanager
     async def exclusive(self, name: str, *, hold_seconds: float) -> AsyncIterator[None]:

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from decimal import Decimal
 
 import pytest
 
+from bot.sandbox.simulator import PanelSimulator
 from bot.shared.connection import SharedRedis
+from tests.bot.harness import SHARED_KEY
+from tests.fakes.telegram import FakeTelegram
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -34,3 +38,15 @@ async def other(redis_prefix: str, shared: SharedRedis) -> AsyncIterator[SharedR
     connection = await SharedRedis.connect(REDIS_URL, redis_prefix)
     yield connection
     await connection.close()
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[PanelSimulator]:
+    async with PanelSimulator(keys={SHARED_KEY: Decimal("100")}) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server

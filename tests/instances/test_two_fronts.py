@@ -4,31 +4,18 @@ them in turn as a load balancer would: one conversation, one flood budget, one o
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from bot.sandbox.simulator import PanelSimulator
 from bot.shared.connection import SharedRedis
-from tests.bot.harness import ALICE, NO_TRACKING, SHARED_KEY, STRANGER, Harness
+from tests.bot.harness import ALICE, NO_TRACKING, STRANGER, Harness
 from tests.fakes.telegram import FakeTelegram
 from tests.instances.conftest import REDIS_URL
 
 BALANCER = "http://127.0.0.1:9/telegram"  # the address Telegram knows; nothing listens there
 LINK = "https://instagram.com/p/abc"
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[PanelSimulator]:
-    async with PanelSimulator(keys={SHARED_KEY: Decimal("100")}) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
 
 
 @pytest.fixture
