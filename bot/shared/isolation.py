@@ -23,22 +23,24 @@ from redis.exceptions import LockError, RedisError
 log = logging.getLogger(__name__)
 
 LOCK_SECONDS = 10.0
-RENEW_EVERY = LOCK_SECONDS / 3
 WAIT_STEP = 0.05  # how often a waiting update asks whether the lock is free
 
 
 class RenewedLockIsolation(BaseEventIsolation):
-    def __init__(self, redis: Redis, key_builder: KeyBuilder) -> None:
+    def __init__(
+        self, redis: Redis, key_builder: KeyBuilder, *, lock_seconds: float = LOCK_SECONDS
+    ) -> None:
         self._redis = redis
         self._keys = key_builder
+        self._lock_seconds = lock_seconds
 
     @asynccontextmanager
     async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
         lock = Lock(
-            self._redis, self._keys.build(key, "lock"), timeout=LOCK_SECONDS, sleep=WAIT_STEP
+            self._redis, self._keys.build(key, "lock"), timeout=self._lock_seconds, sleep=WAIT_STEP
         )
         await lock.acquire()
-        renewing = asyncio.create_task(_renew(lock))
+        renewing = asyncio.create_task(_renew(lock, self._lock_seconds / 3))
         try:
             yield
         finally:
@@ -53,9 +55,9 @@ class RenewedLockIsolation(BaseEventIsolation):
         return None
 
 
-async def _renew(lock: Lock) -> None:
+async def _renew(lock: Lock, every: float) -> None:
     while True:
-        await asyncio.sleep(RENEW_EVERY)
+        await asyncio.sleep(every)
         try:
             await lock.reacquire()
         except (LockError, RedisError) as exc:
