@@ -21,8 +21,11 @@ def main(argv: list[str] | None = None) -> None:
         "command",
         nargs="?",
         default="run",
-        choices=("run", "worker"),
-        help="run: the bot as RUNNER and RUN_WORKER say (default); worker: the worker alone",
+        choices=("run", "worker", "migrate"),
+        help=(
+            "run: the bot as RUNNER and RUN_WORKER say (default); worker: the worker alone; "
+            "migrate: bring the database to the newest schema and exit"
+        ),
     )
     args = parser.parse_args(argv)
     try:
@@ -42,7 +45,10 @@ def main(argv: list[str] | None = None) -> None:
     # aiosqlite's debug lines repeat every statement with its parameters: people's data.
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
     try:
-        asyncio.run(_run(settings, worker_only=args.command == "worker"))
+        if args.command == "migrate":
+            asyncio.run(_migrate(settings))
+        else:
+            asyncio.run(_run(settings, worker_only=args.command == "worker"))
     except ConfigError as exc:
         _config_error(exc)
 
@@ -50,6 +56,17 @@ def main(argv: list[str] | None = None) -> None:
 def _config_error(exc: ConfigError) -> NoReturn:
     print(f"configuration error: {exc}", file=sys.stderr)
     raise SystemExit(CONFIG_EXIT_STATUS) from None
+
+
+async def _migrate(settings: Settings) -> None:
+    from bot.storage import StorageError, migrate_database, shown_url
+
+    try:
+        revision = await migrate_database(settings.database)
+    except (OSError, StorageError) as exc:
+        shown = settings.database_file or shown_url(settings.database)
+        raise ConfigError(f"cannot migrate {shown}: {exc}") from None
+    print(f"database schema at revision {revision}")
 
 
 async def _run(settings: Settings, *, worker_only: bool) -> None:

@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sqlite3
 import time
+from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -38,19 +38,18 @@ from bot.shared.connection import SharedRedis
 from bot.storage import (
     Database,
     KeyRepository,
-    SchemaTooNewError,
+    LeaseRepository,
     SecretBox,
     SecretDecryptError,
+    StorageError,
     load_or_create_secret_key,
+    shown_url,
 )
 from bot.telegram.limiter import SendLimiter
-from bot.worker import LeaseStore, Worker
+from bot.worker import Worker
 
 log = logging.getLogger(__name__)
 
-# Handlers in flight get this long; with the outbound queue's 2 s drain, a stop stays within
-# the 10 s that process managers (Docker's default) wait before killing.
-SHUTDOWN_GRACE_SECONDS = 6.0
 CUT_OFF_SECONDS = 1.0
 QUEUE_DRAIN_SECONDS = 2.0
 # Waiting for Telegram at start: doubled after each failure, up to the cap.
@@ -78,13 +77,11 @@ class BotApp:
         bot_session: AiohttpSession | None = None,
         front: bool = True,
         worker: bool | None = None,
-        lease: LeaseStore | None = None,
     ) -> None:
         self.settings = settings
         self._bot_session = bot_session
         self._front = front
         self._with_worker = settings.run_worker if worker is None else worker
-        self._lease = lease
         self._stop_requested = asyncio.Event()
         self._stopped = asyncio.Event()
         self.inflight = InFlight()
@@ -102,19 +99,25 @@ class BotApp:
         preflight.check(s)
         self.i18n: CatalogI18n = build_i18n(s.locales_dir, s.default_language)
         secret = s.secret_key.get_secret_value() if s.secret_key else None
-        key_file = s.database_path.parent / "secret.key"
+        if secret is None and s.database_file is None:
+            # Every host sharing the server must decrypt the same keys: a file would be per host.
+            raise ConfigError("SECRET_KEY: is required when DATABASE_URL is a PostgreSQL server")
+        # Named as the person configured it; a server's password is never shown.
+        setting = "DATABASE_URL" if s.database_url else "DATABASE_PATH"
+        shown = s.database_file or shown_url(s.database)
+        # Without SECRET_KEY, the key is kept in a file beside the SQLite database.
+        key_file = (s.database_file or Path()).parent / "secret.key"
         try:
             box = SecretBox(load_or_create_secret_key(secret, key_file))
         except ValueError as exc:
             # The message names the key file at most, never the key.
             raise ConfigError(f"SECRET_KEY: {exc}") from None
         except OSError as exc:
-            # Without SECRET_KEY, the key is kept in a file beside the database.
-            raise ConfigError(f"DATABASE_PATH: cannot use {key_file}: {exc.strerror}") from None
+            raise ConfigError(f"{setting}: cannot use {key_file}: {exc.strerror}") from None
         try:
-            self.db = await Database.open(s.database_path)
-        except (OSError, sqlite3.Error, SchemaTooNewError) as exc:
-            raise ConfigError(f"DATABASE_PATH: cannot use {s.database_path}: {exc}") from None
+            self.db = await Database.open(s.database)
+        except (OSError, StorageError) as exc:
+            raise ConfigError(f"{setting}: cannot use {shown}: {exc}") from None
         try:
             self.shared = await self._connect_shared()
         except BaseException:
@@ -205,7 +208,7 @@ class BotApp:
             await services.notifier.flush()
 
         return Worker(
-            lease=self._lease or _NoLease(),
+            lease=LeaseRepository(self.db),
             ttl=self.settings.worker_lease_seconds,
             recover=recover,
             tracker=services.tracker,
@@ -240,7 +243,7 @@ class BotApp:
                 path=s.listen_path,
                 host=s.webhook_host,
                 port=s.webhook_port,
-                grace=SHUTDOWN_GRACE_SECONDS,
+                grace=s.shutdown_grace_seconds,
             )
             await self.webhook.start()
             async with self._one_instance_at_a_time("webhook"):
@@ -281,7 +284,7 @@ class BotApp:
     async def _shutdown(self) -> None:
         try:
             await self._stop_front()
-            if not await self.inflight.drained(within=SHUTDOWN_GRACE_SECONDS):
+            if not await self.inflight.drained(within=self.settings.shutdown_grace_seconds):
                 log.warning("stopping with updates still being handled: cutting them off")
                 if not await self.inflight.cancel_remaining(within=CUT_OFF_SECONDS):
                     log.error("some updates did not end when cut off")
@@ -309,13 +312,3 @@ class BotApp:
                 await self.dp.stop_polling()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
-
-
-class _NoLease:
-    """Until storage offers the lease table: every worker believes it holds the database."""
-
-    async def acquire(self, name: str, holder: str, ttl: float) -> bool:
-        return True
-
-    async def release(self, name: str, holder: str) -> None:
-        return None

@@ -17,11 +17,15 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/126.0 Safari/537.36"
 )
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.sqlite3"
 
 IdList = Annotated[frozenset[int], NoDecode]
 
@@ -45,7 +49,9 @@ class Settings(BaseSettings):
     panel_key: SecretStr | None = None
     allowed_user_ids: IdList = frozenset()
     admin_ids: IdList = frozenset()
-    database_path: Path = Path("data/bot.sqlite3")
+    # DATABASE_PATH is the short form of a SQLite DATABASE_URL; set one or the other.
+    database_path: Path | None = None
+    database_url: str | None = None
     poll_interval_seconds: float = Field(60.0, gt=0)
     poll_max_interval_seconds: float = Field(1800.0, gt=0)
     panel_timeout_seconds: float = Field(30.0, gt=0)
@@ -70,6 +76,9 @@ class Settings(BaseSettings):
     webhook_port: int = Field(8080, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
     run_worker: bool = True
+    # Handlers in flight get this long at a stop; with the outbound queue's 2 s drain, a stop
+    # stays within the 10 s that process managers (Docker's default) wait before killing.
+    shutdown_grace_seconds: float = Field(6.0, ge=0)
     worker_lease_seconds: float = Field(30.0, gt=0)
     # Several instances share conversations, flood control and caches through Redis.
     redis_url: SecretStr | None = None
@@ -113,6 +122,27 @@ class Settings(BaseSettings):
         if not head.isdigit() or not tail:
             raise ValueError("expected a token like 123456:ABC... from @BotFather")
         return SecretStr(token)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if info.data.get("database_path") is not None:
+            raise ValueError("set DATABASE_URL or DATABASE_PATH, not both")
+        try:
+            url = make_url(value.strip())
+        except ArgumentError:
+            raise ValueError(f"expected a URL such as {DEFAULT_DATABASE_URL}") from None
+        # The plain forms pick the async driver the bot runs on.
+        drivers = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+        driver = drivers.get(url.drivername, url.drivername)
+        if driver not in drivers.values() or not url.database:
+            raise ValueError(
+                "expected sqlite+aiosqlite:///path/to/file or "
+                "postgresql+asyncpg://user:password@host/database"
+            )
+        return url.set(drivername=driver).render_as_string(hide_password=False)
 
     @field_validator("default_language")
     @classmethod
@@ -206,6 +236,22 @@ class Settings(BaseSettings):
         if self.webhook_path:
             return self.webhook_path
         return urlsplit(self.webhook_url or "").path or "/"
+
+    @property
+    def database(self) -> str:
+        """The database URL: DATABASE_URL, else DATABASE_PATH's SQLite file, else the default."""
+        if self.database_url is not None:
+            return self.database_url
+        if self.database_path is not None:
+            url = URL.create("sqlite+aiosqlite", database=str(self.database_path))
+            return url.render_as_string()
+        return DEFAULT_DATABASE_URL
+
+    @property
+    def database_file(self) -> Path | None:
+        """The SQLite file, or None when the database is a server."""
+        url = make_url(self.database)
+        return Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
 
     @property
     def shared_key_mode(self) -> bool:

@@ -55,14 +55,14 @@ from bot.storage import (
     KeyRepository,
     OrderRepository,
     RefillRepository,
-    SQLiteStorage,
     UserRepository,
 )
+from bot.storage.fsm import DatabaseStorage
 from bot.storage.repositories import OrderRow
 from bot.telegram.limiter import SendLimiter
 from bot.telegram.retry import FloodControlMiddleware
 from bot.telegram.sender import make_bot_sender
-from bot.views.notifications import NotificationViews, unknown_order_alert
+from bot.views.notifications import NotificationViews
 
 
 def build_bot(
@@ -111,10 +111,14 @@ def build_services(
     # Telegram's limits are kept by the bot's limiter (see build_bot), not by the queue.
     queue = OutboundQueue(make_bot_sender(bot), on_blocked=blocked)
     claims = RedisClaims(shared) if shared is not None else None
-    notifier = Notifier(orders_repo, refills, users, queue, NotificationViews(i18n), claims)
+    notifier = Notifier(
+        orders_repo, refills, users, queue, NotificationViews(i18n), s.admin_ids, claims
+    )
 
     async def alert_unknown(order: OrderRow) -> None:
-        await notifier.alert_admins(s.admin_ids, lambda: unknown_order_alert(order))
+        # The notifier tells whoever was not told yet: the admins, and the owner when no
+        # answer to their Confirm does (a stop or a crash cut it off).
+        await notifier.flush()
 
     ordering = OrderService(
         orders_repo, refills, poll_interval=s.poll_interval_seconds, on_unknown=alert_unknown
@@ -161,7 +165,7 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
     shared = services.shared
     dp = CountingDispatcher(
         inflight=inflight,
-        storage=SQLiteStorage(services.db)
+        storage=DatabaseStorage(services.db)
         if shared is None
         else shared.fsm_storage(s.redis_state_ttl_seconds),
         events_isolation=SimpleEventIsolation() if shared is None else shared.event_isolation(),

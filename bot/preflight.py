@@ -15,7 +15,8 @@ from bot.config import ConfigError, Settings
 def check(settings: Settings) -> None:
     """Raise ConfigError naming the first setting that cannot serve."""
     _language(settings)
-    _database_folder(settings.database_path)
+    if settings.database_file is not None:  # a server is checked when connecting
+        _database_folder(settings.database_file)
 
 
 def _language(settings: Settings) -> None:

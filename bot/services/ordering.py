@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from bot.panel.models import (
 from bot.services.accounts import Account
 from bot.services.order_form import build_order, order_quantity
 from bot.services.pricing import Quote
+from bot.storage.errors import DuplicatePanelOrder
 from bot.storage.repositories import (
     FailureKind,
     OrderRepository,
@@ -29,6 +29,7 @@ from bot.storage.repositories import (
     RefillRepository,
     RefillRow,
 )
+from bot.storage.rows import Audience
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ class OrderService:
                 Placement.FAILED, intent, FailureKind.REJECTED, panel_message=exc.message
             )
         except OrderOutcomeUnknown as exc:
-            return await self._unknown(intent.id, exc.reason)
+            return await self._unknown(intent.id, exc.reason, answered=True)
         except PanelUnavailable as exc:
             # Surely not sent (connection refused, rate limited): kept for the log, not shown.
             await self._orders.mark_failed(intent.id, exc.reason, FailureKind.UNREACHABLE)
@@ -140,9 +141,11 @@ class OrderService:
             raise
         try:
             await self._mark_placed(intent.id, panel_order_id)
-        except sqlite3.IntegrityError:
+        except DuplicatePanelOrder:
             # The panel gave an ID another order of this account already has: someone must look.
-            return await self._unknown(intent.id, f"panel order ID {panel_order_id} already known")
+            return await self._unknown(
+                intent.id, f"panel order ID {panel_order_id} already known", answered=True
+            )
         except BaseException as exc:
             log.error("order %s is panel order %s but was not recorded", intent.id, panel_order_id)
             await asyncio.shield(
@@ -176,8 +179,15 @@ class OrderService:
                 recovered.append(result.order)
         return recovered
 
-    async def _unknown(self, local_id: int, reason: str) -> PlacementResult:
+    async def _unknown(
+        self, local_id: int, reason: str, *, answered: bool = False
+    ) -> PlacementResult:
+        """pending -> unknown, and the admins are told. `answered`: the owner is being told by
+        the answer to their Confirm; otherwise (a stop, a crash) they are told like admins, by
+        the notifier, and both facts are recorded once the messages went out."""
         changed = await self._orders.mark_unknown(local_id, reason)
+        if changed and answered:
+            await self._orders.mark_unknown_told(local_id, Audience.OWNER)
         order = await self._orders.get(local_id)
         if changed:
             log.warning("order %s: outcome unknown (%s)", local_id, reason)
@@ -267,7 +277,7 @@ class OrderService:
             return known if known is not None and known.owner_id == owner_id else None
         try:
             await self._mark_placed(intent.id, panel_order_id)
-        except sqlite3.IntegrityError:
+        except DuplicatePanelOrder:
             # Someone with the same key adopted it a moment earlier: theirs, and this intent
             # must not linger as an order whose placement is in doubt.
             await self._orders.discard_intent(intent.id)
@@ -301,5 +311,5 @@ class OrderService:
                 first_poll_at=self._clock(),
                 poll_interval=self._poll_interval,
             )
-        except sqlite3.IntegrityError:
+        except DuplicatePanelOrder:
             return False  # that panel order is already another order of this account

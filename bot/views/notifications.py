@@ -37,6 +37,17 @@ class NotificationViews:
         with self._i18n.context(), self._i18n.use_locale(language):
             return fit(text_fn())
 
+    def unknown_for_admins(self, order: OrderRow, language: str) -> str:
+        return self.render(language, lambda: unknown_order_alert(order))
+
+    def unknown_for_owner(self, order: OrderRow, language: str) -> Notification:
+        with self._i18n.context(), self._i18n.use_locale(language):
+            return Notification(
+                text=fit(unknown_order_notice(order)),
+                reply_markup=order_link(order),
+                changes=(),
+            )
+
     def messages(
         self, changes: Sequence[Change], language: str
     ) -> tuple[list[Notification], list[Change]]:
@@ -105,6 +116,24 @@ def change_text(order: OrderRow, refill: RefillRow | None = None) -> str:
         lines.append(_("Remains: {value}").format(value=number(order.remains)))
         lines.append(_("Charge: {charge}").format(charge=money(order.charge, order.currency)))
     return "\n".join(lines)
+
+
+def unknown_order_notice(order: OrderRow) -> str:
+    """For the owner, in the current language: their order may or may not have been placed."""
+    return "\n".join(
+        [
+            _("⚠️ <b>Your order may or may not have been placed</b>"),
+            _("{service} (order {id})").format(
+                service=escaped(order.service_name, Limit.NAME), id=order.id
+            ),
+            "",
+            _(
+                "The panel gave no clear answer when the order was sent, and it was not sent "
+                "again, so nothing is bought twice. An operator will check it on the panel and "
+                "tell you what became of it."
+            ),
+        ]
+    )
 
 
 def unknown_order_alert(order: OrderRow) -> str:
