@@ -1,5 +1,6 @@
-"""Two webhook front ends and one worker as real `python -m bot` processes on one database and
-one Redis, the fake Bot API delivering to the front ends in turn as a load balancer would.
+"""Two webhook front ends and two workers as real `python -m bot` processes on one database
+(PostgreSQL when TEST_DATABASE_URL names one) and one Redis, the fake Bot API delivering to the
+front ends in turn as a load balancer would.
 
 One scenario: every process start costs seconds on a busy machine.
 """
@@ -20,24 +21,35 @@ from bot.shared.connection import SharedRedis
 from bot.shared.isolation import LOCK_SECONDS
 from tests.bot.harness import ALICE, BOB, WEBHOOK_SECRET, free_port
 from tests.bot.test_lifecycle import START_TIMEOUT, BotProcess, assert_clean_log, press, say
+from tests.conftest import BACKENDS
 from tests.fakes.telegram import FakeTelegram
 from tests.instances.conftest import REDIS_URL
 
 BALANCER = "http://127.0.0.1:9/telegram"  # the address Telegram knows; nothing listens there
 LINK = "https://instagram.com/alice"
+LEASE_SECONDS = 3  # a dead worker is replaced within this
 
 
 class Instance(BotProcess):
     """One process of several: its own log; ready when it has said so to Telegram or the log."""
 
     def __init__(
-        self, name: str, tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, **env: str
+        self,
+        name: str,
+        tmp_path: Path,
+        sim: PanelSimulator,
+        tg: FakeTelegram,
+        *,
+        ready: str = "",
+        **env: str,
     ) -> None:
         super().__init__(tmp_path, sim, tg)
         self.name = name
         self.log = tmp_path / f"{name}.log"
+        del self.env["DATABASE_PATH"]  # DATABASE_URL instead
         self.env.update(env)
-        self.args = ["worker"] if name.startswith("worker") else []
+        self.args = ["worker"] if ready else []
+        self._ready = ready  # a worker's line saying it works or waits
 
     async def start(self) -> None:
         asked = len(self.tg.calls_of("getWebhookInfo"))
@@ -45,8 +57,8 @@ class Instance(BotProcess):
             self.process = await asyncio.create_subprocess_exec(
                 *self._command(), env=self.env, cwd=self.tmp_path, stdout=log, stderr=log
             )
-        if self.args:
-            await self._wait_for_line("worker started")
+        if self._ready:
+            await self._wait_for_line(self._ready)
         else:
             # A front end asks for the webhook's state once its server listens.
             await self.tg.wait_for(
@@ -71,9 +83,11 @@ class Instance(BotProcess):
 
 @pytest.fixture
 async def instances(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, shared: SharedRedis
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, shared: SharedRedis, database_url: str
 ) -> AsyncIterator[dict[str, Instance]]:
     common = {
+        "DATABASE_URL": database_url,
+        "WORKER_LEASE_SECONDS": str(LEASE_SECONDS),
         "REDIS_URL": REDIS_URL,
         "REDIS_PREFIX": shared.prefix,
         "SECRET_KEY": Fernet.generate_key().decode(),
@@ -92,7 +106,8 @@ async def instances(
     started = {
         "front-a": Instance("front-a", tmp_path, sim, tg, **front, WEBHOOK_PORT=str(free_port())),
         "front-b": Instance("front-b", tmp_path, sim, tg, **front, WEBHOOK_PORT=str(free_port())),
-        "worker": Instance("worker", tmp_path, sim, tg, **common),
+        "worker-1": Instance("worker-1", tmp_path, sim, tg, ready="worker started", **common),
+        "worker-2": Instance("worker-2", tmp_path, sim, tg, ready="waiting to take over", **common),
     }
     try:
         for instance in started.values():
@@ -104,8 +119,10 @@ async def instances(
             await instance.kill()
 
 
-@pytest.mark.timeout(180)  # three process starts, each seconds on a busy machine
-async def test_an_order_across_front_ends_a_double_confirm_and_a_front_end_killed(
+@pytest.mark.timeout(240)  # four process starts, each seconds on a busy machine
+# PostgreSQL when the suite has one (CI), else SQLite: not both, the processes cost too much.
+@pytest.mark.parametrize("database_url", [BACKENDS[-1]], indirect=True)
+async def test_an_order_across_front_ends_a_double_confirm_and_instances_killed(
     instances: dict[str, Instance], sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
     # One front end set the webhook; the other found it set.
@@ -130,10 +147,16 @@ async def test_an_order_across_front_ends_a_double_confirm_and_a_front_end_kille
     assert order.fields["link"] == LINK
     assert len([m for m in tg.transcript(ALICE) if "Placed" in m.text]) == 1
 
-    # The worker tells the completion, once.
+    # The worker holding the lease is killed while it asks the panel for statuses: the order
+    # completes meanwhile, and the waiting worker takes over and tells it, once.
+    sim.fail_next("hang", action="status")
+    polled = sim.request_count("status")
+    async with asyncio.timeout(20):
+        await sim.wait_for_requests(polled + 1, "status")
     sim.complete_order(order.id)
+    await instances["worker-1"].kill()
     await tg.wait_for(
-        lambda: any("Completed" in m.text for m in tg.transcript(ALICE)[-1:]), timeout=20
+        lambda: any("Completed" in m.text for m in tg.transcript(ALICE)), LEASE_SECONDS + 20
     )
 
     # A front end killed while it handles an update: it never answered, so Telegram delivers
@@ -142,7 +165,8 @@ async def test_an_order_across_front_ends_a_double_confirm_and_a_front_end_kille
     tg.webhook.route_to([instances["front-a"].url])
     asked = sim.request_count("balance")  # placing the order asked too
     tg.send_text(BOB, "/balance")
-    await sim.wait_for_requests(asked + 1, "balance")
+    async with asyncio.timeout(20):
+        await sim.wait_for_requests(asked + 1, "balance")
     tg.webhook.route_to([instances["front-a"].url, instances["front-b"].url])
     await instances["front-a"].kill()
     # Bob's lock, held by the dead front end, frees itself within LOCK_SECONDS.
@@ -155,6 +179,7 @@ async def test_an_order_across_front_ends_a_double_confirm_and_a_front_end_kille
     assert len([m for m in tg.transcript(ALICE) if "Completed" in m.text]) == 1
     assert instances["front-b"].process is not None
     assert await instances["front-b"].stop(signal.SIGTERM) == 0
-    assert await instances["worker"].stop(signal.SIGTERM) == 0
-    for name in ("front-b", "worker"):
+    assert await instances["worker-2"].stop(signal.SIGTERM) == 0
+    assert "takes over" in instances["worker-2"].log.read_text()
+    for name in ("front-b", "worker-2"):
         assert_clean_log(instances[name])
