@@ -3,7 +3,8 @@
 Run by hand: ``python -m bench.instances_bench`` (about a minute with the defaults, mostly
 process starts; needs Redis on 127.0.0.1:6379). The fake Bot API and the panel simulator run
 in this process; each front end is a ``python -m bot`` process (RUNNER=webhook,
-RUN_WORKER=false) on one SQLite database and one Redis (its own key prefix, removed at the
+RUN_WORKER=false) on one database (SQLite, or ``--database-url postgresql+asyncpg://...``: a
+schema of its own there, dropped at the end) and one Redis (its own key prefix, removed at the
 end). The fake delivers to the front ends in turn, as a load balancer would. For each set-up,
 N people not seen before send /help at once (each writes the person's row and answers), and
 the figure is N divided by the time until the last update was answered 2xx.
@@ -28,8 +29,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from redis.asyncio import Redis
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.sandbox.simulator import PanelSimulator
+from bot.storage.db import sqlite_url
 from tests.fakes.telegram import FakeTelegram
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -47,7 +51,7 @@ def free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def front_end(
-    tg: FakeTelegram, sim: PanelSimulator, folder: Path, prefix: str
+    tg: FakeTelegram, sim: PanelSimulator, folder: Path, database: str, prefix: str
 ) -> AsyncIterator[int]:
     """A `python -m bot` webhook front end; yields the port it listens on."""
     port = free_port()
@@ -56,7 +60,7 @@ async def front_end(
         "BOT_TOKEN": tg.token,
         "TELEGRAM_API_URL": tg.base_url,
         "PANEL_URL": sim.url,
-        "DATABASE_PATH": str(folder / "bot.sqlite3"),
+        "DATABASE_URL": database,
         "SECRET_KEY": "",
         "RUNNER": "webhook",
         "WEBHOOK_URL": BALANCER,
@@ -102,24 +106,54 @@ async def rate(tg: FakeTelegram, ports: list[int], people: range) -> float:
     return len(people) / (time.perf_counter() - started)
 
 
-async def main(count: int) -> None:
+@contextlib.asynccontextmanager
+async def database(url: str | None, folder: Path) -> AsyncIterator[str]:
+    """A SQLite file in `folder`, or a fresh schema in the PostgreSQL database at `url`."""
+    if url is None:
+        yield sqlite_url(folder / "bot.sqlite3")
+        return
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(url)
+    try:
+        async with admin.begin() as conn:
+            await conn.execute(text(f"CREATE SCHEMA {schema}"))
+        try:
+            yield (
+                make_url(url)
+                .update_query_dict({"schema": schema})
+                .render_as_string(hide_password=False)
+            )
+        finally:
+            async with admin.begin() as conn:
+                await conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    finally:
+        await admin.dispose()
+
+
+async def main(count: int, database_url: str | None) -> None:
     prefix = f"bench-{uuid.uuid4().hex[:12]}"
     redis = Redis.from_url(REDIS_URL)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        async with PanelSimulator() as sim, FakeTelegram() as tg:
+        async with (
+            PanelSimulator() as sim,
+            FakeTelegram() as tg,
+            database(database_url, folder) as url,
+        ):
             try:
-                async with front_end(tg, sim, folder, prefix) as first:
+                async with front_end(tg, sim, folder, url, prefix) as first:
                     await rate(tg, [first], range(1, 21))  # warm up: imports, first queries
                     one = await rate(tg, [first], range(1000, 1000 + count))
-                    async with front_end(tg, sim, folder, prefix) as second:
+                    async with front_end(tg, sim, folder, url, prefix) as second:
                         await rate(tg, [first, second], range(21, 41))
                         two = await rate(tg, [first, second], range(5000, 5000 + count))
             finally:
                 async for key in redis.scan_iter(match=f"{prefix}:*"):
                     await redis.delete(key)
                 await redis.aclose()
-    print(f"updates a second, {count} people's first /help each (cores: {os.cpu_count()}):")
+    backend = make_url(url).get_backend_name()
+    cores = os.cpu_count()
+    print(f"updates a second, {count} people's first /help each, {backend}, {cores} cores:")
     print(f"  one front end:  {one:7.1f}")
     print(f"  two front ends: {two:7.1f}")
     print(f"  ratio two / one: {two / one:.2f}")
@@ -128,4 +162,6 @@ async def main(count: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=200, help="updates per set-up")
-    asyncio.run(main(parser.parse_args().people))
+    parser.add_argument("--database-url", help="a PostgreSQL database (default: SQLite)")
+    args = parser.parse_args()
+    asyncio.run(main(args.people, args.database_url))
