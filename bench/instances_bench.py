@@ -28,6 +28,7 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from redis.asyncio import Redis
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -53,6 +54,7 @@ def free_port() -> int:
 async def front_end(
     tg: FakeTelegram, sim: PanelSimulator, folder: Path, database: str, prefix: str
 ) -> AsyncIterator[int]:
+    secret_key = (folder / "secret.key").read_text()
     """A `python -m bot` webhook front end; yields the port it listens on."""
     port = free_port()
     env = {
@@ -61,7 +63,7 @@ async def front_end(
         "TELEGRAM_API_URL": tg.base_url,
         "PANEL_URL": sim.url,
         "DATABASE_URL": database,
-        "SECRET_KEY": "",
+        "SECRET_KEY": secret_key,
         "RUNNER": "webhook",
         "WEBHOOK_URL": BALANCER,
         "WEBHOOK_PORT": str(port),
@@ -135,6 +137,8 @@ async def main(count: int, database_url: str | None) -> None:
     redis = Redis.from_url(REDIS_URL)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        # One key for all front ends (a PostgreSQL database needs SECRET_KEY).
+        (folder / "secret.key").write_text(Fernet.generate_key().decode())
         async with (
             PanelSimulator() as sim,
             FakeTelegram() as tg,
