@@ -1,5 +1,6 @@
-"""`python -m bot [run|worker]`: the bot (front end and, by default, the worker), or the worker
-alone. Settings come from the environment and `.env`; see README.
+"""`python -m bot [run|worker|sandbox]`: the bot (front end and, by default, the worker), the
+worker alone, or the sandbox (the bot against a simulated panel and Telegram, used from a web
+page). Settings come from the environment and `.env` (the sandbox needs none); see README.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 from bot.config import ConfigError, Settings, load_settings
@@ -21,13 +23,35 @@ def main(argv: list[str] | None = None) -> None:
         "command",
         nargs="?",
         default="run",
-        choices=("run", "worker", "migrate"),
+        choices=("run", "worker", "migrate", "sandbox"),
         help=(
             "run: the bot as RUNNER and RUN_WORKER say (default); worker: the worker alone; "
-            "migrate: bring the database to the newest schema and exit"
+            "migrate: bring the database to the newest schema and exit; "
+            "sandbox: try the bot in a browser, with no settings"
         ),
     )
+    sandbox = parser.add_argument_group("sandbox")
+    sandbox.add_argument(
+        "--mode",
+        choices=("shared-key", "own-key"),
+        default="shared-key",
+        help="the bot's mode in the sandbox (default shared-key)",
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="the page's address (127.0.0.1)")
+    sandbox.add_argument("--port", type=int, default=8080, help="the page's port (8080)")
+    sandbox.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="keep the bot and the panel here from one start to the next (default: temporary)",
+    )
+    sandbox.add_argument("--verbose", action="store_true", help="log what the bot does")
     args = parser.parse_args(argv)
+    if args.command == "sandbox":
+        from bot.sandbox.run import main as run_sandbox
+
+        run_sandbox(args.mode, args.data, args.host, args.port, args.verbose)
+        return
     try:
         settings = load_settings()
         # Before the heavy imports: a bad setting is reported at once.

@@ -99,14 +99,10 @@ class BotApp:
         preflight.check(s)
         self.i18n: CatalogI18n = build_i18n(s.locales_dir, s.default_language)
         secret = s.secret_key.get_secret_value() if s.secret_key else None
-        if secret is None and s.database_file is None:
-            # Every host sharing the server must decrypt the same keys: a file would be per host.
-            raise ConfigError("SECRET_KEY: is required when DATABASE_URL is a PostgreSQL server")
         # Named as the person configured it; a server's password is never shown.
         setting = "DATABASE_URL" if s.database_url else "DATABASE_PATH"
         shown = s.database_file or shown_url(s.database)
-        # Without SECRET_KEY, the key is kept in a file beside the SQLite database.
-        key_file = (s.database_file or Path()).parent / "secret.key"
+        key_file = preflight.secret_key_file(s) or Path("secret.key")  # unused with SECRET_KEY
         try:
             box = SecretBox(load_or_create_secret_key(secret, key_file))
         except ValueError as exc:
@@ -308,7 +304,11 @@ class BotApp:
             # Stops listening, then lets accepted requests finish within the grace period.
             await self.webhook.stop()
         if self._polling is not None:
-            with contextlib.suppress(RuntimeError):  # polling had already ended
+            try:
                 await self.dp.stop_polling()
+            except RuntimeError:
+                # Not polling (yet, or any more): a stop right at the start has taken no
+                # update, so the start is simply cancelled.
+                self._polling.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
