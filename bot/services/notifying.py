@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3  # sends of one change that may fail before this process stops trying it
 
-# What a notification tells: ("order" or "refill", local id, the status told).
+# What a notification tells: ("order" or "refill", local id, the status told), or ("unknown",
+# local id, audience) for an unknown outcome.
 Key = tuple[str, int, str]
 
 
@@ -184,10 +185,19 @@ class Notifier:
         the telling off, or the alert was never delivered) are told now; the fact is recorded
         once Telegram took the message."""
         for order in await self._orders.list_unknown_untold():
-            if order.admins_told_at is None and (order.id, Audience.ADMINS) not in self._telling:
+            if order.admins_told_at is None and await self._may_tell(order.id, Audience.ADMINS):
                 await self._tell_admins(order)
-            if order.owner_told_at is None and (order.id, Audience.OWNER) not in self._telling:
+            if order.owner_told_at is None and await self._may_tell(order.id, Audience.OWNER):
                 await self._tell_owner(order)
+
+    async def _may_tell(self, local_id: int, who: Audience) -> bool:
+        """Not being told by this process, nor by another instance (shared claims)."""
+        if (local_id, who) in self._telling:
+            return False
+        if self._claims is None:
+            return True
+        key = _unknown_key(local_id, who)
+        return key in await self._claims.claim([key])
 
     async def _tell_admins(self, order: OrderRow) -> None:
         told = partial(self._told_unknown, order.id, Audience.ADMINS)
@@ -244,6 +254,8 @@ class Notifier:
     async def _untold_unknown(self, local_id: int, who: Audience) -> None:
         # Not delivered: left untold, so the next flush (or the next start) tries again.
         self._telling.discard((local_id, who))
+        if self._claims is not None:
+            await self._claims.release([_unknown_key(local_id, who)])
 
     @property
     def _default_language(self) -> str:
@@ -324,6 +336,11 @@ class Notifier:
                     change.owner_id,
                     failures,
                 )
+
+
+def _unknown_key(local_id: int, who: Audience) -> Key:
+    """An unknown outcome's telling, claimed like a status change."""
+    return ("unknown", local_id, who.value)
 
 
 def _initial(status: str, notified_status: str | None) -> bool:
