@@ -13,7 +13,9 @@ from tests.tracking.world import ADMIN, ALICE, World
 
 
 async def test_a_change_seen_by_two_instances_at_once_is_told_once(
-    world: World, shared: SharedRedis, other: SharedRedis
+    world: World,  # noqa: F811 (the tracking tests' fixture, imported above)
+    shared: SharedRedis,
+    other: SharedRedis,
 ) -> None:
     await world.new_notifier()  # a second outbound queue: each instance has its own
     notifiers = [
