@@ -1,6 +1,7 @@
-"""`python -m bot [run|worker|sandbox]`: the bot (front end and, by default, the worker), the
-worker alone, or the sandbox (the bot against a simulated panel and Telegram, used from a web
-page). Settings come from the environment and `.env` (the sandbox needs none); see README.
+"""`python -m bot [run|worker|migrate|ledger-check|sandbox]`: the bot (front end and, by
+default, the worker), the worker alone, the schema brought up to date, a check of the shop's
+ledger, or the sandbox (the bot against a simulated panel and Telegram, used from a web page).
+Settings come from the environment and `.env` (the sandbox needs none); see README.
 """
 
 from __future__ import annotations
@@ -23,19 +24,20 @@ def main(argv: list[str] | None = None) -> None:
         "command",
         nargs="?",
         default="run",
-        choices=("run", "worker", "migrate", "sandbox"),
+        choices=("run", "worker", "migrate", "ledger-check", "sandbox"),
         help=(
             "run: the bot as RUNNER and RUN_WORKER say (default); worker: the worker alone; "
-            "migrate: bring the database to the newest schema and exit; "
+            "migrate: bring the database to the newest schema and exit; ledger-check: every "
+            "wallet is the sum of its entries, no order refunded twice (exit status 1 if not); "
             "sandbox: try the bot in a browser, with no settings"
         ),
     )
     sandbox = parser.add_argument_group("sandbox")
     sandbox.add_argument(
         "--mode",
-        choices=("shared-key", "own-key"),
-        default="shared-key",
-        help="the bot's mode in the sandbox (default shared-key)",
+        choices=("shop", "shared-key", "own-key"),
+        default="shop",
+        help="the bot's mode in the sandbox (default shop)",
     )
     sandbox.add_argument("--host", default="127.0.0.1", help="the page's address (127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=8080, help="the page's port (8080)")
@@ -68,6 +70,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("aiohttp").setLevel(logging.WARNING)
     # aiosqlite's debug lines repeat every statement with its parameters: people's data.
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    if args.command == "ledger-check":
+        raise SystemExit(asyncio.run(_ledger_check(settings)))
     try:
         if args.command == "migrate":
             asyncio.run(_migrate(settings))
@@ -105,6 +109,20 @@ async def _run(settings: Settings, *, worker_only: bool) -> None:
     except StoppedWhileOpening:
         return
     await app.run(handle_signals=False)
+
+
+async def _ledger_check(settings: Settings) -> int:
+    """Print each discrepancy of the ledger; the exit status: 1 if there is any."""
+    from bot.services.ledger import check
+    from bot.storage import Database
+    from bot.storage.wallets import WalletRepository
+
+    async with await Database.open(settings.database) as db:
+        found = await check(WalletRepository(db))
+    for discrepancy in found:
+        print(discrepancy)
+    print(f"ledger-check: {len(found)} discrepancies" if found else "ledger-check: sound")
+    return 1 if found else 0
 
 
 if __name__ == "__main__":

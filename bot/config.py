@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
+from babel.numbers import is_currency
 from cryptography.fernet import Fernet
 from pydantic import (
     Field,
@@ -80,6 +82,13 @@ class Settings(BaseSettings):
     # stays within the 10 s that process managers (Docker's default) wait before killing.
     shutdown_grace_seconds: float = Field(6.0, ge=0)
     worker_lease_seconds: float = Field(30.0, gt=0)
+    # Who the bot serves and who pays: unset keeps the old rule (PANEL_KEY set: shared-key).
+    mode: Literal["shop", "shared-key", "own-key"] | None = None
+    shop_currency: str = "USD"
+    # Shop currency units per panel currency unit; money is Decimal, never float.
+    panel_to_shop_rate: Decimal = Field(Decimal(1), gt=0, allow_inf_nan=False)
+    shop_markup_percent: Decimal = Field(Decimal(30), ge=0, allow_inf_nan=False)
+    shop_min_order_price: Decimal = Field(Decimal(0), ge=0, allow_inf_nan=False)
     # Several instances share conversations, flood control and caches through Redis.
     redis_url: SecretStr | None = None
     redis_prefix: str = Field("smmbot", min_length=1)
@@ -220,6 +229,27 @@ class Settings(BaseSettings):
             raise ValueError("expected at least 32 random characters")
         return SecretStr(secret)
 
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value
+
+    @field_validator("shop_currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        value = value.strip().upper()
+        if not is_currency(value):
+            raise ValueError("expected an ISO 4217 currency code such as USD")
+        return value
+
+    @model_validator(mode="after")
+    def _shop_has_a_key(self) -> Settings:
+        if self.mode in ("shop", "shared-key") and self.panel_key is None:
+            raise ValueError(f"PANEL_KEY is required when MODE={self.mode}")
+        return self
+
     @model_validator(mode="after")
     def _webhook_complete(self) -> Settings:
         if self.runner != "webhook":
@@ -254,12 +284,23 @@ class Settings(BaseSettings):
         return Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
 
     @property
+    def effective_mode(self) -> Literal["shop", "shared-key", "own-key"]:
+        if self.mode is not None:
+            return self.mode
+        return "shared-key" if self.panel_key is not None else "own-key"
+
+    @property
+    def shop_mode(self) -> bool:
+        return self.effective_mode == "shop"
+
+    @property
     def shared_key_mode(self) -> bool:
-        return self.panel_key is not None and bool(self.panel_key.get_secret_value())
+        """The operator's PANEL_KEY serves everyone (shared-key and shop): nobody connects one."""
+        return self.effective_mode != "own-key" and self.panel_key is not None
 
     def may_use(self, user_id: int) -> bool:
-        """Shared-key mode serves only listed people; own-key mode serves anyone."""
-        if not self.shared_key_mode:
+        """Shared-key mode serves only listed people; own-key mode and the shop serve anyone."""
+        if self.effective_mode != "shared-key":
             return True
         return user_id in self.allowed_user_ids or user_id in self.admin_ids
 

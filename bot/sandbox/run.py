@@ -25,9 +25,13 @@ from bot.config import Settings
 from bot.sandbox.fake_telegram import FakeTelegramServer
 from bot.sandbox.simulator import PanelSimulator
 from bot.sandbox.web.page import SandboxPage, Visitor
+from bot.storage.ledger import EntryKind, Movement
 
-MODES = ("shared-key", "own-key")
-DEFAULT_MODE = "shared-key"
+MODES = ("shop", "shared-key", "own-key")
+DEFAULT_MODE = "shop"
+# In a shop, each visitor's wallet starts with this much (USD cents), credited once, so that a
+# newcomer can buy at once; top-ups come from an admin's /credit in the sandbox.
+WELCOME_CREDIT_CENTS = 1000
 SHARED_KEY = "sandbox-shared-key"
 PANEL_BALANCE = Decimal(100)
 OWN_KEY_BALANCE = Decimal(25)
@@ -80,7 +84,7 @@ class Sandbox:
             self._temporary = tempfile.TemporaryDirectory(prefix="smm-sandbox-")
             data_dir = Path(self._temporary.name)
         self.data_dir = data_dir
-        shared = mode == "shared-key"
+        shared = mode != "own-key"
         self.visitors = [
             Visitor(user_id, name, language, key=None if shared else f"sandbox-key-{user_id}")
             for user_id, name, language in PEOPLE
@@ -98,8 +102,9 @@ class Sandbox:
         self.app: Any = None  # the BotApp, once started
 
     def settings(self) -> Settings:
-        shared = self.mode == "shared-key"
+        shared = self.mode != "own-key"
         values: dict[str, Any] = {
+            "mode": self.mode,
             "bot_token": self.fake.token,
             "telegram_api_url": self.fake.base_url,
             "panel_url": self.sim.url,
@@ -128,6 +133,7 @@ class Sandbox:
             await self.fake.start()
             self.app = BotApp(self.settings(), bot_session=self.fake.create_session())
             await self.app.open()
+            await self._welcome_credit()
             self._bot_task = asyncio.create_task(self.app.run(handle_signals=False))
             await self._polling_started(self._bot_task)
             if self._temporary is None:
@@ -136,6 +142,24 @@ class Sandbox:
             await self.stop()
             raise
         return url
+
+    async def _welcome_credit(self) -> None:
+        """Shop mode: every visitor's wallet gets WELCOME_CREDIT_CENTS once (the ledger's key
+        makes a restart with --data credit nothing more)."""
+        wallets = self.app.services.wallets
+        if wallets is None:
+            return
+        for visitor in self.visitors:
+            await wallets.post(
+                Movement(
+                    user_id=visitor.user_id,
+                    kind=EntryKind.ADMIN_CREDIT,
+                    amount=WELCOME_CREDIT_CENTS,
+                    key=f"sandbox-welcome-{visitor.user_id}",
+                    reference="sandbox",
+                    note="sandbox welcome credit",
+                )
+            )
 
     async def _polling_started(self, bot: asyncio.Task[None]) -> None:
         """Return once the bot asks for updates: the page is of no use before, and a stop

@@ -23,6 +23,7 @@ from bot.domain import Status
 from bot.panel.models import canonical_status
 from bot.services.delivery import OutboundQueue, Outgoing
 from bot.storage import Audience
+from bot.storage.ledger import Entry
 from bot.storage.repositories import (
     OrderRepository,
     OrderRow,
@@ -48,6 +49,7 @@ class Change:
     owner_id: int
     order: OrderRow  # the order, or the refill's order
     refill: RefillRow | None = None
+    refund: Entry | None = None  # shop mode: what went back to the wallet with this status
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,10 @@ class Notification:
     text: str
     reply_markup: Any
     changes: Sequence[Change]
+
+
+class Refunds(Protocol):
+    async def refund_of(self, order_id: int) -> Entry | None: ...
 
 
 class NotificationViews(Protocol):
@@ -109,6 +115,7 @@ class Notifier:
         queue: OutboundQueue,
         views: NotificationViews,
         admin_ids: Iterable[int] = (),
+        refunds: Refunds | None = None,
         claims: SharedClaims | None = None,
     ) -> None:
         self._admin_ids = sorted(set(admin_ids))
@@ -117,6 +124,7 @@ class Notifier:
         self._users = users
         self._queue = queue
         self._views = views
+        self._refunds = refunds
         self._claims = claims
         self._in_flight: set[Key] = set()  # queued, not yet sent or given up
         # Unknown outcomes being told: (order id, audience), until the message is sent.
@@ -272,7 +280,11 @@ class Notifier:
             if _initial(order.status, order.notified_status):
                 await self._orders.mark_notified(order.id, order.status)
                 continue
-            changes.append(Change(key, order.owner_id, order))
+            refund = None
+            if self._refunds is not None and order.final:
+                # Posted in the transaction that stored this status: it is there by now.
+                refund = await self._refunds.refund_of(order.id)
+            changes.append(Change(key, order.owner_id, order, refund=refund))
         for refill in await self._refills.pending_notifications():
             assert refill.status is not None
             key = ("refill", refill.id, refill.status)

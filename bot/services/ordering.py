@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, Protocol
 
 from bot.domain import OrderField, Placement, Status
 from bot.panel.errors import OrderOutcomeUnknown, PanelRejected, PanelUnavailable
@@ -21,6 +22,7 @@ from bot.panel.models import (
 from bot.services.accounts import Account
 from bot.services.order_form import build_order, order_quantity
 from bot.services.pricing import Quote
+from bot.services.shop_pricing import Charge
 from bot.storage.errors import DuplicatePanelOrder
 from bot.storage.repositories import (
     FailureKind,
@@ -35,6 +37,12 @@ log = logging.getLogger(__name__)
 
 REFILL_STATUSES = frozenset({Status.COMPLETED, Status.PARTIAL})
 REFILL_BLOCKS_SECONDS = 24 * 3600
+
+
+class ChargedIntents(Protocol):
+    async def create_charged_intent(self, charge: Charge, **fields: Any) -> OrderRow | None:
+        """`create_intent(**fields)` and the wallet charged, in one transaction."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +75,11 @@ class OrderService:
         *,
         poll_interval: float,
         on_unknown: Callable[[OrderRow], Awaitable[None]] | None = None,
+        charged: ChargedIntents | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._orders = orders
+        self._charged = charged  # a shop's orders: intents written with their charge
         self._refills = refills
         self._poll_interval = poll_interval
         self._on_unknown = on_unknown
@@ -84,10 +94,13 @@ class OrderService:
         service: Service,
         answers: dict[str, object],
         quote: Quote,
+        charge: Charge | None = None,
     ) -> PlacementResult:
         """Write the intent, then `add` once. A second call with the same token does nothing.
 
-        The order records the quote the person confirmed, not a price recomputed here.
+        The order records the quote the person confirmed, not a price recomputed here. In a
+        shop, `charge` is taken from the wallet in the intent's transaction (InsufficientFunds:
+        nothing is written).
         """
         if quote.service != service.service:
             raise ValueError("the quote is for another service")
@@ -100,7 +113,7 @@ class OrderService:
             for k, v in form.items()
             if k not in ("service", OrderField.LINK, OrderField.QUANTITY)
         }
-        intent = await self._orders.create_intent(
+        fields: dict[str, Any] = dict(
             intent_token=intent_token,
             owner_id=owner_id,
             account=account.label,
@@ -116,6 +129,12 @@ class OrderService:
             refillable=service.refill,
             cancelable=service.cancel,
         )
+        if charge is None:
+            intent = await self._orders.create_intent(**fields)
+        elif self._charged is None:
+            raise TypeError("a charge needs the shop's order repository")
+        else:
+            intent = await self._charged.create_charged_intent(charge, **fields)
         if intent is None:
             order = await self._orders.get_by_intent(intent_token)
             return PlacementResult(

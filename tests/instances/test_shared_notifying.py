@@ -26,7 +26,7 @@ async def test_a_change_seen_by_two_instances_at_once_is_told_once(
             queue,
             NotificationViews(world.i18n),
             [ADMIN],
-            RedisClaims(connection),
+            claims=RedisClaims(connection),
         )
         for queue, connection in zip(world.queues[-2:], (shared, other), strict=True)
     ]

@@ -39,7 +39,9 @@ async def test_an_order_from_catalogue_to_completed_notification(
     await say(page, "100")
     await expect(last_bot_message(page)).to_contain_text("Drip-feed")
     await press(page, "Skip")
-    await expect(last_bot_message(page)).to_contain_text("Price: 0.09 USD")
+    # A shop: the panel's 0.09 with the default 30% markup, rounded up; paid from the wallet.
+    await expect(last_bot_message(page)).to_contain_text("Price: 0.12 USD")
+    await expect(last_bot_message(page)).to_contain_text("Your wallet: 10.00 USD")
     await screenshot(page, "2-confirm")
     await press(page, "Confirm")
     await expect(page.locator(".msg", has_text="Placed: Order #1000")).to_have_count(1)
@@ -75,7 +77,7 @@ async def test_a_partial_refund_reaches_the_balance_and_the_chat(
     await page.locator('#people-list li[data-person="1002"]').click()
     await say(page, "/start")
     await page.locator("#reply-keyboard button").first.click()  # 🛒 New order, in Russian
-    await expect(last_bot_message(page)).to_contain_text("(60")
+    await expect(last_bot_message(page)).to_contain_text("(59")  # a shop sells no subscriptions
     await press(page, "Instagram Followers (")
     await press(page, "Instagram Followers [Max 10K]")
     await page.locator(".keyboard button", has_text="🛒").last.click()
@@ -93,4 +95,7 @@ async def test_a_partial_refund_reaches_the_balance_and_the_chat(
     await expect(page.locator("#balances .amount")).to_have_text("$99.46")
     notification = page.locator(".msg", has_text="#1000").filter(has_text="Частично выполнен")
     await expect(notification).to_have_count(1)
+    # The undelivered 400 of 1,000 went back to the wallet: 1.17 × 0.4, rounded down.
+    await expect(notification).to_contain_text("0,46 USD")
+    await expect(notification).to_contain_text("9,29 USD")
     await screenshot(page, "5-partial-in-russian")

@@ -28,9 +28,21 @@ from bot.storage.fsm import DatabaseStorage
 from tests.intents import write_intent
 from tests.storage.sql import rows, run
 
-HEAD = "0003"
+HEAD = "0004"
 LEGACY_SCHEMA = Path(__file__).parent / "fixtures" / "schema_v2.sql"
-TABLES = {"users", "panel_keys", "orders", "refills", "fsm", "leases", "alembic_version"}
+TABLES = {
+    "users",
+    "panel_keys",
+    "orders",
+    "refills",
+    "fsm",
+    "leases",
+    "alembic_version",
+    "wallets",
+    "ledger_entries",
+    "shop_sales",
+    "shop_overrides",
+}
 
 
 async def _tables(db: Database) -> set[str]:

@@ -181,9 +181,13 @@ function renderPeople() {
     }),
   );
   const hint = document.getElementById("mode-hint");
-  hint.textContent = state.mode === "own-key"
-    ? "Own-key mode: send /connect, then the person's panel key shown above."
-    : "Shared-key mode: everyone here uses the operator's panel key. Alice is an admin.";
+  const hints = {
+    "own-key": "Own-key mode: send /connect, then the person's panel key shown above.",
+    "shared-key": "Shared-key mode: everyone here uses the operator's panel key. Alice is an admin.",
+    shop: "Shop mode: each person pays from a wallet in the bot (it starts with $10). " +
+      "Alice is an admin: /credit, /markup, /stats.",
+  };
+  hint.textContent = hints[state.mode] || "";
 }
 
 function choose(id) {
