@@ -24,6 +24,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from redis.exceptions import RedisError
 
 from bot import preflight
 from bot.config import ConfigError, Settings
@@ -33,6 +34,7 @@ from bot.i18n import CatalogI18n, build_i18n
 from bot.runners.inflight import InFlight
 from bot.runners.inlet import UpdateInlet
 from bot.runners.webhook import WebhookServer, set_webhook
+from bot.shared.connection import SharedRedis
 from bot.storage import (
     Database,
     KeyRepository,
@@ -53,6 +55,8 @@ QUEUE_DRAIN_SECONDS = 2.0
 # Waiting for Telegram at start: doubled after each failure, up to the cap.
 REACH_FIRST_WAIT = 1.0
 REACH_MAX_WAIT = 60.0
+# Setting the webhook takes two Bot API calls; a front end that died holding the turn frees it.
+WEBHOOK_LOCK_SECONDS = 30.0
 
 
 class StoppedWhileOpening(Exception):
@@ -83,6 +87,7 @@ class BotApp:
         self.inflight = InFlight()
         self.webhook: WebhookServer | None = None
         self.worker: Worker | None = None
+        self.shared: SharedRedis | None = None
         self._polling: asyncio.Task[None] | None = None
 
     # --- opening ------------------------------------------------------------------------------
@@ -110,10 +115,31 @@ class BotApp:
         except (OSError, StorageError) as exc:
             raise ConfigError(f"{setting}: cannot use {shown}: {exc}") from None
         try:
-            await self._assemble(box)
+            self.shared = await self._connect_shared()
         except BaseException:
             await self.db.close()
             raise
+        try:
+            await self._assemble(box)
+        except BaseException:
+            await self._close_shared()
+            await self.db.close()
+            raise
+
+    async def _connect_shared(self) -> SharedRedis | None:
+        """Redis, when REDIS_URL is set: what several instances share."""
+        url = self.settings.redis_url
+        if url is None:
+            return None
+        try:
+            return await SharedRedis.connect(url.get_secret_value(), self.settings.redis_prefix)
+        except (RedisError, OSError) as exc:
+            # The URL may carry a password: the message names the error, not the URL.
+            raise ConfigError(f"REDIS_URL: cannot reach Redis ({type(exc).__name__})") from None
+
+    async def _close_shared(self) -> None:
+        if self.shared is not None:
+            await self.shared.close()
 
     async def _assemble(self, box: SecretBox) -> None:
         s = self.settings
@@ -130,7 +156,9 @@ class BotApp:
         self.bot: Bot = build_bot(s, self.limiter, self._bot_session)
         try:
             await self._reach_telegram()
-            self.services: Services = build_services(s, self.i18n, self.db, keys, self.bot)
+            self.services: Services = build_services(
+                s, self.i18n, self.db, keys, self.bot, self.shared
+            )
         except BaseException:
             await self.bot.session.close()
             raise
@@ -214,7 +242,10 @@ class BotApp:
                 grace=s.shutdown_grace_seconds,
             )
             await self.webhook.start()
-            await set_webhook(self.bot, url=s.webhook_url, secret=secret, allowed_updates=allowed)
+            async with self._one_instance_at_a_time("webhook"):
+                await set_webhook(
+                    self.bot, url=s.webhook_url, secret=secret, allowed_updates=allowed
+                )
             return
         # A webhook left from an earlier run would make getUpdates fail: polling replaces it.
         await self.bot.delete_webhook(drop_pending_updates=False)
@@ -228,6 +259,13 @@ class BotApp:
             )
         )
         self._polling.add_done_callback(lambda _task: self._stop_requested.set())
+
+    def _one_instance_at_a_time(self, name: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Front ends starting together take turns: the first sets the webhook, the others
+        then find it set (without Redis there is one instance, so no turns)."""
+        if self.shared is None:
+            return contextlib.nullcontext()
+        return self.shared.exclusive(name, hold_seconds=WEBHOOK_LOCK_SECONDS)
 
     def install_signal_handlers(self) -> None:
         """SIGTERM and SIGINT ask for a stop (also while `open()` waits for Telegram)."""
@@ -258,6 +296,7 @@ class BotApp:
         await self.services.panel.close()
         self.limiter.close()  # ends sends still waiting for a slot or a 429's pause
         await self.bot.session.close()
+        await self._close_shared()
         await self.db.close()
 
     async def _stop_front(self) -> None:

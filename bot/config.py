@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     panel_to_shop_rate: Decimal = Field(Decimal(1), gt=0, allow_inf_nan=False)
     shop_markup_percent: Decimal = Field(Decimal(30), ge=0, allow_inf_nan=False)
     shop_min_order_price: Decimal = Field(Decimal(0), ge=0, allow_inf_nan=False)
+    # Several instances share conversations, flood control and caches through Redis.
+    redis_url: SecretStr | None = None
+    redis_prefix: str = Field("smmbot", min_length=1)
+    redis_state_ttl_seconds: float = Field(7 * 24 * 3600.0, gt=0)
 
     @field_validator("allowed_user_ids", "admin_ids", mode="before")
     @classmethod
@@ -177,6 +181,17 @@ class Settings(BaseSettings):
                 "expected a Fernet key: 32 bytes in url-safe base64 (44 characters)"
             ) from None
         return SecretStr(key)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # A secret: the URL may carry Redis's password.
+        url = value.get_secret_value().strip() if value is not None else ""
+        if not url:
+            return None
+        if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("expected a URL such as redis://127.0.0.1:6379/0")
+        return SecretStr(url)
 
     @field_validator("log_level")
     @classmethod

@@ -22,6 +22,7 @@ from bot.services.ordering import OrderService
 from bot.services.people import People
 from bot.services.shop import ShopService
 from bot.services.tracking import OrderTracker
+from bot.shared.connection import SharedRedis
 from bot.storage import Database, KeyRepository, OrderRepository, RefillRepository, UserRepository
 from bot.storage.console import OrderStats
 from bot.storage.wallets import WalletRepository
@@ -72,6 +73,7 @@ class Services:
     people: People
     shop: ShopService | None = None  # shop mode only
     wallets: WalletRepository | None = None
+    shared: SharedRedis | None = None  # Redis, when several instances run
 
     def injected(self) -> Injected:
         return Injected(

@@ -38,14 +38,19 @@ from bot.i18n import CatalogI18n, _
 from bot.middlewares.access import AccountLookup, AccountRequired
 from bot.middlewares.banned import BanGate
 from bot.middlewares.maintenance import MaintenanceGate
-from bot.middlewares.people import AllowListMiddleware, PersonLocaleMiddleware, PersonMiddleware
+from bot.middlewares.people import (
+    REFUSAL_INTERVAL,
+    AllowListMiddleware,
+    PersonLocaleMiddleware,
+    PersonMiddleware,
+)
 from bot.middlewares.private import PrivateChatsOnly
-from bot.middlewares.throttling import ThrottlingMiddleware, TokenBuckets
+from bot.middlewares.throttling import Buckets, ThrottlingMiddleware, TokenBuckets
 from bot.panel.client import PanelClient
 from bot.runners.inflight import CountingDispatcher, InFlight
 from bot.services.accounts import AccountResolver
 from bot.services.broadcast import Broadcaster
-from bot.services.catalog import CatalogService
+from bot.services.catalog import CatalogService, SharedCatalogues
 from bot.services.delivery import OutboundQueue
 from bot.services.ledger import OrderRefunds
 from bot.services.maintenance import Maintenance
@@ -58,6 +63,11 @@ from bot.services.shop import ShopCatalog, ShopService
 from bot.services.shop_orders import ShopOrders
 from bot.services.shop_pricing import PriceRule
 from bot.services.tracking import OrderTracker
+from bot.shared.catalogues import RedisCatalogues
+from bot.shared.claims import RedisClaims
+from bot.shared.connection import SharedRedis
+from bot.shared.flood import RedisTokenBuckets
+from bot.shared.memory import RedisRecentlyTold
 from bot.storage import (
     Database,
     KeyRepository,
@@ -95,8 +105,15 @@ def build_bot(
 
 
 def build_services(
-    settings: Settings, i18n: CatalogI18n, db: Database, keys: KeyRepository, bot: Bot
+    settings: Settings,
+    i18n: CatalogI18n,
+    db: Database,
+    keys: KeyRepository,
+    bot: Bot,
+    shared: SharedRedis | None = None,
 ) -> Services:
+    """With `shared` (REDIS_URL), the catalogue cache and the notifications in flight are
+    shared with the other instances."""
     s = settings
     users = UserRepository(db)
     # A shop's orders move the wallet in the transactions that record them.
@@ -119,6 +136,8 @@ def build_services(
 
     # Telegram's limits are kept by the bot's limiter (see build_bot), not by the queue.
     queue = OutboundQueue(make_bot_sender(bot), on_blocked=blocked)
+    claims = RedisClaims(shared) if shared is not None else None
+    catalogues = RedisCatalogues(shared) if shared is not None else None
     wallets = WalletRepository(db) if s.shop_mode else None
     money = ShopMoney(s.shop_currency, minor_digits(s.shop_currency)) if s.shop_mode else None
     refunds = OrderRefunds(wallets) if wallets is not None else None
@@ -130,6 +149,7 @@ def build_services(
         NotificationViews(i18n, money),
         s.admin_ids,
         refunds=refunds,
+        claims=claims,
     )
 
     async def alert_unknown(order: OrderRow) -> None:
@@ -144,7 +164,11 @@ def build_services(
         on_unknown=alert_unknown,
         charged=shop_orders,
     )
-    seller = _shop(s, db, wallets, accounts, notifier, ordering) if wallets is not None else None
+    seller = (
+        _shop(s, db, wallets, accounts, notifier, ordering, catalogues)
+        if wallets is not None
+        else None
+    )
     tracker = OrderTracker(
         orders_repo,
         refills,
@@ -163,7 +187,9 @@ def build_services(
         keys=keys,
         panel=panel,
         accounts=accounts,
-        catalog=seller.catalog if seller is not None else CatalogService(s.catalog_ttl_seconds),
+        catalog=seller.catalog
+        if seller is not None
+        else CatalogService(s.catalog_ttl_seconds, shared=catalogues),
         queue=queue,
         notifier=notifier,
         ordering=ordering,
@@ -179,6 +205,7 @@ def build_services(
         people=People(PeopleStore(db)),
         shop=seller,
         wallets=wallets,
+        shared=shared,
     )
 
 
@@ -189,6 +216,7 @@ def _shop(
     accounts: AccountResolver,
     notifier: Notifier,
     ordering: OrderService,
+    catalogues: SharedCatalogues | None,
 ) -> ShopService:
     digits = minor_digits(s.shop_currency)
     rule = PriceRule(
@@ -197,7 +225,9 @@ def _shop(
         min_price=to_minor_up(s.shop_min_order_price, digits),
     )
     repo = ShopRepository(db)
-    catalog = ShopCatalog(s.catalog_ttl_seconds, repo, s.shop_markup_percent, rule)
+    catalog = ShopCatalog(
+        s.catalog_ttl_seconds, repo, s.shop_markup_percent, rule, shared=catalogues
+    )
 
     async def panel_balance() -> Decimal:
         account = await accounts.for_user(0)  # the operator's key serves everyone in a shop
@@ -221,15 +251,26 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
     └── fallback: what nobody else took
     """
     s = services.settings
+    shared = services.shared
     dp = CountingDispatcher(
         inflight=inflight,
-        storage=DatabaseStorage(services.db),
-        events_isolation=SimpleEventIsolation(),
+        storage=DatabaseStorage(services.db)
+        if shared is None
+        else shared.fsm_storage(s.redis_state_ttl_seconds),
+        events_isolation=SimpleEventIsolation() if shared is None else shared.event_isolation(),
     )
     dp.workflow_data.update(services.injected().as_data())
     dp.update.outer_middleware(PrivateChatsOnly(services.i18n))
-    buckets = TokenBuckets(s.throttle_updates_per_second, s.throttle_burst)
-    dp.update.outer_middleware(AllowListMiddleware(s, services.i18n, buckets))
+    rate, burst = s.throttle_updates_per_second, s.throttle_burst
+    buckets: Buckets = (
+        TokenBuckets(rate, burst) if shared is None else RedisTokenBuckets(shared, rate, burst)
+    )
+    refused = None if shared is None else RedisRecentlyTold(shared, "refused", REFUSAL_INTERVAL)
+    dp.update.outer_middleware(
+        AllowListMiddleware(
+            s, services.i18n, buckets, refusal_interval=REFUSAL_INTERVAL, refused=refused
+        )
+    )
     dp.update.outer_middleware(
         PersonMiddleware(services.users, services.i18n, s.default_language, services.queue.unblock)
     )

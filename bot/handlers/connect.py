@@ -110,7 +110,7 @@ async def _check_and_store(
         return
     assert message.from_user is not None
     await keys.set(message.from_user.id, key)
-    catalog.invalidate(candidate.label)
+    await catalog.invalidate(candidate.label)
     await state.clear()
     await message.answer(
         _("Connected. Your balance: {balance}").format(

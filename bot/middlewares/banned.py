@@ -33,7 +33,7 @@ class BanGate(BaseMiddleware):
         await self._people.seen(user.id, user.username)
         if user.id in self._admin_ids or not await self._people.is_banned(user.id):
             return await handler(event, data)
-        first = self._told.first_time(user.id)
+        first = await self._told.first_time(user.id)
         text = _("Sorry, this bot no longer serves you.")
         with sending_at(Priority.BULK):
             if isinstance(event, CallbackQuery):

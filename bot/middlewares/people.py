@@ -6,7 +6,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.types import TelegramObject, Update, User
@@ -14,7 +14,7 @@ from aiogram.utils.i18n import I18nMiddleware
 
 from bot.config import Settings
 from bot.i18n import CatalogI18n, _, normalize_language
-from bot.middlewares.throttling import TokenBuckets
+from bot.middlewares.throttling import Buckets
 from bot.services.delivery import Priority
 from bot.storage.repositories import UserRepository
 from bot.telegram.limiter import sending_at
@@ -22,6 +22,14 @@ from bot.telegram.limiter import sending_at
 log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+REFUSAL_INTERVAL = 3600.0  # a stranger is refused once an hour, whatever they send
+
+
+class TellOnce(Protocol):
+    async def first_time(self, user_id: int) -> bool:
+        """True (and remembered) unless `user_id` was told within the interval."""
+        ...
 
 
 class RecentlyTold:
@@ -39,7 +47,7 @@ class RecentlyTold:
         self._clock = clock
         self._told: OrderedDict[int, float] = OrderedDict()  # oldest first
 
-    def first_time(self, user_id: int) -> bool:
+    async def first_time(self, user_id: int) -> bool:
         """True (and remembered) unless ``user_id`` was told within the interval."""
         now = self._clock()
         while self._told and next(iter(self._told.values())) <= now - self._interval:
@@ -64,15 +72,17 @@ class AllowListMiddleware(BaseMiddleware):
         self,
         settings: Settings,
         i18n: CatalogI18n,
-        buckets: TokenBuckets,
+        buckets: Buckets,
         *,
-        refusal_interval: float = 3600.0,
+        refusal_interval: float = REFUSAL_INTERVAL,
+        refused: TellOnce | None = None,
     ) -> None:
         self._settings = settings
         self._i18n = i18n
         # A stranger's flood must not turn into a flood of refusals (nor eat the send rate).
         self._buckets = buckets
-        self._refused = RecentlyTold(refusal_interval)
+        # Several instances share one memory (`refused`), or a stranger is refused once each.
+        self._refused = refused or RecentlyTold(refusal_interval)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
@@ -84,7 +94,7 @@ class AllowListMiddleware(BaseMiddleware):
             press = event.callback_query
             if event.message is None and press is None:
                 return None  # nothing to answer (e.g. the stranger started or blocked the bot)
-            if self._buckets.allow(user.id) and self._refused.first_time(user.id):
+            if await self._buckets.allow(user.id) and await self._refused.first_time(user.id):
                 await self._refuse(bot, event, user)
             elif press is not None:
                 await bot.answer_callback_query(press.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
@@ -13,8 +13,15 @@ from bot.i18n import _
 from bot.telegram.key_messages import delete_at_once, may_hold_key
 
 
+class Buckets(Protocol):
+    async def allow(self, user_id: int) -> bool:
+        """True (and a token spent) if `user_id` may have one more update now."""
+        ...
+
+
 class TokenBuckets:
-    """A token bucket per person: `burst` updates at once, then `rate` a second."""
+    """A token bucket per person in this process: `burst` updates at once, then `rate` a
+    second (several instances share `bot.shared.flood.RedisTokenBuckets` instead)."""
 
     def __init__(
         self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
@@ -24,7 +31,7 @@ class TokenBuckets:
         self._clock = clock
         self._buckets: dict[int, tuple[float, float]] = {}
 
-    def allow(self, user_id: int) -> bool:
+    async def allow(self, user_id: int) -> bool:
         now = self._clock()
         tokens, last = self._buckets.get(user_id, (self._burst, now))
         tokens = min(self._burst, tokens + (now - last) * self._rate)
@@ -42,7 +49,7 @@ class TokenBuckets:
 class ThrottlingMiddleware(BaseMiddleware):
     """Drops what comes too fast; needs the FSM's `raw_state` (Dispatcher's own middleware)."""
 
-    def __init__(self, buckets: TokenBuckets) -> None:
+    def __init__(self, buckets: Buckets) -> None:
         self._buckets = buckets
         # People told their key went unread, until an update of theirs is let through again:
         # one notice per flood, not one per dropped message.
@@ -57,7 +64,7 @@ class ThrottlingMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         if user is None:
             return await handler(event, data)
-        if self._buckets.allow(user.id):
+        if await self._buckets.allow(user.id):
             self._told.discard(user.id)
             return await handler(event, data)
         if isinstance(event, CallbackQuery):

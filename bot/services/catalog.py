@@ -7,6 +7,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from bot.panel.errors import PanelUnavailable
 from bot.panel.models import Service
@@ -62,20 +63,39 @@ class Catalogue:
         return [exact, *found] if exact else found
 
 
+class SharedCatalogues(Protocol):
+    """Catalogues kept where every instance finds them (Redis)."""
+
+    async def load(self, label: str) -> tuple[float, tuple[Service, ...]] | None:
+        """The services last fetched for `label` and their age in seconds, if kept."""
+        ...
+
+    async def save(self, label: str, services: tuple[Service, ...]) -> None: ...
+
+    async def forget(self, label: str) -> None: ...
+
+
 class CatalogService:
     """One fetch per account per TTL, shared by everyone asking at the same moment.
 
     When the panel is down, an expired catalogue is served rather than none. In own-key mode
     every key has its own catalogue: only the `max_accounts` used most recently are kept, so
-    memory does not grow with the number of people.
+    memory does not grow with the number of people. With `shared`, a catalogue one instance
+    fetched serves the others too (each still keeps its own copy for the TTL).
     """
 
     def __init__(
-        self, ttl: float, clock: Callable[[], float] = time.monotonic, *, max_accounts: int = 32
+        self,
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        max_accounts: int = 32,
+        shared: SharedCatalogues | None = None,
     ) -> None:
         self._ttl = ttl
         self._clock = clock
         self._max_accounts = max_accounts
+        self._shared = shared
         self._cache: OrderedDict[str, tuple[float, Catalogue]] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -93,6 +113,14 @@ class CatalogService:
             cached = self._fresh(account.label, age)
             if cached is not None:
                 return cached
+            if self._shared is not None:
+                kept = await self._shared.load(account.label)
+                mine = self._cache.get(account.label)
+                if kept is not None and (mine is None or self._clock() - mine[0] > kept[0]):
+                    kept_age, services = kept
+                    self._remember(account.label, Catalogue(services), self._clock() - kept_age)
+                    if kept_age <= age:
+                        return self._cache[account.label][1]
             try:
                 catalogue = Catalogue(tuple(await account.panel.services()))
             except PanelUnavailable:
@@ -101,14 +129,19 @@ class CatalogService:
                 if stale is None:
                     raise
                 return stale[1]
-            self._cache[account.label] = (self._clock(), catalogue)
-            self._cache.move_to_end(account.label)
-            while len(self._cache) > self._max_accounts:
-                evicted, _entry = self._cache.popitem(last=False)
-                lock = self._locks.get(evicted)
-                if lock is not None and not lock.locked():
-                    del self._locks[evicted]
+            self._remember(account.label, catalogue, self._clock())
+            if self._shared is not None:
+                await self._shared.save(account.label, catalogue.services)
             return catalogue
+
+    def _remember(self, label: str, catalogue: Catalogue, fetched_at: float) -> None:
+        self._cache[label] = (fetched_at, catalogue)
+        self._cache.move_to_end(label)
+        while len(self._cache) > self._max_accounts:
+            evicted, _entry = self._cache.popitem(last=False)
+            lock = self._locks.get(evicted)
+            if lock is not None and not lock.locked():
+                del self._locks[evicted]
 
     def _fresh(self, label: str, max_age: float) -> Catalogue | None:
         entry = self._cache.get(label)
@@ -117,5 +150,9 @@ class CatalogService:
         self._cache.move_to_end(label)
         return entry[1]
 
-    def invalidate(self, label: str) -> None:
+    async def invalidate(self, label: str) -> None:
+        # Other instances keep their own copy until the TTL: a label is a key's fingerprint,
+        # so a new key is a new label anyway and only a reconnected key waits for its refresh.
         self._cache.pop(label, None)
+        if self._shared is not None:
+            await self._shared.forget(label)

@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3  # sends of one change that may fail before this process stops trying it
 
-# What a notification tells: ("order" or "refill", local id, the status told).
+# What a notification tells: ("order" or "refill", local id, the status told), or ("unknown",
+# local id, audience) for an unknown outcome.
 Key = tuple[str, int, str]
 
 
@@ -90,6 +91,21 @@ class NotificationViews(Protocol):
         ...
 
 
+class SharedClaims(Protocol):
+    """What is in flight to whom across instances (Redis): a change is sent by one alone."""
+
+    async def claim(self, keys: Sequence[Key]) -> set[Key]:
+        """The keys this instance may send now: none is in flight from another instance.
+
+        A claim is kept after the send (until it expires): an instance that read the change
+        as untold just before it was marked told must not send it again."""
+        ...
+
+    async def release(self, keys: Sequence[Key]) -> None:
+        """Give back the claims of sends that failed: a later flush may try them again."""
+        ...
+
+
 class Notifier:
     def __init__(
         self,
@@ -100,6 +116,7 @@ class Notifier:
         views: NotificationViews,
         admin_ids: Iterable[int] = (),
         refunds: Refunds | None = None,
+        claims: SharedClaims | None = None,
     ) -> None:
         self._admin_ids = sorted(set(admin_ids))
         self._orders = orders
@@ -108,6 +125,7 @@ class Notifier:
         self._queue = queue
         self._views = views
         self._refunds = refunds
+        self._claims = claims
         self._in_flight: set[Key] = set()  # queued, not yet sent or given up
         # Unknown outcomes being told: (order id, audience), until the message is sent.
         self._telling: set[tuple[int, Audience]] = set()
@@ -125,7 +143,7 @@ class Notifier:
             # marked told (and leaves _in_flight) after the read saw it untold, and would
             # otherwise be queued a second time.
             in_flight = frozenset(self._in_flight)
-            for change in await self._untold(in_flight):
+            for change in await self._claimed(await self._untold(in_flight)):
                 by_owner[change.owner_id].append(change)
             queued = 0
             for owner_id, changes in by_owner.items():
@@ -175,10 +193,19 @@ class Notifier:
         the telling off, or the alert was never delivered) are told now; the fact is recorded
         once Telegram took the message."""
         for order in await self._orders.list_unknown_untold():
-            if order.admins_told_at is None and (order.id, Audience.ADMINS) not in self._telling:
+            if order.admins_told_at is None and await self._may_tell(order.id, Audience.ADMINS):
                 await self._tell_admins(order)
-            if order.owner_told_at is None and (order.id, Audience.OWNER) not in self._telling:
+            if order.owner_told_at is None and await self._may_tell(order.id, Audience.OWNER):
                 await self._tell_owner(order)
+
+    async def _may_tell(self, local_id: int, who: Audience) -> bool:
+        """Not being told by this process, nor by another instance (shared claims)."""
+        if (local_id, who) in self._telling:
+            return False
+        if self._claims is None:
+            return True
+        key = _unknown_key(local_id, who)
+        return key in await self._claims.claim([key])
 
     async def _tell_admins(self, order: OrderRow) -> None:
         told = partial(self._told_unknown, order.id, Audience.ADMINS)
@@ -235,6 +262,8 @@ class Notifier:
     async def _untold_unknown(self, local_id: int, who: Audience) -> None:
         # Not delivered: left untold, so the next flush (or the next start) tries again.
         self._telling.discard((local_id, who))
+        if self._claims is not None:
+            await self._claims.release([_unknown_key(local_id, who)])
 
     @property
     def _default_language(self) -> str:
@@ -268,6 +297,13 @@ class Notifier:
             changes.append(Change(key, refill.owner_id, refill_order, refill))
         return changes
 
+    async def _claimed(self, changes: list[Change]) -> list[Change]:
+        """The changes no other instance has in flight (all of them without shared claims)."""
+        if self._claims is None or not changes:
+            return changes
+        mine = await self._claims.claim([change.key for change in changes])
+        return [change for change in changes if change.key in mine]
+
     def _skipped(self, key: Key) -> bool:
         return key in self._in_flight or self._failures.get(key, 0) >= MAX_ATTEMPTS
 
@@ -300,6 +336,8 @@ class Notifier:
         await self._sent(changes)
 
     async def _failed(self, changes: list[Change]) -> None:
+        if self._claims is not None and changes:
+            await self._claims.release([change.key for change in changes])
         for change in changes:
             self._in_flight.discard(change.key)
             failures = self._failures[change.key] = self._failures.get(change.key, 0) + 1
@@ -310,6 +348,11 @@ class Notifier:
                     change.owner_id,
                     failures,
                 )
+
+
+def _unknown_key(local_id: int, who: Audience) -> Key:
+    """An unknown outcome's telling, claimed like a status change."""
+    return ("unknown", local_id, who.value)
 
 
 def _initial(status: str, notified_status: str | None) -> bool:

@@ -14,7 +14,7 @@ from enum import StrEnum
 from bot.domain import Placement
 from bot.panel.models import Service, ServiceType
 from bot.services.accounts import Account
-from bot.services.catalog import CatalogService, Catalogue
+from bot.services.catalog import CatalogService, Catalogue, SharedCatalogues
 from bot.services.ledger import LedgerPort, refund_key
 from bot.services.money import from_minor
 from bot.services.order_form import price_for
@@ -95,9 +95,16 @@ class ShopCatalog(CatalogService):
     """
 
     def __init__(
-        self, ttl: float, repo: ShopRepository, default_markup: Decimal, rule: PriceRule
+        self,
+        ttl: float,
+        repo: ShopRepository,
+        default_markup: Decimal,
+        rule: PriceRule,
+        *,
+        shared: SharedCatalogues | None = None,
     ) -> None:
-        super().__init__(ttl)
+        # `shared`: the panel's catalogue kept for every instance (REDIS_URL).
+        super().__init__(ttl, shared=shared)
         self._repo = repo
         self._default_markup = default_markup
         self.rule = rule

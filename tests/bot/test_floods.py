@@ -123,20 +123,20 @@ async def test_an_answer_is_never_dropped_while_telegram_asks_to_wait(harness: H
     assert h.texts(ALICE)[-1] == expected
 
 
-def test_a_stranger_is_refused_again_after_the_interval_and_memory_stays_bounded() -> None:
+async def test_a_stranger_is_refused_again_after_the_interval_and_memory_stays_bounded() -> None:
     now = [0.0]
     told = RecentlyTold(3600, capacity=3, clock=lambda: now[0])
 
-    assert told.first_time(1)
-    assert not told.first_time(1)
+    assert await told.first_time(1)
+    assert not await told.first_time(1)
     now[0] = 3599.0
-    assert not told.first_time(1)
-    assert told.first_time(2)
+    assert not await told.first_time(1)
+    assert await told.first_time(2)
     now[0] = 3600.0
-    assert told.first_time(1)  # an hour after the first refusal
-    assert told.first_time(3)
+    assert await told.first_time(1)  # an hour after the first refusal
+    assert await told.first_time(3)
     # Full: each new one makes the longest told forgotten early (2, then 1).
-    assert told.first_time(4)
-    assert told.first_time(5)
-    assert not any(told.first_time(user) for user in (3, 4, 5))
-    assert told.first_time(2)
+    assert await told.first_time(4)
+    assert await told.first_time(5)
+    assert not [user for user in (3, 4, 5) if await told.first_time(user)]
+    assert await told.first_time(2)
