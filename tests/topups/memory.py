@@ -8,13 +8,8 @@ import dataclasses
 import itertools
 import time
 
-from bot.services.topups import (
-    InsufficientFunds,
-    Moved,
-    Provider,
-    Topup,
-    TopupStatus,
-)
+from bot.services.topups import InsufficientFunds, Moved
+from bot.storage.topups import Provider, Topup, TopupStatus
 
 S = TopupStatus
 TRANSITIONS = {
