@@ -15,7 +15,8 @@ from bot.runners.inlet import UpdateInlet
 from bot.runners.webhook import WebhookServer
 from bot.sandbox.cryptopay import CryptoPaySimulator
 from bot.services.topups import TopupService
-from tests.topups.memory import MemoryTopups, MemoryWallet
+from tests.topups.conftest import crypto_only
+from tests.topups.memory import MemoryWallet
 
 ALICE = 101
 PATH = "/cryptopay"
@@ -42,15 +43,7 @@ class World:
 @pytest.fixture
 async def world(cryptopay: CryptoPaySimulator, client: CryptoPayClient) -> AsyncIterator[World]:
     wallet = MemoryWallet()
-    service = TopupService(
-        MemoryTopups(),
-        wallet,
-        currency="USD",
-        digits=2,
-        stars_per_unit=None,
-        cryptopay=client,
-        cryptopay_assets=["USDT"],
-    )
+    service = crypto_only(client, wallet)
     world = World(cryptopay, service, wallet)
     bot = Bot("1:unused-token")
     server = WebhookServer(

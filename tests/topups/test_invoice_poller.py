@@ -8,8 +8,9 @@ import asyncio
 from bot.payments.cryptopay import CryptoPayClient
 from bot.sandbox.cryptopay import CryptoPaySimulator
 from bot.services.invoice_poller import InvoicePoller
-from bot.services.topups import Credited, TopupService
-from tests.topups.memory import MemoryTopups, MemoryWallet
+from bot.services.topups import Credited
+from tests.topups.conftest import crypto_only
+from tests.topups.memory import MemoryWallet
 
 ALICE = 101
 
@@ -23,16 +24,7 @@ async def test_a_paid_invoice_is_found_by_polling(
     async def on_paid(_: Credited) -> None:
         credited.set()
 
-    service = TopupService(
-        MemoryTopups(),
-        wallet,
-        currency="USD",
-        digits=2,
-        stars_per_unit=None,
-        cryptopay=client,
-        cryptopay_assets=["USDT"],
-        on_paid=on_paid,
-    )
+    service = crypto_only(client, wallet, on_paid)
     failures = 0
 
     async def poll() -> None:

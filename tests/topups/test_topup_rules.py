@@ -20,6 +20,7 @@ from bot.services.topups import (
     TopupUnavailable,
     stars_price,
 )
+from bot.storage.topups import Topup
 from tests.topups.memory import MemoryTopups, MemoryWallet
 
 ALICE, BOB = 101, 102
@@ -75,6 +76,13 @@ def service(
     )
 
 
+async def paid_stars(service: TopupService) -> Topup:
+    """Alice's top-up of 10.00 for 500 Stars, paid as charge-1."""
+    topup = await service.start_stars(ALICE, 1000)
+    await service.stars_paid(ALICE, topup.payload, "charge-1", "XTR", 500)
+    return topup
+
+
 def test_stars_price_is_whole_and_rounded_up() -> None:
     assert stars_price(1000, 2, Decimal(50)) == 500
     assert stars_price(1, 2, Decimal(50)) == 1
@@ -121,8 +129,7 @@ async def test_pre_checkout_refusals(
 
 
 async def test_pre_checkout_of_a_paid_top_up_is_refused(service: TopupService) -> None:
-    topup = await service.start_stars(ALICE, 1000)
-    await service.stars_paid(ALICE, topup.payload, "charge-1", "XTR", 500)
+    topup = await paid_stars(service)
     assert await service.pre_checkout(ALICE, topup.payload, "XTR", 500) is CheckoutRefusal.PAID
 
 
@@ -138,8 +145,7 @@ async def test_a_payment_for_no_top_up_credits_nothing(
 async def test_refund_while_the_money_is_in_the_wallet(
     service: TopupService, store: MemoryTopups, wallet: MemoryWallet
 ) -> None:
-    topup = await service.start_stars(ALICE, 1000)
-    await service.stars_paid(ALICE, topup.payload, "charge-1", "XTR", 500)
+    topup = await paid_stars(service)
     refunds = Refunds()
     done = await service.refund_stars("charge-1", refunds)
     assert done.outcome is RefundOutcome.REFUNDED and done.balance == 0
@@ -155,8 +161,7 @@ async def test_refund_while_the_money_is_in_the_wallet(
 async def test_no_refund_once_the_money_is_spent(
     service: TopupService, store: MemoryTopups, wallet: MemoryWallet
 ) -> None:
-    topup = await service.start_stars(ALICE, 1000)
-    await service.stars_paid(ALICE, topup.payload, "charge-1", "XTR", 500)
+    topup = await paid_stars(service)
     await wallet.debit(ALICE, 1, key="order:1:charge", reference="order:1")
     refunds = Refunds()
     spent = await service.refund_stars("charge-1", refunds)
@@ -168,8 +173,7 @@ async def test_no_refund_once_the_money_is_spent(
 async def test_a_refused_refund_gives_the_debit_back_and_may_be_tried_again(
     service: TopupService, wallet: MemoryWallet
 ) -> None:
-    topup = await service.start_stars(ALICE, 1000)
-    await service.stars_paid(ALICE, topup.payload, "charge-1", "XTR", 500)
+    await paid_stars(service)
     refunds = Refunds()
     refunds.answer = RefundRefused("CHARGE_ALREADY_REFUNDED")
     refused = await service.refund_stars("charge-1", refunds)
@@ -183,8 +187,7 @@ async def test_a_refused_refund_gives_the_debit_back_and_may_be_tried_again(
 async def test_a_refund_of_unknown_outcome_keeps_the_debit_and_is_not_resent(
     service: TopupService, store: MemoryTopups, wallet: MemoryWallet
 ) -> None:
-    topup = await service.start_stars(ALICE, 1000)
-    await service.stars_paid(ALICE, topup.payload, "charge-1", "XTR", 500)
+    await paid_stars(service)
     refunds = Refunds()
     refunds.answer = TimeoutError()
     lost = await service.refund_stars("charge-1", refunds)
