@@ -1,6 +1,7 @@
 """Delivery benchmark: notifications through the real aiogram Bot to a rate-limited fake Telegram.
 
-Run by hand: ``python -m bench.delivery_bench`` (about 35 s + 50 s with the defaults).
+Run by hand: ``python -m bench.delivery_bench`` (about 35 s + 50 s with the defaults; smaller
+with ``--chats`` and ``--burst``).
 The fake answers 429 beyond 30 messages a second overall or one a second per chat, like
 Telegram; the queue should lose nothing, cause no 429 and come close to the limits.
 """
@@ -14,7 +15,8 @@ from dataclasses import dataclass
 
 from bot.sandbox.fake_telegram import FakeTelegramServer
 from bot.services.delivery import OutboundQueue, Outgoing
-from bot.telegram.retry import RetryAfterMiddleware
+from bot.telegram.limiter import SendLimiter
+from bot.telegram.retry import FloodControlMiddleware
 from bot.telegram.sender import make_bot_sender
 
 GLOBAL_PER_SECOND = 30
@@ -44,14 +46,12 @@ class Result:
 async def deliver(name: str, plan: list[int], minimum: float) -> Result:
     """Queue one numbered message per entry of ``plan`` (a chat id) and wait for all of them."""
     async with FakeTelegramServer() as fake:
-        fake.rate_limit(GLOBAL_PER_SECOND, PER_CHAT_PER_SECOND)
+        fake.faults.rate_limit(GLOBAL_PER_SECOND, PER_CHAT_PER_SECOND)
         bot = fake.create_bot()
-        bot.session.middleware(RetryAfterMiddleware())
-        queue = OutboundQueue(
-            make_bot_sender(bot),
-            global_per_second=GLOBAL_PER_SECOND,
-            per_chat_interval=1 / PER_CHAT_PER_SECOND,
-        )
+        # As the app wires it: the bot's one limiter keeps the limits, the queue the order.
+        limiter = SendLimiter(GLOBAL_PER_SECOND, 1 / PER_CHAT_PER_SECOND)
+        bot.session.middleware(FloodControlMiddleware(limiter))
+        queue = OutboundQueue(make_bot_sender(bot))
         await queue.start()
         started = time.monotonic()
         expected: dict[int, list[str]] = {}
@@ -67,10 +67,12 @@ async def deliver(name: str, plan: list[int], minimum: float) -> Result:
         lost = 0
         out_of_order = 0
         for chat_id, texts in expected.items():
-            delivered = [params["text"] for params in fake.sent_messages(chat_id)]
+            delivered = [message.raw_text for message in fake.transcript(chat_id)]
             lost += len(set(texts) - set(delivered))
             out_of_order += delivered != texts
-        return Result(name, len(plan), seconds, minimum, fake.too_many_requests, lost, out_of_order)
+        return Result(
+            name, len(plan), seconds, minimum, fake.faults.too_many_requests, lost, out_of_order
+        )
 
 
 async def main(chats: int, burst: int) -> None:

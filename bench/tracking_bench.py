@@ -16,20 +16,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import math
 import multiprocessing
 import resource
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
 
 from bot.panel.client import PanelClient
-from bot.panel.simulator import PanelSimulator, SimOrder
+from bot.sandbox.simulator import PanelSimulator, SimOrder
 from bot.services.accounts import SHARED_LABEL, AccountResolver
 from bot.services.tracking import OrderTracker
 from bot.storage import (
@@ -156,24 +159,36 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def shared_key_tracker(
+    db: Database, client: PanelClient, key: str, clock: Callable[[], float], **options: Any
+) -> OrderTracker:
+    """The real tracker over `db`, every order on the shared account of `key`."""
+    accounts = AccountResolver(client, KeyRepository(db, SecretBox(Fernet.generate_key())), key)
+    return OrderTracker(
+        OrderRepository(db),
+        RefillRepository(db),
+        accounts,
+        base_interval=BASE_INTERVAL,
+        max_interval=MAX_INTERVAL,
+        clock=clock,
+        **options,
+    )
+
+
 def tracker_process(
-    url: str, db_path: str, count: int, panel: Connection, results: Connection
+    url: str,
+    db_path: str,
+    count: int,
+    panel: Connection,
+    results: Connection,
+    profile: str | None = None,
 ) -> None:
     async def measure() -> tuple[list[CycleFigures], float, float]:
         start_rss = peak_rss_mb()
         db = await Database.open(db_path)
         client = PanelClient(url, timeout=60)
         clock = FakeClock()
-        orders = OrderRepository(db)
-        accounts = AccountResolver(client, KeyRepository(db, SecretBox(Fernet.generate_key())), KEY)
-        tracker = OrderTracker(
-            orders,
-            RefillRepository(db),
-            accounts,
-            base_interval=BASE_INTERVAL,
-            max_interval=MAX_INTERVAL,
-            clock=clock,
-        )
+        tracker = shared_key_tracker(db, client, KEY, clock)
         figures = []
         for name in ("first", "steady", "10% done"):
             if name == "10% done":
@@ -182,8 +197,14 @@ def tracker_process(
             clock.now += MAX_INTERVAL * 2  # every open order is due
             panel.send(("stats", None))
             panel_cpu, panel_requests = panel.recv()
+            profiler = cProfile.Profile() if profile else None
             wall, cpu = time.perf_counter(), time.process_time()
+            if profiler is not None:
+                profiler.enable()
             report = await tracker.run_cycle()
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(f"{profile}.{name.split()[0].strip('%')}")
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             panel.send(("stats", None))
             panel_cpu_after, panel_requests_after = panel.recv()
@@ -205,7 +226,7 @@ def tracker_process(
     results.send(asyncio.run(measure()))
 
 
-def run_size(count: int) -> None:
+def run_size(count: int, profile: str | None = None) -> None:
     spawn = multiprocessing.get_context("spawn")
     panel_end, simulator_end = spawn.Pipe()
     simulator = spawn.Process(target=simulator_process, args=(simulator_end, count))
@@ -216,7 +237,7 @@ def run_size(count: int) -> None:
         asyncio.run(seed_database(db_path, count))
         results_in, results_out = spawn.Pipe(duplex=False)
         tracker = spawn.Process(
-            target=tracker_process, args=(url, str(db_path), count, panel_end, results_out)
+            target=tracker_process, args=(url, str(db_path), count, panel_end, results_out, profile)
         )
         tracker.start()
         figures, start_rss, peak_rss = results_in.recv()
@@ -244,8 +265,12 @@ def run_size(count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
-    for count in parser.parse_args().sizes:
-        run_size(count)
+    parser.add_argument(
+        "--profile", metavar="PREFIX", help="cProfile each cycle into PREFIX.<cycle> (slower)"
+    )
+    args = parser.parse_args()
+    for count in args.sizes:
+        run_size(count, args.profile)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ from bot.storage import (
     SecretDecryptError,
     load_or_create_secret_key,
 )
+from bot.telegram.limiter import SendLimiter
 from bot.worker import LeaseStore, Worker
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,9 @@ class BotApp:
             raise ConfigError(
                 "SECRET_KEY: the stored panel keys were encrypted with another secret key"
             ) from None
-        self.bot: Bot = build_bot(s, self._bot_session)
+        # One limiter for every message the bot sends: answers, notifications and refusals.
+        self.limiter = SendLimiter(s.telegram_messages_per_second, s.telegram_chat_interval_seconds)
+        self.bot: Bot = build_bot(s, self.limiter, self._bot_session)
         try:
             await self._reach_telegram()
             self.services: Services = build_services(s, self.i18n, self.db, keys, self.bot)
@@ -254,6 +257,7 @@ class BotApp:
     async def close(self) -> None:
         """Close what `open()` opened (for an app that was opened and never run)."""
         await self.services.panel.close()
+        self.limiter.close()  # ends sends still waiting for a slot or a 429's pause
         await self.bot.session.close()
         await self.db.close()
 

@@ -49,16 +49,20 @@ from bot.storage import (
     UserRepository,
 )
 from bot.storage.repositories import OrderRow
-from bot.telegram.retry import RetryAfterMiddleware
+from bot.telegram.limiter import SendLimiter
+from bot.telegram.retry import FloodControlMiddleware
 from bot.telegram.sender import make_bot_sender
 from bot.views.notifications import NotificationViews, unknown_order_alert
 
 
-def build_bot(settings: Settings, session: AiohttpSession | None = None) -> Bot:
+def build_bot(
+    settings: Settings, limiter: SendLimiter, session: AiohttpSession | None = None
+) -> Bot:
+    """A Bot whose every call goes through ``limiter`` (Telegram's limits, priorities, 429s)."""
     if session is None:
         url = settings.telegram_api_url
         session = AiohttpSession(api=TelegramAPIServer.from_base(url) if url else PRODUCTION)
-    session.middleware(RetryAfterMiddleware())
+    session.middleware(FloodControlMiddleware(limiter))
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -87,12 +91,8 @@ def build_services(
     async def blocked(chat_id: int) -> None:
         await users.set_blocked(chat_id, True)
 
-    queue = OutboundQueue(
-        make_bot_sender(bot),
-        global_per_second=s.telegram_messages_per_second,
-        per_chat_interval=s.telegram_chat_interval_seconds,
-        on_blocked=blocked,
-    )
+    # Telegram's limits are kept by the bot's limiter (see build_bot), not by the queue.
+    queue = OutboundQueue(make_bot_sender(bot), on_blocked=blocked)
     notifier = Notifier(orders_repo, refills, users, queue, NotificationViews(i18n))
 
     async def alert_unknown(order: OrderRow) -> None:

@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet
 
 from bot.app import BotApp
 from bot.config import ConfigError, Settings, load_settings
-from bot.sandbox.fake_telegram import FakeTelegramServer
+from tests.fakes.telegram import FakeTelegram
 
 TOKEN = "987654321:SECRET-token-value-do-not-echo"
 PANEL_KEY = "SECRET-panel-key-do-not-echo"
@@ -181,7 +181,7 @@ def test_secrets_stay_out_of_reprs_and_errors(tmp_path: Path) -> None:
 
 
 async def test_a_changed_secret_key_is_refused_at_start(tmp_path: Path) -> None:
-    async with FakeTelegramServer() as tg:
+    async with FakeTelegram() as tg:
         reachable = {"bot_token": tg.token, "telegram_api_url": tg.base_url}
         first_key = Fernet.generate_key().decode()
         first = BotApp(settings(tmp_path, secret_key=first_key, **reachable))
@@ -203,7 +203,7 @@ async def test_a_changed_secret_key_is_refused_at_start(tmp_path: Path) -> None:
 
 
 async def test_a_token_telegram_refuses_is_one_line(tmp_path: Path) -> None:
-    async with FakeTelegramServer() as tg:
+    async with FakeTelegram() as tg:
         app = BotApp(
             settings(tmp_path, bot_token="123:SECRET-wrong-token", telegram_api_url=tg.base_url)
         )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,21 +15,64 @@ from aiogram.utils.i18n import I18nMiddleware
 from bot.config import Settings
 from bot.i18n import CatalogI18n, _, normalize_language
 from bot.middlewares.throttling import TokenBuckets
+from bot.services.delivery import Priority
 from bot.storage.repositories import UserRepository
+from bot.telegram.limiter import sending_at
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-class AllowListMiddleware(BaseMiddleware):
-    """Shared-key mode serves listed people only; others get a refusal with their ID, no more."""
+class RecentlyTold:
+    """Who was told something within the last ``interval`` seconds; at most ``capacity``
+    people are remembered (past that, the longest told is forgotten early)."""
 
-    def __init__(self, settings: Settings, i18n: CatalogI18n, buckets: TokenBuckets) -> None:
+    def __init__(
+        self,
+        interval: float,
+        capacity: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._interval = interval
+        self._capacity = capacity
+        self._clock = clock
+        self._told: OrderedDict[int, float] = OrderedDict()  # oldest first
+
+    def first_time(self, user_id: int) -> bool:
+        """True (and remembered) unless ``user_id`` was told within the interval."""
+        now = self._clock()
+        while self._told and next(iter(self._told.values())) <= now - self._interval:
+            self._told.popitem(last=False)
+        if user_id in self._told:
+            return False
+        if len(self._told) >= self._capacity:
+            self._told.popitem(last=False)
+        self._told[user_id] = now
+        return True
+
+
+class AllowListMiddleware(BaseMiddleware):
+    """Shared-key mode serves listed people only; others get a refusal with their ID, no more.
+
+    A stranger is refused once per ``refusal_interval`` seconds whatever they send, and the
+    refusal waits behind every message for allowed people: a crowd of strangers can neither
+    flood Telegram's limits nor delay anyone the bot serves.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        i18n: CatalogI18n,
+        buckets: TokenBuckets,
+        *,
+        refusal_interval: float = 3600.0,
+    ) -> None:
         self._settings = settings
         self._i18n = i18n
         # A stranger's flood must not turn into a flood of refusals (nor eat the send rate).
         self._buckets = buckets
+        self._refused = RecentlyTold(refusal_interval)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
@@ -35,10 +80,17 @@ class AllowListMiddleware(BaseMiddleware):
             return await handler(event, data)
         assert isinstance(event, Update)
         bot: Bot = data["bot"]
-        if not self._buckets.allow(user.id):
-            if event.callback_query is not None:
-                await bot.answer_callback_query(event.callback_query.id)
-            return None
+        with sending_at(Priority.BULK):
+            press = event.callback_query
+            if event.message is None and press is None:
+                return None  # nothing to answer (e.g. the stranger started or blocked the bot)
+            if self._buckets.allow(user.id) and self._refused.first_time(user.id):
+                await self._refuse(bot, event, user)
+            elif press is not None:
+                await bot.answer_callback_query(press.id)
+        return None
+
+    async def _refuse(self, bot: Bot, event: Update, user: User) -> None:
         language = normalize_language(
             user.language_code, self._i18n.languages, self._settings.default_language
         )
@@ -56,7 +108,6 @@ class AllowListMiddleware(BaseMiddleware):
                 await bot.answer_callback_query(
                     event.callback_query.id, text=alert.format(id=user.id), show_alert=True
                 )
-        return None
 
 
 class PersonMiddleware(BaseMiddleware):

@@ -1,4 +1,4 @@
-"""SMM panel API v2: client, models, errors and an in-memory simulator."""
+"""SMM panel API v2: client, models and errors (the simulator is in bot.sandbox)."""
 
 from bot.panel.account import PanelAccount, key_fingerprint
 from bot.panel.client import DEFAULT_USER_AGENT, PanelClient

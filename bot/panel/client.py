@@ -16,9 +16,10 @@ import logging
 import random
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 from urllib.parse import quote, quote_plus, unquote_plus
 
 import aiohttp
@@ -197,13 +198,7 @@ class PanelClient:
         return _validate(OrderStatus, answer, "status")
 
     async def statuses(self, key: str, ids: Sequence[int]) -> dict[int, OrderStatus | ItemError]:
-        result: dict[int, OrderStatus | ItemError] = {}
-        for batch in _batches(ids):
-            answer = await self._batch(key, "status", {"orders": _joined(batch)}, batch)
-            if len(batch) == 1 and isinstance(answer, dict) and "status" in answer:
-                answer = {str(batch[0]): answer}  # a panel answering one ID in the single form
-            _collect(result, _items(answer, "order", batch), _parse_order_status, key)
-        return result
+        return await self._statuses(key, _ORDER_STATUSES, ids)
 
     async def refill(self, key: str, order_id: int) -> int:
         answer = await self._call(key, "refill", {"order": str(order_id)}, deadline=self._deadline)
@@ -228,13 +223,19 @@ class PanelClient:
         return _single(answer, "status", _parse_status_text, "refill_status", key)
 
     async def refill_statuses(self, key: str, ids: Sequence[int]) -> dict[int, str | ItemError]:
-        result: dict[int, str | ItemError] = {}
+        return await self._statuses(key, _REFILL_STATUSES, ids)
+
+    async def _statuses(
+        self, key: str, kind: _StatusAction[T], ids: Sequence[int]
+    ) -> dict[int, T | ItemError]:
+        """The multi status of orders or refills, 100 IDs a request."""
+        result: dict[int, T | ItemError] = {}
         for batch in _batches(ids):
-            answer = await self._batch(key, "refill_status", {"refills": _joined(batch)}, batch)
+            answer = await self._batch(key, kind.action, {kind.ids_field: _joined(batch)}, batch)
             if len(batch) == 1 and isinstance(answer, dict) and "status" in answer:
-                answer = {str(batch[0]): answer}
-            pairs = _items(answer, "refill", batch, value_field="status")
-            _collect(result, pairs, _parse_status_text, key)
+                answer = {str(batch[0]): answer}  # a panel answering one ID in the single form
+            pairs = _items(answer, kind.id_field, batch, value_field=kind.value_field)
+            _collect(result, pairs, kind.parse, key)
         return result
 
     async def cancel(self, key: str, ids: Sequence[int]) -> dict[int, bool | ItemError]:
@@ -703,6 +704,21 @@ def _parse_order_status(value: Any) -> OrderStatus:
     if not isinstance(value, dict):
         raise ValueError("not an order object")
     return OrderStatus.model_validate(value)
+
+
+@dataclass(frozen=True)
+class _StatusAction(Generic[T]):
+    """A multi status request: `action` with `ids_field`=1,2,3, answered per `id_field`."""
+
+    action: str
+    ids_field: str
+    id_field: str
+    value_field: str | None  # None: the whole entry is the value
+    parse: Callable[[Any], T]
+
+
+_ORDER_STATUSES = _StatusAction("status", "orders", "order", None, _parse_order_status)
+_REFILL_STATUSES = _StatusAction("refill_status", "refills", "refill", "status", _parse_status_text)
 
 
 def _validate(model: type[M], answer: Any, action: str) -> M:

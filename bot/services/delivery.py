@@ -1,11 +1,12 @@
-"""Outbound message queue that keeps within Telegram's sending limits.
+"""Outbound message queue: pushes in order per chat, with failures turned into drops or retries.
 
-Telegram allows about 30 messages a second overall and one a second per chat; going faster
-earns 429 answers and, repeated, longer bans. The queue spaces sends globally and per chat,
-keeps a FIFO per chat so a chat with many messages never holds up the others, and turns the
-failures a send function reports into pauses, drops or retries. It knows nothing of aiogram:
-the send function (see ``bot.telegram.sender``) translates Telegram's errors into the
-exceptions below.
+Notifications are pushed: nobody waits on them, so they are queued, kept FIFO per chat (one in
+flight per chat, so a chat with many messages never holds up the others) and handed to a send
+function. Telegram's sending limits are kept below the queue, by the one limiter every message
+of the bot goes through (``bot.telegram.limiter``), which also waits out 429 answers; the
+queue only says how urgent its messages are (``Priority``). It knows nothing of aiogram: the
+send function (see ``bot.telegram.sender``) translates Telegram's errors into the exceptions
+below.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import contextlib
 import heapq
 import itertools
 import logging
-import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -27,16 +28,16 @@ logger = logging.getLogger(__name__)
 Callback = Callable[[], Awaitable[None]]
 
 
+class Priority(IntEnum):
+    """Who goes first when messages wait for Telegram's limits (lowest value first)."""
+
+    ANSWER = 0  # a person who may use the bot is waiting for this reply
+    NOTIFICATION = 1  # news about a person's orders, and alerts to admins
+    BULK = 2  # may wait: refusals to strangers, sends to many people at once
+
+
 class ChatUnreachable(Exception):
     """The chat cannot receive messages: the person blocked the bot or the chat is gone."""
-
-
-class RetryLater(Exception):
-    """Telegram's flood control answered 429: nothing may be sent for ``retry_after`` seconds."""
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"retry after {retry_after} s")
-        self.retry_after = retry_after
 
 
 class PermanentFailure(Exception):
@@ -59,6 +60,7 @@ class Outgoing:
     chat_id: int
     text: str
     reply_markup: Any = None
+    priority: Priority = Priority.NOTIFICATION
     on_sent: Callback | None = None
     on_failed: Callback | None = None
     on_unreachable: Callback | None = None
@@ -75,7 +77,7 @@ SendFn = Callable[[Outgoing], Awaitable[None]]
 @dataclass
 class DeliveryStats:
     sent: int = 0
-    retried: int = 0  # attempts repeated after a 429 or a transient error
+    retried: int = 0  # attempts repeated after a transient error
     blocked: int = 0  # chats found unreachable
     dropped: int = 0  # messages not sent because their chat is unreachable
     failed: int = 0  # messages given up after errors
@@ -85,7 +87,7 @@ class DeliveryStats:
 class _Chat:
     chat_id: int
     pending: deque[Outgoing] = field(default_factory=deque)
-    next_at: float = 0.0  # earliest start of the next send to this chat
+    next_at: float = 0.0  # earliest start of the next attempt (after a failed one)
     attempts: int = 0  # failed attempts of the message at the head
     busy: bool = False
     scheduled: bool = False
@@ -93,43 +95,35 @@ class _Chat:
 
 
 class OutboundQueue:
-    """Delivers messages at most ``global_per_second`` overall and one per
-    ``per_chat_interval`` seconds per chat, in order within each chat.
+    """Delivers messages in order within each chat, at most ``concurrency`` at once.
 
-    Limits are counted from the end of the previous send, not its start: Telegram counts a
-    message when it arrives, so network jitter can never push two sends into one window.
+    The send function is expected to wait for Telegram's limits (the bot's limiter does);
+    ``concurrency`` only bounds how many messages wait there at once, and must be above what
+    the limiter lets through in the time one send takes for the queue to keep up with it.
     """
-
-    _WINDOW = 1.0  # seconds over which Telegram counts the global limit
 
     def __init__(
         self,
         send: SendFn,
         *,
-        global_per_second: float = 30.0,
-        per_chat_interval: float = 1.0,
         on_blocked: Callable[[int], Awaitable[None]] | None = None,
         max_attempts: int = 3,
         retry_backoff: float = 1.0,
+        concurrency: int = 100,
     ) -> None:
-        if global_per_second <= 0 or per_chat_interval < 0 or max_attempts < 1:
-            raise ValueError("rates, intervals and attempts must be positive")
+        if max_attempts < 1 or concurrency < 1:
+            raise ValueError("attempts and concurrency must be positive")
         self._send = send
-        self._gap = 1.0 / global_per_second
-        self._window_size = max(1, math.floor(global_per_second * self._WINDOW))
-        self._per_chat_interval = per_chat_interval
         self._on_blocked = on_blocked
         self._max_attempts = max_attempts
         self._retry_backoff = retry_backoff
+        self._concurrency = concurrency
         self.stats = DeliveryStats()
         self._chats: dict[int, _Chat] = {}
         self._prune_at = 1024
         self._ready: list[tuple[float, int, int]] = []  # (next_at, arrival order, chat_id)
         self._order = itertools.count()
         self._sending = 0
-        self._releases: deque[float] = deque()  # when finished sends leave the global window
-        self._next_slot = 0.0  # evenly spaced start times at the global rate
-        self._pause_until = 0.0
         self._unfinished = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -202,18 +196,9 @@ class OutboundQueue:
 
     def _delay(self) -> float | None:
         """Seconds until the next send may start; None while only an event can change that."""
-        if not self._ready:
+        if not self._ready or self._sending >= self._concurrency:
             return None
-        now = time.monotonic()
-        while self._releases and self._releases[0] <= now:
-            self._releases.popleft()
-        window_at = now
-        if self._sending + len(self._releases) >= self._window_size:
-            if not self._releases:
-                return None  # the window is full of sends still in flight
-            window_at = self._releases[0]
-        start_at = max(self._ready[0][0], self._pause_until, self._next_slot, window_at)
-        return start_at - now
+        return self._ready[0][0] - time.monotonic()
 
     async def _run(self) -> None:
         while True:
@@ -231,17 +216,12 @@ class OutboundQueue:
             message = chat.pending.popleft()
             chat.busy = True
             self._sending += 1
-            # Advance from the planned slot, not the actual start, so timer lateness does not
-            # add up over thousands of sends; after an idle spell, spacing restarts from now.
-            now = time.monotonic()
-            on_time = now - self._next_slot < self._gap
-            self._next_slot = (self._next_slot if on_time else now) + self._gap
             task = asyncio.create_task(self._deliver(chat, message))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
     def _prune(self) -> None:
-        # Idle chats whose per-chat interval has passed carry no state worth keeping.
+        # Idle chats whose retry pause has passed carry no state worth keeping.
         now = time.monotonic()
         self._chats = {
             chat_id: chat
@@ -256,19 +236,18 @@ class OutboundQueue:
         finished = 0
         hold = 0.0
         try:
-            error = await self._attempt(chat, message)
+            try:
+                await self._send(message)
+                error: Exception | None = None
+            except Exception as failure:  # every failure is classified by the send function
+                error = failure
+            finally:
+                self._sending -= 1
             if error is None:
                 chat.attempts = 0
                 self.stats.sent += 1
                 finished = 1
                 await _run_callback(message.on_sent, "on_sent", chat.chat_id)
-            elif isinstance(error, RetryLater):
-                self._pause_until = max(self._pause_until, time.monotonic() + error.retry_after)
-                self.stats.retried += 1
-                chat.pending.appendleft(message)
-                logger.warning(
-                    "Telegram flood control: pausing deliveries for %s s", error.retry_after
-                )
             elif isinstance(error, ChatUnreachable):
                 finished = await self._drop_chat(chat, message)
             else:
@@ -295,22 +274,10 @@ class OutboundQueue:
                     hold = self._retry_backoff * 2 ** (chat.attempts - 1)
         finally:
             chat.busy = False
-            chat.next_at = max(chat.next_at, time.monotonic() + hold)
+            chat.next_at = time.monotonic() + hold
             self._finish(finished)
             self._schedule(chat)
             self._wakeup.set()
-
-    async def _attempt(self, chat: _Chat, message: Outgoing) -> Exception | None:
-        try:
-            await self._send(message)
-        except Exception as error:  # every failure is classified by the caller
-            return error
-        finally:
-            self._sending -= 1
-            done = time.monotonic()
-            self._releases.append(done + self._WINDOW)
-            chat.next_at = done + self._per_chat_interval
-        return None
 
     async def _drop_chat(self, chat: _Chat, message: Outgoing) -> int:
         chat.unreachable = True

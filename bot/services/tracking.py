@@ -13,12 +13,12 @@ import contextlib
 import logging
 import random
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import partial
-from typing import Generic, NamedTuple, TypeVar
+from functools import lru_cache
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 from bot.panel.client import BATCH_SIZE
 from bot.panel.errors import InvalidKey, PanelRejected, PanelUnavailable
@@ -33,14 +33,12 @@ from bot.services.accounts import Account, AccountResolver
 from bot.storage.repositories import (
     OrderRepository,
     RefillRepository,
-    RefillRow,
     RefillStatusUpdate,
     StatusUpdate,
 )
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")  # an item tracked: an order or a refill
 A = TypeVar("A")  # the panel's answer for one item
 U = TypeVar("U", StatusUpdate, RefillStatusUpdate)  # a status update to store
 
@@ -50,10 +48,35 @@ class CycleReport:
     """What one pass over the due orders and refills did."""
 
     requests: int = 0  # panel requests sent (the client's own retries not counted)
-    orders_polled: int = 0  # orders the panel was asked about and answered for
-    refills_polled: int = 0
+    # Items the panel was asked about and answered for, by kind ("order", "refill").
+    polled: Counter[str] = field(default_factory=Counter)
     changed: int = 0  # orders and refills whose status changed
     errors: int = 0  # failed requests, plus items answered with an error or left out
+
+    @property
+    def orders_polled(self) -> int:
+        return self.polled["order"]
+
+    @property
+    def refills_polled(self) -> int:
+        return self.polled["refill"]
+
+
+class _Tracked(Protocol):
+    """What the tracker reads of any item it polls."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def account(self) -> str: ...
+    @property
+    def panel_id(self) -> int: ...
+    @property
+    def status(self) -> str | None: ...
+    @property
+    def interval(self) -> float | None: ...
+    @property
+    def next_poll_at(self) -> float: ...
 
 
 class _Order(NamedTuple):
@@ -67,19 +90,38 @@ class _Order(NamedTuple):
     start_count: int | None
     charge: Decimal | None
     interval: float | None
+    next_poll_at: float
+
+
+class _Refill(NamedTuple):
+    """A refill due for a poll (see RefillRepository.due_for_tracking)."""
+
+    id: int
+    account: str
+    panel_id: int
+    status: str | None
+    interval: float | None
+    next_poll_at: float
+
+
+T = TypeVar("T", bound=_Tracked)  # an item tracked: an order or a refill
 
 
 @dataclass(frozen=True)
-class _Kind(Generic[T, A]):
+class _Kind(Generic[T, A, U]):
     """How to track one kind of item: what to ask the panel and where the answers go."""
 
+    name: str  # "order" or "refill", for the report and the logs
     action: str
-    id: Callable[[T], int]
-    panel_id: Callable[[T], int]
-    account: Callable[[T], str]
-    interval: Callable[[T], float | None]
+    # The items due by a time (at most `limit` of them), the soonest first.
+    due: Callable[[float, int | None], Awaitable[list[T]]]
     ask: Callable[[Account, list[int]], Awaitable[dict[int, A | ItemError]]]
-    store: Callable[[list[T], dict[int, A | ItemError], CycleReport], Awaitable[None]]
+    answer: type  # the type of a readable answer (the others are ItemError or missing)
+    status: Callable[[A], str | None]
+    final: Callable[[str | None], bool]
+    news: Callable[[T, A], bool]  # something besides the status changed
+    update: Callable[[T, A, str | None, bool, float | None, float | None], U]
+    apply: Callable[[list[U], float], Awaitable[list[int]]]
     reschedule: Callable[[Sequence[int], float, float], Awaitable[None]]
 
 
@@ -103,13 +145,19 @@ class OrderTracker:
         on_changes: Callable[[], Awaitable[None]] | None = None,
         growth: float = 2.0,
         concurrency: int = 4,
+        early: float = 0.5,
     ) -> None:
         """`on_changes` is awaited after every cycle (the notifier's flush); `concurrency` is
-        how many accounts are polled at once (one account's batches always go one by one)."""
+        how many accounts are polled at once (one account's batches always go one by one).
+
+        A request that has room takes items due soon as well: those due within `early` times
+        their own interval (see `_soon`)."""
         if not 0 < base_interval <= max_interval or growth < 1 or concurrency < 1:
             raise ValueError(
                 "need 0 < base_interval <= max_interval, growth >= 1, concurrency >= 1"
             )
+        if not 0 <= early < 1:
+            raise ValueError("need 0 <= early < 1")
         self._orders = orders
         self._refills = refills
         self._accounts = accounts
@@ -119,6 +167,7 @@ class OrderTracker:
         self._on_changes = on_changes
         self._growth = growth
         self._concurrency = concurrency
+        self._early = early
         self._outages: dict[str, _Outage] = {}
         # Conditions already logged, so that each is reported once and not every cycle.
         self._refused_keys: set[str] = set()
@@ -126,28 +175,50 @@ class OrderTracker:
         self._refused_batches: set[str] = set()
         self._item_errors = _LoggedOnce()
         self._unstorable = _LoggedOnce()
-        self._order_kind: _Kind[_Order, OrderStatus] = _Kind(
-            action="status",
-            id=lambda o: o.id,
-            panel_id=lambda o: o.panel_id,
-            account=lambda o: o.account,
-            interval=lambda o: o.interval,
-            ask=lambda account, ids: account.panel.statuses(ids),
-            store=self._store_orders,
-            reschedule=orders.reschedule,
-        )
-        self._refill_kind: _Kind[RefillRow, str] = _Kind(
-            action="refill_status",
-            id=lambda r: r.id,
-            panel_id=lambda r: r.panel_refill_id,
-            account=lambda r: r.account,
-            interval=lambda r: r.poll_interval,
-            ask=lambda account, ids: account.panel.refill_statuses(ids),
-            store=self._store_refills,
-            reschedule=refills.reschedule,
+        self._kinds: tuple[
+            _Kind[_Order, OrderStatus, StatusUpdate], _Kind[_Refill, str, RefillStatusUpdate]
+        ] = (
+            _Kind(
+                name="order",
+                action="status",
+                due=self._due_orders,
+                ask=lambda account, ids: account.panel.statuses(ids),
+                answer=OrderStatus,
+                status=lambda answer: answer.status,
+                final=_is_final_order_status,
+                news=_order_news,
+                update=_order_update,
+                apply=lambda updates, now: orders.apply_statuses(updates, now=now),
+                reschedule=orders.reschedule,
+            ),
+            _Kind(
+                name="refill",
+                action="refill_status",
+                due=self._due_refills,
+                ask=lambda account, ids: account.panel.refill_statuses(ids),
+                answer=str,
+                status=lambda answer: answer,
+                final=_is_final_refill_status,
+                news=lambda refill, answer: False,  # a refill has nothing but its status
+                update=_refill_update,
+                apply=lambda updates, now: refills.apply_statuses(updates, now=now),
+                reschedule=refills.reschedule,
+            ),
         )
         self._stop: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
+
+    async def _due_orders(self, until: float, limit: int | None) -> list[_Order]:
+        return [_Order._make(row) for row in await self._orders.due_for_polling(until, limit)]
+
+    async def _due_refills(self, until: float, limit: int | None) -> list[_Refill]:
+        rows = await self._refills.due_for_tracking(until, limit)
+        # next_poll_at is never None here: due_for_tracking selects by it.
+        return [
+            _Refill(r.id, r.account, r.panel_refill_id, r.status, r.poll_interval, r.next_poll_at)
+            for r in rows
+            if r.next_poll_at is not None
+        ]
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -202,12 +273,13 @@ class OrderTracker:
         report = CycleReport()
         try:
             now = self._clock()
-            orders = [_Order._make(row) for row in await self._orders.due_for_polling(now)]
-            refills = await self._refills.due_for_tracking(now)
-            if orders or refills:
-                accounts = await self._accounts.by_label()
-                await self._per_account(self._order_kind, accounts, orders, report)
-                await self._per_account(self._refill_kind, accounts, refills, report)
+            accounts: dict[str, Account] | None = None
+            for kind in self._kinds:
+                due = await kind.due(now, None)
+                if due:
+                    if accounts is None:
+                        accounts = await self._accounts.by_label()
+                    await self._per_account(kind, accounts, due, now, report)
         finally:
             if self._on_changes is not None:
                 try:
@@ -218,174 +290,167 @@ class OrderTracker:
 
     async def _per_account(
         self,
-        kind: _Kind[T, A],
+        kind: _Kind[T, A, U],
         accounts: dict[str, Account],
-        items: list[T],
+        due: list[T],
+        now: float,
         report: CycleReport,
     ) -> None:
         groups: dict[str, list[T]] = defaultdict(list)
-        for item in items:
-            groups[kind.account(item)].append(item)
+        for item in due:
+            groups[item.account].append(item)
+        soon = await self._soon(kind, groups, now)
         labels = deque(groups)
 
         async def worker() -> None:
             while labels:
                 label = labels.popleft()
-                await self._poll(kind, label, accounts.get(label), groups[label], report)
+                batch = groups[label] + soon.get(label, [])
+                await self._poll(kind, label, accounts.get(label), batch, now, report)
 
         async with asyncio.TaskGroup() as tasks:
             for _ in range(min(self._concurrency, len(labels))):
                 tasks.create_task(worker())
 
+    async def _soon(
+        self, kind: _Kind[T, A, U], due: dict[str, list[T]], now: float
+    ) -> dict[str, list[T]]:
+        """Items not due yet that fill the room each account's last request leaves: the
+        soonest of those due within `early` times their own interval. Asking such an item a
+        little early spares it a request of its own later; its next poll then counts from now,
+        so no item is ever asked later than its schedule says.
+
+        Only the first few due by the longest such horizon are read (enough to fill every
+        account's room), not every item due in the next half hour."""
+        rooms = {label: -len(items) % BATCH_SIZE for label, items in due.items()}
+        wanted = sum(rooms.values())
+        if not wanted or not self._early:
+            return {}
+        ahead = await kind.due(
+            now + self._early * self._max, sum(map(len, due.values())) + BATCH_SIZE * len(due)
+        )
+        soon: dict[str, list[T]] = defaultdict(list)
+        for item in ahead:
+            room = rooms.get(item.account, 0)
+            if (
+                room
+                and item.next_poll_at > now
+                and item.next_poll_at - now <= self._early * (item.interval or self._base)
+            ):
+                soon[item.account].append(item)
+                rooms[item.account] = room - 1
+        return soon
+
     async def _poll(
         self,
-        kind: _Kind[T, A],
+        kind: _Kind[T, A, U],
         label: str,
         account: Account | None,
         items: list[T],
+        now: float,
         report: CycleReport,
     ) -> None:
-        """Ask one account about its due items, 100 a request, one request at a time."""
+        """Ask one account about its items, 100 a request, one request at a time. Items
+        without news are rescheduled together at the end, counted from `now` (the cycle's
+        start, so never later than their schedule)."""
         if account is None:
             self._note_missing_key(label, len(items))
             await self._postpone(kind, items, self._clock() + self._max, self._max)
             return
         self._missing_keys.discard(label)
+        unchanged: list[T] = []
         for start in range(0, len(items), BATCH_SIZE):
             retry_at = self._postponed_until(label)
             if retry_at is not None:  # the account failed in this cycle's order pass
                 await self._postpone(kind, items[start:], retry_at)
-                return
+                break
             batch = items[start : start + BATCH_SIZE]
             report.requests += 1
             try:
-                answers = await kind.ask(account, [kind.panel_id(item) for item in batch])
+                answers = await kind.ask(account, [item.panel_id for item in batch])
             except InvalidKey:
                 report.errors += 1
                 self._note_refused_key(label)
                 await self._postpone(kind, items[start:], self._clock() + self._max, self._max)
-                return
+                break
             except PanelRejected as exc:
                 report.errors += 1
                 self._note_refused_batch(label, kind.action, exc.message)
-                await self._reschedule_unchanged(kind, batch)
+                unchanged += batch
                 continue
             except PanelUnavailable as exc:
                 report.errors += 1
                 retry_at = self._note_outage(label, exc.reason)
                 await self._postpone(kind, items[start:], retry_at)
-                return
+                break
             self._note_answer(label)
-            await kind.store(batch, answers, report)
+            unchanged += await self._store(kind, batch, answers, report)
+        await self._reschedule_unchanged(kind, unchanged, now)
 
-    async def _reschedule_unchanged(self, kind: _Kind[T, A], items: Sequence[T]) -> None:
+    async def _reschedule_unchanged(
+        self, kind: _Kind[T, A, U], items: Sequence[T], now: float
+    ) -> None:
         """Items without news: asked again after their grown interval."""
-        now = self._clock()
         groups: dict[float, list[int]] = defaultdict(list)
         for item in items:
-            groups[self._next_interval(kind.interval(item), changed=False)].append(kind.id(item))
+            groups[self._next_interval(item.interval, changed=False)].append(item.id)
         for interval, ids in groups.items():
             await kind.reschedule(ids, now + interval, interval)
 
     async def _postpone(
-        self, kind: _Kind[T, A], items: Sequence[T], until: float, interval: float | None = None
+        self, kind: _Kind[T, A, U], items: Sequence[T], until: float, interval: float | None = None
     ) -> None:
         """Items not asked: due again at `until`, with `interval` or else their own."""
         groups: dict[float, list[int]] = defaultdict(list)
         for item in items:
-            groups[interval or kind.interval(item) or self._base].append(kind.id(item))
+            groups[interval or item.interval or self._base].append(item.id)
         for new_interval, ids in groups.items():
             await kind.reschedule(ids, until, new_interval)
 
     # --- answers -------------------------------------------------------------------------
 
-    async def _store_orders(
+    async def _store(
         self,
-        batch: list[_Order],
-        answers: dict[int, OrderStatus | ItemError],
+        kind: _Kind[T, A, U],
+        batch: list[T],
+        answers: dict[int, A | ItemError],
         report: CycleReport,
-    ) -> None:
+    ) -> list[T]:
+        """Store what the panel changed; return the items without news (not stored)."""
         now = self._clock()
-        updates: list[StatusUpdate] = []
-        unchanged: list[_Order] = []
+        updates: list[U] = []
+        unchanged: list[T] = []
         failed: list[tuple[int, int, ItemError | None]] = []
-        for order in batch:
-            answer = answers.get(order.panel_id)
-            if not isinstance(answer, OrderStatus):
-                failed.append((order.id, order.panel_id, answer))
-                unchanged.append(order)
+        for item in batch:
+            answer = answers.get(item.panel_id)
+            if not isinstance(answer, kind.answer):
+                failed.append((item.id, item.panel_id, answer))
+                unchanged.append(item)
                 continue
-            report.orders_polled += 1
-            status = status_to_store(order.status, answer.status)
-            charge = order.charge if answer.charge is None else answer.charge
-            changed = status != order.status
-            final = is_final_order_status(status)
-            if (
-                not changed
-                and not final
-                and (answer.remains, answer.start_count, charge)
-                == (order.remains, order.start_count, order.charge)
-            ):
-                unchanged.append(order)
+            status = kind.status(answer)
+            if status != item.status:
+                status = status_to_store(item.status, status)
+            changed = status != item.status
+            final = kind.final(status)
+            if not changed and not final and not kind.news(item, answer):
+                unchanged.append(item)
                 continue
-            interval = self._next_interval(order.interval, changed=changed)
+            interval = self._next_interval(item.interval, changed=changed)
             updates.append(
-                StatusUpdate(
-                    local_id=order.id,
-                    status=status,
-                    remains=answer.remains,
-                    start_count=answer.start_count,
-                    charge=charge,
-                    currency=answer.currency,
-                    final=final,
-                    next_poll_at=None if final else now + interval,
-                    poll_interval=None if final else interval,
+                kind.update(
+                    item,
+                    answer,
+                    status,
+                    final,
+                    None if final else now + interval,
+                    None if final else interval,
                 )
             )
-        self._note_item_errors("order", [o.id for o in batch], failed, report)
+        report.polled[kind.name] += len(batch) - len(failed)
+        self._note_item_errors(kind.name, [item.id for item in batch], failed, report)
         # Only what the panel changed is written; the rest just moves to its next poll.
-        refused = await self._apply(
-            "order", partial(self._orders.apply_statuses, now=now), updates, report
-        )
-        unchanged += [order for order in batch if order.id in refused]
-        await self._reschedule_unchanged(self._order_kind, unchanged)
-
-    async def _store_refills(
-        self, batch: list[RefillRow], answers: dict[int, str | ItemError], report: CycleReport
-    ) -> None:
-        now = self._clock()
-        updates: list[RefillStatusUpdate] = []
-        unchanged: list[RefillRow] = []
-        failed: list[tuple[int, int, ItemError | None]] = []
-        for refill in batch:
-            answer = answers.get(refill.panel_refill_id)
-            if not isinstance(answer, str):
-                failed.append((refill.id, refill.panel_refill_id, answer))
-                unchanged.append(refill)
-                continue
-            report.refills_polled += 1
-            status = status_to_store(refill.status, answer)
-            changed = status != refill.status
-            final = is_final_refill_status(status)
-            if not changed and not final:
-                unchanged.append(refill)
-                continue
-            interval = self._next_interval(refill.poll_interval, changed=changed)
-            updates.append(
-                RefillStatusUpdate(
-                    refill_id=refill.id,
-                    status=status,
-                    final=final,
-                    next_poll_at=None if final else now + interval,
-                    poll_interval=None if final else interval,
-                )
-            )
-        self._note_item_errors("refill", [r.id for r in batch], failed, report)
-        refused = await self._apply(
-            "refill", partial(self._refills.apply_statuses, now=now), updates, report
-        )
-        unchanged += [refill for refill in batch if refill.id in refused]
-        await self._reschedule_unchanged(self._refill_kind, unchanged)
+        refused = await self._apply(kind.name, lambda some: kind.apply(some, now), updates, report)
+        return unchanged + [item for item in batch if item.id in refused]
 
     async def _apply(
         self,
@@ -550,3 +615,52 @@ class _LoggedOnce:
 
 def _update_id(update: StatusUpdate | RefillStatusUpdate) -> int:
     return update.local_id if isinstance(update, StatusUpdate) else update.refill_id
+
+
+# Statuses are few and repeat: a cycle over 100,000 orders looks up the same handful.
+_is_final_order_status = lru_cache(maxsize=512)(is_final_order_status)
+_is_final_refill_status = lru_cache(maxsize=512)(is_final_refill_status)
+
+
+def _charge(order: _Order, answer: OrderStatus) -> Decimal | None:
+    return order.charge if answer.charge is None else answer.charge
+
+
+def _order_news(order: _Order, answer: OrderStatus) -> bool:
+    return (answer.remains, answer.start_count, _charge(order, answer)) != (
+        order.remains,
+        order.start_count,
+        order.charge,
+    )
+
+
+def _order_update(
+    order: _Order,
+    answer: OrderStatus,
+    status: str | None,
+    final: bool,
+    next_poll_at: float | None,
+    interval: float | None,
+) -> StatusUpdate:
+    return StatusUpdate(
+        local_id=order.id,
+        status=status,
+        remains=answer.remains,
+        start_count=answer.start_count,
+        charge=_charge(order, answer),
+        currency=answer.currency,
+        final=final,
+        next_poll_at=next_poll_at,
+        poll_interval=interval,
+    )
+
+
+def _refill_update(
+    refill: _Refill,
+    answer: str,
+    status: str | None,
+    final: bool,
+    next_poll_at: float | None,
+    interval: float | None,
+) -> RefillStatusUpdate:
+    return RefillStatusUpdate(refill.id, status, final, next_poll_at, interval)

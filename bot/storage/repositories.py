@@ -624,24 +624,38 @@ class OrderRepository:
         return changed > 0
 
     async def due_for_polling(
-        self, now: float
+        self, now: float, limit: int | None = None
     ) -> list[
-        tuple[int, str, int, str | None, int | None, int | None, Decimal | None, float | None]
+        tuple[
+            int, str, int, str | None, int | None, int | None, Decimal | None, float | None, float
+        ]
     ]:
-        """What a status poll needs of every due order (those due_for_tracking selects):
-        (id, account, panel_order_id, status, remains, start_count, charge, poll_interval).
+        """What a status poll needs of every order due by `now` (those due_for_tracking selects):
+        (id, account, panel_order_id, status, remains, start_count, charge, poll_interval,
+        next_poll_at), the soonest first. The tracker also reads the first few due a little
+        later (a later `now`, a `limit`), to fill its requests with them.
 
         Plain tuples, not OrderRow: reading 100,000 due orders at once stays cheap.
         """
         rows = await self._db.fetchall(
             "SELECT id, account, panel_order_id, status, remains, start_count, charge, "
-            "poll_interval FROM orders "
+            "poll_interval, next_poll_at FROM orders "
             "WHERE placement = 'placed' AND final = 0 AND next_poll_at <= ? "
-            "ORDER BY next_poll_at, id",
-            (now,),
+            "ORDER BY next_poll_at, id LIMIT ?",
+            (now, _limit(limit)),
         )
         return [
-            (r[0], r[1], r[2], r[3], r[4], r[5], None if r[6] is None else Decimal(r[6]), r[7])
+            (
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                None if r[6] is None else Decimal(r[6]),
+                r[7],
+                r[8],
+            )
             for r in rows
         ]
 

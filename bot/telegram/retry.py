@@ -1,18 +1,20 @@
-"""Request middleware that honours Telegram's flood control and retries safe calls.
+"""Request middleware through which every Bot API call passes: Telegram's limits, 429s, retries.
 
-aiogram raises ``TelegramRetryAfter`` on HTTP 429 and never retries. This middleware waits the
-``retry_after`` Telegram asks for, for the whole bot (Telegram's flood control is not limited to
-one request), and resends. Network and 5xx failures are retried only where a repeat cannot harm:
-a request that died after reaching Telegram may have been carried out, and resending a
-``sendMessage`` would show the person the same message twice.
+Every call that puts a message in a chat (or edits one) first waits for a slot of the one
+``SendLimiter``, at the priority of its context (``sending_at``; an answer unless marked), so
+handler code stays unaware of limits. aiogram raises ``TelegramRetryAfter`` on HTTP 429 and
+never retries: here the limiter holds every call for the ``retry_after`` Telegram asks for
+(its flood control is not limited to one request) and slows down, and the call is sent again,
+for as long as Telegram only asks to wait: a message is never dropped for that; closing the
+limiter (a stop) ends the wait. Network and 5xx failures are retried only where a repeat
+cannot harm: a request that died after reaching Telegram may have been carried out, and
+resending a ``sendMessage`` would show the person the same message twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
-import time
 from typing import TYPE_CHECKING
 
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
@@ -25,6 +27,8 @@ from aiogram.exceptions import (
 from aiogram.methods.base import TelegramType
 from aiohttp import ClientConnectorError, ConnectionTimeoutError
 
+from bot.telegram.limiter import Budget, SendLimiter
+
 if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.methods import Response, TelegramMethod
@@ -34,8 +38,9 @@ logger = logging.getLogger(__name__)
 # Repeating these has the same effect as doing them once (at worst Telegram answers "message is
 # not modified" / "message to delete not found" for an edit or delete that already happened).
 _REPEATABLE_PREFIXES = ("get", "set", "delete", "edit", "answercallbackquery", "sendchataction")
-# Long polling is not subject to flood control; pausing it would only delay incoming updates.
-_NEVER_PAUSED = frozenset({"getupdates"})
+# Calls that put a new message in a chat: Telegram's per-chat and global limits.
+_MESSAGE_PREFIXES = ("send", "copymessage", "forwardmessage")
+_NOT_MESSAGES = frozenset({"sendchataction"})
 
 
 def is_repeatable(api_method: str) -> bool:
@@ -43,32 +48,33 @@ def is_repeatable(api_method: str) -> bool:
     return api_method.lower().startswith(_REPEATABLE_PREFIXES)
 
 
-class RetryAfterMiddleware(BaseRequestMiddleware):
-    """Retries 429 answers after ``retry_after`` and transient failures of repeatable calls.
+def budget_of(api_method: str) -> Budget | None:
+    """What a call costs in Telegram's limits; None for long polling, which is not subject to
+    flood control (holding it would only delay incoming updates)."""
+    name = api_method.lower()
+    if name == "getupdates":
+        return None
+    if name.startswith(_MESSAGE_PREFIXES) and name not in _NOT_MESSAGES:
+        return Budget.MESSAGE
+    if name.startswith("edit"):
+        return Budget.EDIT
+    return Budget.FREE
 
-    A ``retry_after`` above ``max_wait`` seconds is not waited out here: the error goes to the
-    caller, which can reschedule the work instead of holding a handler for minutes, and every
-    call made before that pause ends gets the same error without reaching Telegram.
-    """
+
+class FloodControlMiddleware(BaseRequestMiddleware):
+    """Sends every call through ``limiter``, waits out 429s, retries transient failures of
+    repeatable calls (``network_attempts`` in all, backoff doubling from ``network_backoff``)."""
 
     def __init__(
         self,
+        limiter: SendLimiter,
         *,
-        max_attempts: int = 5,
-        max_wait: float = 60.0,
         network_attempts: int = 3,
         network_backoff: float = 0.5,
     ) -> None:
-        self.max_attempts = max_attempts
-        self.max_wait = max_wait
+        self.limiter = limiter
         self.network_attempts = network_attempts
         self.network_backoff = network_backoff
-        self._pause_until = 0.0
-
-    @property
-    def paused_for(self) -> float:
-        """Seconds left of the bot-wide pause Telegram asked for (0 when not paused)."""
-        return max(0.0, self._pause_until - time.monotonic())
 
     async def __call__(
         self,
@@ -77,25 +83,24 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
         api_method = method.__api_method__
-        flood_attempts = 0
+        budget = budget_of(api_method)
+        if budget is None:
+            return await make_request(bot, method)
+        chat_id = getattr(method, "chat_id", None)
         failures = 0
         while True:
-            if api_method.lower() not in _NEVER_PAUSED:
-                await self._wait_pause(method)
             try:
-                return await make_request(bot, method)
-            except TelegramRetryAfter as error:
-                flood_attempts += 1
-                # Recorded even when too long to wait out: every other call must hold off too.
-                self._pause_until = max(self._pause_until, time.monotonic() + error.retry_after)
-                if flood_attempts >= self.max_attempts or error.retry_after > self.max_wait:
-                    raise
-                logger.warning(
-                    "Telegram flood control on %s: pausing requests for %s s (attempt %d)",
-                    api_method,
-                    error.retry_after,
-                    flood_attempts,
-                )
+                async with self.limiter.slot(budget, chat_id):
+                    try:
+                        return await make_request(bot, method)
+                    except TelegramRetryAfter as error:
+                        # Before the slot is released: nothing else may start into the ban.
+                        self.limiter.flooded(error.retry_after)
+                        logger.warning(
+                            "Telegram flood control on %s: pausing sends for %s s",
+                            api_method,
+                            error.retry_after,
+                        )
             except (TelegramNetworkError, TelegramServerError) as error:
                 failures += 1
                 if failures >= self.network_attempts or not _may_resend(api_method, error):
@@ -105,18 +110,6 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
                     "%s failed (%s), retrying in %.1f s", api_method, type(error).__name__, delay
                 )
                 await asyncio.sleep(delay)
-
-    async def _wait_pause(self, method: TelegramMethod[TelegramType]) -> None:
-        # Loop: another request may extend the pause while this one sleeps.
-        while (delay := self._pause_until - time.monotonic()) > 0:
-            if delay > self.max_wait:
-                # As Telegram would answer, without asking it during its own ban.
-                raise TelegramRetryAfter(
-                    method=method,
-                    message="Too Many Requests: flood control still in force",
-                    retry_after=math.ceil(delay),
-                )
-            await asyncio.sleep(delay)
 
 
 def _may_resend(api_method: str, error: TelegramNetworkError | TelegramServerError) -> bool:

@@ -1,4 +1,8 @@
-"""Sends ``OutboundQueue`` messages through an aiogram ``Bot``, translating Telegram's errors."""
+"""Sends ``OutboundQueue`` messages through an aiogram ``Bot``, translating Telegram's errors.
+
+The bot's ``FloodControlMiddleware`` keeps the limits and waits out 429s, at the message's
+priority: a push waits behind the answers people are waiting for.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +19,9 @@ from bot.services.delivery import (
     OutcomeUnknown,
     Outgoing,
     PermanentFailure,
-    RetryLater,
     SendFn,
 )
+from bot.telegram.limiter import sending_at
 from bot.telegram.retry import never_sent
 
 
@@ -26,11 +30,12 @@ def make_bot_sender(bot: Bot) -> SendFn:
 
     async def send(message: Outgoing) -> None:
         try:
-            await bot.send_message(
-                chat_id=message.chat_id, text=message.text, reply_markup=message.reply_markup
-            )
-        except TelegramRetryAfter as error:
-            raise RetryLater(error.retry_after) from None
+            with sending_at(message.priority):
+                await bot.send_message(
+                    chat_id=message.chat_id, text=message.text, reply_markup=message.reply_markup
+                )
+        except TelegramRetryAfter:
+            raise  # refused, so never shown: the queue may try again
         except TelegramForbiddenError as error:
             # Blocked by the user, user deactivated, bot kicked: all final for this chat.
             raise ChatUnreachable(error.message) from None

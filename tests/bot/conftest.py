@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.panel.simulator import PanelSimulator
-from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from tests.bot.harness import NO_TRACKING, SHARED_KEY, Harness, running
+from tests.fakes.telegram import FakeTelegram
 
 
 @pytest.fixture
@@ -22,15 +22,13 @@ async def sim() -> AsyncIterator[PanelSimulator]:
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as server:
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
         yield server
 
 
 @pytest.fixture
-async def harness(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
-) -> AsyncIterator[Harness]:
+async def harness(tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram) -> AsyncIterator[Harness]:
     h = Harness(tmp_path, sim, tg)
     await h.start()
     yield h
@@ -39,7 +37,7 @@ async def harness(
 
 @pytest.fixture
 async def own_key_harness(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> AsyncIterator[Harness]:
     h = Harness(tmp_path, sim, tg, panel_key=None)
     await h.start()
@@ -49,7 +47,7 @@ async def own_key_harness(
 
 @pytest.fixture
 async def quiet_harness(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> AsyncIterator[Harness]:
     """A started Harness whose tracker stays quiet: screens without notifications between."""
     async with running(tmp_path, sim, tg, **NO_TRACKING) as started:

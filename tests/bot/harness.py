@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 from bot.app import BotApp
 from bot.config import Settings
-from bot.panel.simulator import PanelSimulator
-from bot.sandbox.fake_telegram import ChatMessage, FakeTelegramServer
+from bot.sandbox.chats import ChatMessage
+from bot.sandbox.simulator import PanelSimulator
+from tests.fakes.telegram import FakeTelegram
 
 SHARED_KEY = "shared-panel-key-0123456789"
 ADMIN = 900
@@ -29,16 +31,46 @@ NO_TRACKING: dict[str, Any] = {
 }
 
 
+WEBHOOK_SECRET = "test-webhook-secret-0123456789-abcdefghijklmnop"
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the webhook server must know it before it starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class Harness:
-    """Drives the bot as people would: type text, press buttons, read the chat."""
+    """Drives the bot as people would: type text, press buttons, read the chat.
+
+    `runner`: "polling" (the bot asks the fake Bot API for updates) or "webhook" (the fake
+    POSTs them to the bot's webhook server, as Telegram does).
+    """
 
     def __init__(
-        self, tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer, **settings: Any
+        self,
+        tmp_path: Path,
+        sim: PanelSimulator,
+        tg: FakeTelegram,
+        *,
+        runner: str = "polling",
+        **settings: Any,
     ) -> None:
         self.sim = sim
         self.tg = tg
         self.tmp_path = tmp_path
+        self.runner = runner
         self.overrides = settings
+        if runner == "webhook":
+            port = free_port()
+            self.overrides = {
+                "runner": "webhook",
+                "webhook_url": f"http://127.0.0.1:{port}/telegram",
+                "webhook_port": port,
+                "webhook_secret": WEBHOOK_SECRET,
+                **settings,
+            }
         self.app: BotApp | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -66,6 +98,10 @@ class Harness:
     async def start(self) -> None:
         self.app = BotApp(self.settings(), bot_session=self.tg.create_session())
         await self.app.open()
+        if self.runner == "webhook":
+            self._task = asyncio.create_task(self.app.run(handle_signals=False))
+            await self.tg.wait_for(lambda: self.tg.webhook.active, 10)
+            return
         self._task = asyncio.create_task(self.app.run(handle_signals=False, polling_timeout=1))
         await self.tg.wait_for_call("getUpdates", timeout=10)
 
@@ -107,6 +143,11 @@ class Harness:
         call for a while, and the error handlers run after the update left the middlewares.
         """
         assert self.app is not None
+        if self.runner == "webhook":
+            # Answered 2xx means handled: the webhook server answers after the handling.
+            async with asyncio.timeout(timeout):
+                await self.tg.webhook.wait_delivered()
+            return
         target = self.tg.next_update_id
 
         def taken() -> bool:
@@ -146,30 +187,7 @@ class Harness:
         (default: the last bot message in the person's chat).
         """
         message = message or self.last(user)
-        query_id = f"forged-{self.tg.next_update_id}"
-        self.tg._pending_queries.add(query_id)  # so the bot may answer it, as Telegram allows
-        self.tg.add_update(
-            {
-                "callback_query": {
-                    "id": query_id,
-                    "from": {
-                        "id": user,
-                        "is_bot": False,
-                        "first_name": "Test",
-                        "language_code": language,
-                    },
-                    "message": {
-                        "message_id": message.message_id,
-                        "date": message.date,
-                        "chat": {"id": user, "type": "private", "first_name": "Test"},
-                        "text": message.text,
-                    },
-                    "chat_instance": str(-user),
-                    "data": data,
-                }
-            }
-        )
-        return query_id
+        return self.tg.person(user, language_code=language).forge_press(message.message_id, data)
 
     def answer_of(self, query_id: str) -> str:
         """The text the bot answered a callback query with ("" when none)."""
@@ -232,7 +250,7 @@ class Harness:
 
 @contextlib.asynccontextmanager
 async def running(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer, **settings: Any
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, **settings: Any
 ) -> AsyncIterator[Harness]:
     """A started Harness with these setting overrides, stopped on exit."""
     harness = Harness(tmp_path, sim, tg, **settings)

@@ -115,7 +115,7 @@ async def test_a_long_list_of_unknown_orders_fits_one_message(harness: Harness) 
 
 async def test_settling_the_order_of_a_person_who_blocked_the_bot(harness: Harness) -> None:
     await _order_with_lost_answer(harness)
-    harness.tg.block_chat(ALICE)
+    harness.tg.faults.block_chat(ALICE)
 
     await harness.say(ADMIN, "/resolve 1 none")
 

@@ -11,15 +11,13 @@ from typing import Any
 import pytest
 
 from bot.keyboards.callbacks import ServiceCard
-from bot.panel.simulator import PanelSimulator, big_catalogue
-from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator, big_catalogue
 from tests.bot.harness import ALICE, NO_TRACKING, SHARED_KEY, Harness, running
+from tests.fakes.telegram import FakeTelegram
 
 
 @pytest.fixture
-async def harness(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
-) -> AsyncIterator[Harness]:
+async def harness(tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram) -> AsyncIterator[Harness]:
     async with running(tmp_path, sim, tg, **NO_TRACKING) as started:
         yield started
 
@@ -65,7 +63,7 @@ async def test_services_page_forward_and_back(harness: Harness) -> None:
 
 
 async def test_a_5000_service_catalogue_is_fetched_once_and_paged_from_the_cache(
-    tmp_path: Path, big_sim: PanelSimulator, tg: FakeTelegramServer
+    tmp_path: Path, big_sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
     async with running(tmp_path, big_sim, tg, **NO_TRACKING) as harness:
         reply = await harness.say(ALICE, "/new")
@@ -125,7 +123,7 @@ async def test_html_in_names_is_shown_as_text(harness: Harness) -> None:
 
 
 async def test_every_callback_data_fits_64_bytes_even_with_huge_names_and_ids(
-    tmp_path: Path, tg: FakeTelegramServer
+    tmp_path: Path, tg: FakeTelegram
 ) -> None:
     long = "Ünïcödé 🔥 " * 40
     services = [

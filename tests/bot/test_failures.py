@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 
-from bot.panel.simulator import PanelSimulator
-from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from tests.bot.harness import ALICE, BOB, NO_TRACKING, SHARED_KEY, Harness, running
+from tests.fakes.telegram import FakeTelegram
 
 LINK = "https://instagram.com/p/abc"
 DOWN = "The panel is not answering right now. Please try again in a minute."
@@ -27,9 +27,7 @@ ATTEMPTS = 2
 
 
 @pytest.fixture
-async def harness(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
-) -> AsyncIterator[Harness]:
+async def harness(tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram) -> AsyncIterator[Harness]:
     async with running(tmp_path, sim, tg, **FAST_RETRIES) as started:
         yield started
 
@@ -89,7 +87,7 @@ async def test_a_stop_waits_for_the_error_message_of_a_failing_handler(
     harness.sim.fail_next("hang", times=ATTEMPTS, action="balance")
     harness.tg.send_text(ALICE, "/balance")
     await harness.sim.wait_for_requests(1, "balance")
-    harness.tg.latency = 0.5  # the error message takes a while to be sent
+    harness.tg.faults.latency = 0.5  # the error message takes a while to be sent
 
     await harness.stop()  # the handler fails only after this began
 
@@ -104,7 +102,7 @@ async def test_a_failure_within_the_retries_is_not_noticed(harness: Harness) -> 
 
 
 async def test_an_old_catalogue_is_shown_while_the_panel_is_down(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
     async with running(tmp_path, sim, tg, **FAST_RETRIES, catalog_ttl_seconds=0) as harness:
         await harness.say(ALICE, "/new")
@@ -129,10 +127,10 @@ async def test_a_refused_shared_key_sends_people_to_the_operator(harness: Harnes
 
 
 async def test_a_429_from_telegram_still_delivers_the_reply_once(harness: Harness) -> None:
-    harness.tg.fail_next("sendMessage", error_code=429, retry_after=1)
+    harness.tg.faults.fail_next("sendMessage", error_code=429, retry_after=1)
     reply = await harness.say(ALICE, "/balance")
     assert reply.text == "Balance: 100 USD"
-    assert harness.tg.too_many_requests == 1
+    assert harness.tg.faults.too_many_requests == 1
     assert [m["text"] for m in harness.tg.sent_messages(ALICE)] == ["Balance: 100 USD"]
 
 
@@ -141,7 +139,7 @@ async def test_a_person_who_blocked_the_bot_is_marked_and_others_are_served(
 ) -> None:
     assert harness.app is not None
     await harness.say(ALICE, "/start")
-    harness.tg.block_chat(ALICE)
+    harness.tg.faults.block_chat(ALICE)
     harness.tg.send_text(ALICE, "/balance")
     await harness.settle()
     person = await harness.app.services.users.get(ALICE)
@@ -149,14 +147,14 @@ async def test_a_person_who_blocked_the_bot_is_marked_and_others_are_served(
 
     assert (await harness.say(BOB, "/balance")).text == "Balance: 100 USD"
 
-    harness.tg.unblock_chat(ALICE)
+    harness.tg.faults.unblock_chat(ALICE)
     assert (await harness.say(ALICE, "/balance")).text == "Balance: 100 USD"
     person = await harness.app.services.users.get(ALICE)
     assert person is not None and not person.blocked
 
 
 async def test_a_flood_of_presses_is_throttled_for_that_person_only(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
     settings = {**NO_TRACKING, "throttle_updates_per_second": 0.01, "throttle_burst": 4}
     async with running(tmp_path, sim, tg, **settings) as harness:
@@ -175,7 +173,7 @@ async def test_an_unexpected_failure_gets_an_apology_and_the_bot_goes_on(
     harness: Harness,
 ) -> None:
     # Telegram refuses the reply: the handler fails in a way nobody planned for.
-    harness.tg.fail_next(
+    harness.tg.faults.fail_next(
         "sendMessage", error_code=400, description="Bad Request: can't parse entities", times=1
     )
     reply = await harness.say(ALICE, "/balance")
@@ -201,14 +199,14 @@ async def test_an_unreadable_order_form_is_dropped_with_a_word(harness: Harness)
 
 
 async def test_notifications_resume_when_a_person_who_blocked_the_bot_comes_back(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
     async with running(tmp_path, sim, tg, poll_interval_seconds=0.05) as harness:
         assert harness.app is not None
         await harness.start_order(ALICE, 4)
         await harness.say(ALICE, LINK)
         await harness.press(ALICE, "Confirm")
-        tg.block_chat(ALICE)
+        tg.faults.block_chat(ALICE)
         sim.set_order(1000, status="In progress")
         await tg.wait_for(
             lambda: harness.app is not None and harness.app.services.queue.stats.blocked, 10
@@ -216,7 +214,7 @@ async def test_notifications_resume_when_a_person_who_blocked_the_bot_comes_back
         person = await harness.app.services.users.get(ALICE)
         assert person is not None and person.blocked
 
-        tg.unblock_chat(ALICE)
+        tg.faults.unblock_chat(ALICE)
         assert (await harness.say(ALICE, "/balance")).text.startswith("Balance:")
         sim.set_order(1000, status="Completed")
 
@@ -231,7 +229,7 @@ async def test_a_failure_after_the_order_was_sent_never_says_try_again(
     await harness.start_order(ALICE, 4)
     await harness.say(ALICE, LINK)
     # Telegram fails the "Placed" message: the order is on the panel all the same.
-    harness.tg.fail_next("sendMessage", error_code=500, description="Internal Server Error")
+    harness.tg.faults.fail_next("sendMessage", error_code=500, description="Internal Server Error")
     await harness.press(ALICE, "Confirm")
 
     assert len(harness.sim.orders) == 1

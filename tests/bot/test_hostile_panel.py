@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from bot.panel.simulator import PanelSimulator
-from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from tests.bot.harness import ALICE, Harness, running
+from tests.fakes.telegram import FakeTelegram
 from tests.panel.hostile import HostilePanel, serving
 
 BEYOND_64_BITS = str(2**64 + 5)
@@ -56,7 +56,7 @@ async def hostile() -> AsyncIterator[HostilePanel]:
 
 
 def hanging_bot(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer, hostile: HostilePanel, **extra: Any
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, hostile: HostilePanel, **extra: Any
 ) -> contextlib.AbstractAsyncContextManager[Harness]:
     # Each request may wait 30 s, and three retries follow: only the deadline ends it sooner.
     settings: dict[str, Any] = {
@@ -78,7 +78,7 @@ def notices(h: Harness) -> tuple[int, bool]:
 async def test_a_hanging_panel_gets_a_notice_then_an_answer_by_the_deadline(
     tmp_path: Path,
     sim: PanelSimulator,
-    tg: FakeTelegramServer,
+    tg: FakeTelegram,
     hostile: HostilePanel,
     command: str,
     action: str,
@@ -93,7 +93,7 @@ async def test_a_hanging_panel_gets_a_notice_then_an_answer_by_the_deadline(
 
 
 async def test_a_slow_answer_replaces_the_notice(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer, hostile: HostilePanel
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, hostile: HostilePanel
 ) -> None:
     hostile.answer("balance", '{"balance": "12.5", "currency": "EUR"}')
     hostile.hang("balance")
@@ -108,7 +108,7 @@ async def test_a_slow_answer_replaces_the_notice(
 
 
 async def test_a_button_waiting_on_a_hanging_panel_gets_the_notice(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer, hostile: HostilePanel
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, hostile: HostilePanel
 ) -> None:
     hostile.answer("services", CATALOGUE)
     async with hanging_bot(tmp_path, sim, tg, hostile, catalog_ttl_seconds=0) as h:
@@ -133,7 +133,7 @@ async def test_a_button_waiting_on_a_hanging_panel_gets_the_notice(
 async def test_a_broken_answer_is_the_panel_not_answering_logged_once(
     tmp_path: Path,
     sim: PanelSimulator,
-    tg: FakeTelegramServer,
+    tg: FakeTelegram,
     hostile: HostilePanel,
     body: str,
     reason: str,

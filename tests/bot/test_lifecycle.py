@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.panel.simulator import PanelSimulator
-from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from tests.bot.harness import ADMIN, ALICE, BOB, SHARED_KEY
+from tests.fakes.telegram import FakeTelegram
 
 START_TIMEOUT = 30.0  # importing aiogram alone takes seconds on a busy machine
 EXIT_TIMEOUT = 10.0
@@ -22,7 +22,7 @@ EXIT_TIMEOUT = 10.0
 class BotProcess:
     """One `python -m bot` child speaking to the fake Telegram and the simulator of this test."""
 
-    def __init__(self, tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer) -> None:
+    def __init__(self, tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram) -> None:
         self.tmp_path = tmp_path
         self.tg = tg
         self.log = tmp_path / "bot.log"
@@ -69,14 +69,14 @@ class BotProcess:
 
 @pytest.fixture
 async def bot_process(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> AsyncIterator[BotProcess]:
     process = BotProcess(tmp_path, sim, tg)
     yield process
     await process.kill()
 
 
-async def say(tg: FakeTelegramServer, user: int, text: str, expect: Callable[[str], bool]) -> str:
+async def say(tg: FakeTelegram, user: int, text: str, expect: Callable[[str], bool]) -> str:
     """Write as `user` and wait for a bot message satisfying `expect` (the process is slower)."""
     before = len(tg.transcript(user))
     tg.send_text(user, text)
@@ -87,9 +87,7 @@ async def say(tg: FakeTelegramServer, user: int, text: str, expect: Callable[[st
     return message.text
 
 
-async def press(
-    tg: FakeTelegramServer, user: int, label: str, expect: Callable[[str], bool]
-) -> str:
+async def press(tg: FakeTelegram, user: int, label: str, expect: Callable[[str], bool]) -> str:
     message = tg.last_message(user)
     assert message is not None
     tg.press(user, message.message_id, message.button(label)["callback_data"])
@@ -114,7 +112,7 @@ def assert_clean_log(bot_process: BotProcess) -> None:
 
 
 async def test_serves_stops_on_signals_letting_handlers_finish_and_resumes(
-    bot_process: BotProcess, sim: PanelSimulator, tg: FakeTelegramServer
+    bot_process: BotProcess, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
     # One scenario with two runs: each start of the process costs seconds (importing aiogram).
     await bot_process.start()

@@ -10,15 +10,14 @@ from pathlib import Path
 import pytest
 
 from bot.keyboards.callbacks import OrderAction
-from bot.panel.simulator import PanelSimulator
-from bot.sandbox.fake_telegram import ChatMessage, FakeTelegramServer
+from bot.sandbox.chats import ChatMessage
+from bot.sandbox.simulator import PanelSimulator
 from tests.bot.harness import ADMIN, ALICE, BOB, NO_TRACKING, SHARED_KEY, Harness, running
+from tests.fakes.telegram import FakeTelegram
 
 
 @pytest.fixture
-async def harness(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
-) -> AsyncIterator[Harness]:
+async def harness(tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram) -> AsyncIterator[Harness]:
     async with running(tmp_path, sim, tg, **NO_TRACKING) as started:
         yield started
 
@@ -240,7 +239,7 @@ async def test_order_card_and_refresh(harness: Harness) -> None:
 
 
 async def test_a_status_seen_on_refresh_is_not_pushed_again(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
     tracking = {"poll_interval_seconds": 1.0, "poll_max_interval_seconds": 1.0}
     async with running(tmp_path, sim, tg, **tracking) as harness:

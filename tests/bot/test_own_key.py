@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,9 +11,9 @@ import pytest
 from bot.keyboards.callbacks import ConfirmOrder, OrderAction, OrdersPage, ServiceCard, StartOrder
 from bot.panel.client import PanelClient
 from bot.panel.models import NewOrder
-from bot.panel.simulator import PanelSimulator
-from bot.sandbox.fake_telegram import ChatMessage, FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from tests.bot.harness import ALICE, BOB, Harness, running
+from tests.fakes.telegram import FakeTelegram
 
 ALICE_KEY = "alice-own-key-5f0c2d9e8a7b"
 BOB_KEY = "bob-own-key-1a2b3c4d5e6f"
@@ -59,36 +58,11 @@ async def place_package_order(h: Harness, user: int, link: str, expect: str = "P
 
 
 def send_media(h: Harness, user: int, kind: str, caption: str) -> int:
-    """A photo or document with `caption`, as Telegram delivers it; the message's id.
-
-    The fake server only has a helper for text: the message is put in the person's chat the
-    way `send_text` puts one, so that deleting it works as it does in Telegram.
-    """
-    tg = h.tg
-    sender = tg._remember_user(user, "en")
-    chat = tg._chat(user)
-    message_id = next(chat.message_ids)
-    now = int(time.time())
-    chat.messages[message_id] = ChatMessage(
-        message_id=message_id, from_bot=False, text=caption, raw_text=caption, date=now
-    )
-    media: dict[str, object] = {
-        "photo": [{"file_id": "photo-1", "file_unique_id": "p1", "width": 90, "height": 60}],
-        "document": {"file_id": "doc-1", "file_unique_id": "d1", "file_name": "key.txt"},
-    }
-    tg.add_update(
-        {
-            "message": {
-                "message_id": message_id,
-                "from": sender,
-                "chat": {"id": user, "type": "private", "first_name": chat.first_name},
-                "date": now,
-                "caption": caption,
-                kind: media[kind],
-            }
-        }
-    )
-    return message_id
+    """A photo or document with `caption`, as Telegram delivers it; the message's id."""
+    person = h.tg.person(user)
+    if kind == "photo":
+        return person.send_photo(caption)
+    return person.send_document("key.txt", caption)
 
 
 def stored_files(h: Harness) -> bytes:
@@ -212,7 +186,7 @@ async def test_a_caption_that_cannot_be_deleted_still_gets_an_answer(
 ) -> None:
     h = own_key_harness
     await h.say(ALICE, "/connect")
-    h.tg.fail_next(
+    h.tg.faults.fail_next(
         "deleteMessage", error_code=400, description="Bad Request: message can't be deleted"
     )
     send_media(h, ALICE, "photo", ALICE_KEY)
@@ -223,7 +197,7 @@ async def test_a_caption_that_cannot_be_deleted_still_gets_an_answer(
 
 
 async def test_a_key_sent_while_flooding_is_deleted_all_the_same(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
     # Three updates, and no more for the rest of the test.
     settings = {"panel_key": None, "throttle_updates_per_second": 0.001, "throttle_burst": 3}
@@ -308,7 +282,7 @@ async def test_something_that_is_not_a_key(own_key_harness: Harness) -> None:
 async def test_panel_down_while_connecting(
     tmp_path: Path,
     sim: PanelSimulator,
-    tg: FakeTelegramServer,
+    tg: FakeTelegram,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)

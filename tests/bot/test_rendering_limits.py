@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.panel.simulator import PanelSimulator
-from bot.sandbox.fake_telegram import ChatMessage, FakeTelegramServer
+from bot.sandbox.chats import ChatMessage
+from bot.sandbox.simulator import PanelSimulator
 from bot.views.markup import BUTTON_LIMIT, CALLBACK_ANSWER_LIMIT, MESSAGE_LIMIT
 from tests.bot.harness import ADMIN, ALICE, SHARED_KEY, Harness, running
+from tests.fakes.telegram import FakeTelegram
 
 LONG = 1  # Default: link, quantity; a 5,000-character name, category and description
 MEDIA = 2  # Mentions Media Likers: link, quantity, media link
@@ -294,7 +295,7 @@ async def test_an_unknown_outcome_of_a_long_order_for_admins(harness: Harness) -
 
 
 async def test_notifications_of_long_names_and_statuses_are_told_whole(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
     async with running(tmp_path, sim, tg) as harness:
         for _ in range(12):
@@ -318,7 +319,7 @@ async def test_notifications_of_long_names_and_statuses_are_told_whole(
 
 
 async def test_a_notification_of_a_charge_in_a_hostile_currency(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer, currency: PanelCurrency
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, currency: PanelCurrency
 ) -> None:
     currency.value = HOSTILE_CURRENCY
     async with running(tmp_path, sim, tg) as harness:

@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.sandbox.simulator import PanelSimulator
 from tests.bot.harness import ALICE, STRANGER, Harness
+from tests.fakes.telegram import FakeTelegram
+
+
+@pytest.fixture(params=["polling", "webhook"])
+async def harness(
+    request: pytest.FixtureRequest, tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> AsyncIterator[Harness]:
+    """These first minutes, with updates taken by long polling and by the webhook server."""
+    h = Harness(tmp_path, sim, tg, runner=request.param)
+    await h.start()
+    yield h
+    await h.stop()
 
 
 async def test_start_shows_menu_and_help(harness: Harness) -> None:

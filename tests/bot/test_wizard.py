@@ -11,16 +11,14 @@ from pathlib import Path
 import pytest
 
 from bot.keyboards.callbacks import ConfirmOrder
-from bot.panel.simulator import PanelSimulator
-from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from tests.bot.harness import ALICE, BOB, NO_TRACKING, Harness, running
+from tests.fakes.telegram import FakeTelegram
 from tests.intents import write_intent
 
 
 @pytest.fixture
-async def harness(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
-) -> AsyncIterator[Harness]:
+async def harness(tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram) -> AsyncIterator[Harness]:
     async with running(tmp_path, sim, tg, **NO_TRACKING) as started:
         yield started
 

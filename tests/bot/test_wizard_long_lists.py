@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.panel.simulator import PanelSimulator
-from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from bot.services.order_form import LIST_PART_LENGTH
 from tests.bot.harness import ALICE, NO_TRACKING, Harness, running
+from tests.fakes.telegram import FakeTelegram
 
 CUSTOM_COMMENTS = 8  # 8 per 1000, from 10 to 1,500 comments
 COMMENT_REPLIES = 10  # from 5 to 500 comments
@@ -21,9 +21,7 @@ NOT_UNDERSTOOD = "I did not understand that. Use the menu below, or send /help."
 
 
 @pytest.fixture
-async def harness(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
-) -> AsyncIterator[Harness]:
+async def harness(tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram) -> AsyncIterator[Harness]:
     async with running(tmp_path, sim, tg, **NO_TRACKING) as started:
         yield started
 

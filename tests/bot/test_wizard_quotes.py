@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.panel.simulator import PanelSimulator, default_catalogue
-from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator, default_catalogue
 from tests.bot.harness import ALICE, NO_TRACKING, SHARED_KEY, Harness, running
+from tests.fakes.telegram import FakeTelegram
 
 LINK = "https://instagram.com/p/abc"
 NOT_UNDERSTOOD = "I did not understand that. Use the menu below, or send /help."
@@ -31,9 +31,7 @@ async def sim(services: list[dict[str, Any]]) -> AsyncIterator[PanelSimulator]:
 
 
 @pytest.fixture
-async def harness(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegramServer
-) -> AsyncIterator[Harness]:
+async def harness(tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram) -> AsyncIterator[Harness]:
     async with running(tmp_path, sim, tg, **NO_TRACKING) as started:
         yield started
 

@@ -6,23 +6,23 @@ from collections.abc import Awaitable, Callable
 import pytest
 from aiogram import Bot
 
-from bot.sandbox.fake_telegram import FakeTelegramServer
 from bot.services.delivery import DeliveryStats, OutboundQueue, Outgoing
 from bot.telegram.sender import make_bot_sender
+from tests.fakes.telegram import FakeTelegram
 
 QueueFactory = Callable[..., Awaitable[OutboundQueue]]
 BUSY = 1000
 
 
-def texts(fake: FakeTelegramServer, chat_id: int) -> list[str]:
+def texts(fake: FakeTelegram, chat_id: int) -> list[str]:
     return [params["text"] for params in fake.sent_messages(chat_id)]
 
 
 async def test_many_chats_and_a_busy_chat_within_scaled_limits(
-    fake: FakeTelegramServer, make_queue: QueueFactory
+    fake: FakeTelegram, make_queue: QueueFactory
 ) -> None:
-    fake.rate_limit(global_per_second=200, per_chat_per_second=20)
-    queue = await make_queue(global_per_second=200, per_chat_interval=0.05)
+    fake.faults.rate_limit(global_per_second=200, per_chat_per_second=20)
+    queue = await make_queue(per_second=200, per_chat_interval=0.05)
     notified: list[int] = []
 
     def mark(chat_id: int) -> Callable[[], Awaitable[None]]:
@@ -37,7 +37,7 @@ async def test_many_chats_and_a_busy_chat_within_scaled_limits(
         await queue.put(Outgoing(chat_id, f"hello {chat_id}", on_sent=mark(chat_id)))
     await asyncio.wait_for(queue.join(), 10)
 
-    assert fake.too_many_requests == 0
+    assert fake.faults.too_many_requests == 0
     assert texts(fake, BUSY) == [f"busy {i}" for i in range(5)]
     assert all(texts(fake, chat_id) == [f"hello {chat_id}"] for chat_id in range(1, 61))
     assert sorted(notified) == list(range(1, 61))
@@ -46,9 +46,9 @@ async def test_many_chats_and_a_busy_chat_within_scaled_limits(
 
 
 async def test_real_telegram_limits_cause_no_flood_errors(
-    fake: FakeTelegramServer, make_queue: QueueFactory
+    fake: FakeTelegram, make_queue: QueueFactory
 ) -> None:
-    fake.rate_limit(global_per_second=30, per_chat_per_second=1)
+    fake.faults.rate_limit(global_per_second=30, per_chat_per_second=1)
     queue = await make_queue()  # 30 messages a second, one a second per chat
 
     for i in range(3):
@@ -57,16 +57,16 @@ async def test_real_telegram_limits_cause_no_flood_errors(
         await queue.put(Outgoing(chat_id, "hello"))
     await asyncio.wait_for(queue.join(), 20)
 
-    assert fake.too_many_requests == 0
+    assert fake.faults.too_many_requests == 0
     assert texts(fake, BUSY) == ["busy 0", "busy 1", "busy 2"]
     assert all(texts(fake, chat_id) == ["hello"] for chat_id in range(1, 36))
     assert queue.stats.sent == 38
 
 
 async def test_a_busy_chat_does_not_hold_up_the_others(
-    fake: FakeTelegramServer, make_queue: QueueFactory
+    fake: FakeTelegram, make_queue: QueueFactory
 ) -> None:
-    queue = await make_queue(global_per_second=200, per_chat_interval=60)
+    queue = await make_queue(per_second=200, per_chat_interval=60)
 
     for i in range(3):
         await queue.put(Outgoing(BUSY, f"busy {i}"))
@@ -83,15 +83,15 @@ async def test_a_busy_chat_does_not_hold_up_the_others(
 
 
 async def test_flood_control_pauses_the_whole_queue_and_resends_once(
-    fake: FakeTelegramServer, make_queue: QueueFactory
+    fake: FakeTelegram, make_queue: QueueFactory
 ) -> None:
-    queue = await make_queue(global_per_second=200, per_chat_interval=0.01)
-    fake.fail_next("sendMessage", retry_after=1, chat_id=5)
+    queue = await make_queue(per_second=200, per_chat_interval=0.01)
+    fake.faults.fail_next("sendMessage", retry_after=1, chat_id=5)
 
     await queue.put(Outgoing(5, "a"))
     await queue.put(Outgoing(5, "b"))
     refused = await fake.wait_for_call("sendMessage", chat_id=5)
-    await fake.wait_for(lambda: queue.stats.retried == 1)
+    await fake.wait_for(lambda: fake.faults.too_many_requests == 1)
     for chat_id in range(1, 5):
         await queue.put(Outgoing(chat_id, "queued during the pause"))
     await asyncio.wait_for(queue.join(), 10)
@@ -102,11 +102,11 @@ async def test_flood_control_pauses_the_whole_queue_and_resends_once(
     assert all(call.time >= refused.time + 1 for call in later)
     assert texts(fake, 5) == ["a", "b"]
     assert all(texts(fake, chat_id) == ["queued during the pause"] for chat_id in range(1, 5))
-    assert queue.stats == DeliveryStats(sent=6, retried=1)
+    assert queue.stats == DeliveryStats(sent=6)  # the bot's middleware waited the 429 out
 
 
 async def test_an_unreachable_chat_is_dropped_and_reported_once(
-    fake: FakeTelegramServer, make_queue: QueueFactory
+    fake: FakeTelegram, make_queue: QueueFactory
 ) -> None:
     blocked: list[int] = []
     given_up: list[str] = []
@@ -120,8 +120,8 @@ async def test_an_unreachable_chat_is_dropped_and_reported_once(
 
         return on_failed
 
-    queue = await make_queue(global_per_second=200, per_chat_interval=0.01, on_blocked=on_blocked)
-    fake.block_chat(9)
+    queue = await make_queue(per_second=200, per_chat_interval=0.01, on_blocked=on_blocked)
+    fake.faults.block_chat(9)
 
     for i in range(3):
         await queue.put(Outgoing(9, f"to blocked {i}", on_failed=note(f"to blocked {i}")))
@@ -142,7 +142,7 @@ async def test_an_unreachable_chat_is_dropped_and_reported_once(
     assert all(texts(fake, chat_id) == ["hello"] for chat_id in range(1, 6))
     assert queue.stats == DeliveryStats(sent=5, blocked=1, dropped=5)
 
-    fake.unblock_chat(9)
+    fake.faults.unblock_chat(9)
     queue.unblock(9)
     await queue.put(Outgoing(9, "welcome back"))
     await asyncio.wait_for(queue.join(), 10)
@@ -150,9 +150,9 @@ async def test_an_unreachable_chat_is_dropped_and_reported_once(
 
 
 async def test_stop_with_drain_delivers_what_is_queued(
-    fake: FakeTelegramServer, make_queue: QueueFactory
+    fake: FakeTelegram, make_queue: QueueFactory
 ) -> None:
-    queue = await make_queue(global_per_second=200, per_chat_interval=0.05)
+    queue = await make_queue(per_second=200, per_chat_interval=0.05)
 
     for i in range(4):
         await queue.put(Outgoing(BUSY, f"busy {i}"))
@@ -166,7 +166,7 @@ async def test_stop_with_drain_delivers_what_is_queued(
 
 
 async def test_failures_are_retried_or_given_up_without_stopping_the_worker(
-    fake: FakeTelegramServer,
+    fake: FakeTelegram,
     bot: Bot,
     make_queue: QueueFactory,
     caplog: pytest.LogCaptureFixture,
@@ -195,12 +195,12 @@ async def test_failures_are_retried_or_given_up_without_stopping_the_worker(
 
     queue = await make_queue(
         send=unreliable_send,
-        global_per_second=200,
+        per_second=200,
         per_chat_interval=0.01,
         max_attempts=3,
         retry_backoff=0.01,
     )
-    fake.fail_next("sendMessage", error_code=500, chat_id=2)
+    fake.faults.fail_next("sendMessage", error_code=500, chat_id=2)
 
     with caplog.at_level(logging.WARNING, logger="bot.services.delivery"):
         await queue.put(Outgoing(1, "flaky", on_sent=failing_callback))

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot.panel.account import PanelAccount
 from bot.panel.client import PanelClient
-from bot.panel.simulator import PanelSimulator
+from bot.sandbox.simulator import PanelSimulator
 
 # Distinctive enough to be grepped for in logs and exception texts.
 KEY = "PANEL-KEY-0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c"

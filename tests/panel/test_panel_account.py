@@ -7,7 +7,7 @@ from decimal import Decimal
 from bot.panel.account import PanelAccount
 from bot.panel.client import PanelClient
 from bot.panel.models import ItemError, NewOrder
-from bot.panel.simulator import PanelSimulator
+from bot.sandbox.simulator import PanelSimulator
 
 
 async def test_account_actions_use_its_key(

@@ -10,7 +10,7 @@ import pytest
 from bot.panel.client import PanelClient
 from bot.panel.errors import InvalidKey, PanelRejected
 from bot.panel.models import ItemError, NewOrder, OrderStatus, ServiceType
-from bot.panel.simulator import PanelSimulator
+from bot.sandbox.simulator import PanelSimulator
 
 LINK = "https://instagram.com/some.profile"
 

@@ -16,7 +16,7 @@ from bot.panel.errors import (
     PanelUnavailable,
 )
 from bot.panel.models import NewOrder
-from bot.panel.simulator import PanelSimulator
+from bot.sandbox.simulator import PanelSimulator
 
 ORDER = NewOrder(service=1, link="https://instagram.com/x", quantity=100)
 RETRIED_FAULTS = ["html_500", "html_200", "empty", "garbage", "hang", "reset"]

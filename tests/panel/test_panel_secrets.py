@@ -11,7 +11,7 @@ from bot.panel.account import PanelAccount, key_fingerprint
 from bot.panel.client import PanelClient
 from bot.panel.errors import PanelError
 from bot.panel.models import NewOrder
-from bot.panel.simulator import PanelSimulator
+from bot.sandbox.simulator import PanelSimulator
 
 ORDER = NewOrder(service=1, link="https://instagram.com/x", quantity=100)
 

@@ -10,7 +10,7 @@ import pytest
 from bot.panel.client import PanelClient
 from bot.panel.errors import PanelRejected
 from bot.panel.models import ItemError, NewOrder, Service, ServiceType
-from bot.panel.simulator import PanelSimulator
+from bot.sandbox.simulator import PanelSimulator
 
 LINK = "https://instagram.com/p/abc"
 

@@ -4,17 +4,17 @@ import pytest
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 
-from bot.sandbox.fake_telegram import FakeTelegramServer
+from tests.fakes.telegram import FakeTelegram
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as server:
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
         yield server
 
 
 @pytest.fixture
-async def bot(fake: FakeTelegramServer) -> AsyncIterator[Bot]:
+async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
     bot = fake.create_bot(default=DefaultBotProperties(parse_mode="HTML"))
     yield bot
     await bot.session.close()

@@ -29,7 +29,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from bot.sandbox.fake_telegram import FakeTelegramServer
+from tests.fakes.telegram import FakeTelegram
 
 USER = 42
 
@@ -40,9 +40,7 @@ def keyboard(*data: str) -> InlineKeyboardMarkup:
 
 
 @contextlib.asynccontextmanager
-async def polling(
-    dispatcher: Dispatcher, bot: Bot, fake: FakeTelegramServer
-) -> AsyncIterator[None]:
+async def polling(dispatcher: Dispatcher, bot: Bot, fake: FakeTelegram) -> AsyncIterator[None]:
     task = asyncio.create_task(
         dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
     )
@@ -72,7 +70,7 @@ def echo_router() -> Router:
     return router
 
 
-async def test_get_me_parses_into_the_bot_user(fake: FakeTelegramServer, bot: Bot) -> None:
+async def test_get_me_parses_into_the_bot_user(fake: FakeTelegram, bot: Bot) -> None:
     me = await bot.get_me()
 
     assert me.id == bot.id
@@ -80,7 +78,7 @@ async def test_get_me_parses_into_the_bot_user(fake: FakeTelegramServer, bot: Bo
     assert me.username == fake.bot_user["username"]
 
 
-async def test_unknown_token_gets_401_and_is_not_recorded(fake: FakeTelegramServer) -> None:
+async def test_unknown_token_gets_401_and_is_not_recorded(fake: FakeTelegram) -> None:
     session = AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url))
     stranger = Bot("987654321:not-the-token", session=session)
     try:
@@ -91,7 +89,7 @@ async def test_unknown_token_gets_401_and_is_not_recorded(fake: FakeTelegramServ
     assert fake.calls == []
 
 
-async def test_send_message_round_trip(fake: FakeTelegramServer, bot: Bot) -> None:
+async def test_send_message_round_trip(fake: FakeTelegram, bot: Bot) -> None:
     first = await bot.send_message(7, "<b>Price</b> &lt; 5 42", reply_markup=keyboard("a"))
     second = await bot.send_message(7, "second")
     elsewhere = await bot.send_message(8, "other chat")
@@ -111,15 +109,13 @@ async def test_send_message_round_trip(fake: FakeTelegramServer, bot: Bot) -> No
     assert [m.text for m in fake.transcript(7)] == ["Price < 5 42", "second"]
 
 
-async def test_text_fields_stay_strings(fake: FakeTelegramServer, bot: Bot) -> None:
+async def test_text_fields_stay_strings(fake: FakeTelegram, bot: Bot) -> None:
     await bot.send_message(7, "42")
 
     assert fake.sent_messages(7)[0]["text"] == "42"
 
 
-async def test_edits_and_deletions_show_in_the_transcript(
-    fake: FakeTelegramServer, bot: Bot
-) -> None:
+async def test_edits_and_deletions_show_in_the_transcript(fake: FakeTelegram, bot: Bot) -> None:
     menu = await bot.send_message(7, "Menu", reply_markup=keyboard("a", "b"))
     note = await bot.send_message(7, "Note")
 
@@ -144,7 +140,7 @@ async def test_edits_and_deletions_show_in_the_transcript(
     assert [m.message_id for m in fake.transcript(7)] == [menu.message_id]
 
 
-async def test_edit_errors_match_telegram(fake: FakeTelegramServer, bot: Bot) -> None:
+async def test_edit_errors_match_telegram(fake: FakeTelegram, bot: Bot) -> None:
     sent = await bot.send_message(7, "<b>Same</b>", reply_markup=keyboard("a"))
 
     with pytest.raises(TelegramBadRequest, match="message is not modified"):
@@ -181,7 +177,7 @@ async def test_bad_text_is_refused_like_telegram(bot: Bot, text: str, error: str
         await bot.send_message(7, text)
 
 
-async def test_reply_keyboard_is_tracked_per_chat(fake: FakeTelegramServer, bot: Bot) -> None:
+async def test_reply_keyboard_is_tracked_per_chat(fake: FakeTelegram, bot: Bot) -> None:
     markup = ReplyKeyboardMarkup(keyboard=[[KeyboardButton(text="Balance")]], resize_keyboard=True)
 
     sent = await bot.send_message(7, "Choose", reply_markup=markup)
@@ -215,9 +211,7 @@ async def test_commands_are_kept_per_scope_and_language(bot: Bot) -> None:
     assert described(await bot.get_my_commands()) == [("start", "Start")]
 
 
-async def test_get_updates_offset_limit_and_confirmation(
-    fake: FakeTelegramServer, bot: Bot
-) -> None:
+async def test_get_updates_offset_limit_and_confirmation(fake: FakeTelegram, bot: Bot) -> None:
     first_id = fake.next_update_id
     for text in ("one", "two", "three"):
         fake.send_text(USER, text)
@@ -233,7 +227,7 @@ async def test_get_updates_offset_limit_and_confirmation(
     assert [u.message.text for u in rest if u.message] == ["two", "three"]
 
 
-async def test_long_poll_returns_when_an_update_arrives(fake: FakeTelegramServer, bot: Bot) -> None:
+async def test_long_poll_returns_when_an_update_arrives(fake: FakeTelegram, bot: Bot) -> None:
     poll = asyncio.create_task(bot.get_updates(timeout=30))
     await asyncio.sleep(0.1)
     assert not poll.done()
@@ -244,7 +238,7 @@ async def test_long_poll_returns_when_an_update_arrives(fake: FakeTelegramServer
     assert [u.message.text for u in updates if u.message] == ["hi"]
 
 
-async def test_allowed_updates_filters_other_types(fake: FakeTelegramServer, bot: Bot) -> None:
+async def test_allowed_updates_filters_other_types(fake: FakeTelegram, bot: Bot) -> None:
     sent = await bot.send_message(USER, "menu", reply_markup=keyboard("a"))
     fake.send_text(USER, "ignored")
     query_id = fake.press(USER, sent.message_id, "a")
@@ -265,7 +259,7 @@ async def test_second_poller_terminates_the_first(bot: Bot) -> None:
     assert second == []
 
 
-async def test_dispatcher_polling_replies_to_start(fake: FakeTelegramServer, bot: Bot) -> None:
+async def test_dispatcher_polling_replies_to_start(fake: FakeTelegram, bot: Bot) -> None:
     dispatcher = Dispatcher()
     dispatcher.include_router(echo_router())
 
@@ -286,9 +280,7 @@ async def test_dispatcher_polling_replies_to_start(fake: FakeTelegramServer, bot
     }
 
 
-async def test_pressing_a_button_reaches_the_callback_handler(
-    fake: FakeTelegramServer, bot: Bot
-) -> None:
+async def test_pressing_a_button_reaches_the_callback_handler(fake: FakeTelegram, bot: Bot) -> None:
     dispatcher = Dispatcher()
     dispatcher.include_router(echo_router())
     menu = await bot.send_message(USER, "Menu", reply_markup=keyboard("ping"))
@@ -309,9 +301,7 @@ async def test_pressing_a_button_reaches_the_callback_handler(
     assert shown.buttons == []  # an edit without reply_markup removes the keyboard
 
 
-async def test_press_refuses_buttons_the_person_cannot_see(
-    fake: FakeTelegramServer, bot: Bot
-) -> None:
+async def test_press_refuses_buttons_the_person_cannot_see(fake: FakeTelegram, bot: Bot) -> None:
     menu = await bot.send_message(USER, "Menu", reply_markup=keyboard("a"))
 
     with pytest.raises(LookupError):
@@ -320,7 +310,7 @@ async def test_press_refuses_buttons_the_person_cannot_see(
         fake.press(USER, menu.message_id + 1, "a")
 
 
-async def test_callback_query_can_be_answered_once(fake: FakeTelegramServer, bot: Bot) -> None:
+async def test_callback_query_can_be_answered_once(fake: FakeTelegram, bot: Bot) -> None:
     menu = await bot.send_message(USER, "Menu", reply_markup=keyboard("a"))
     query_id = fake.press(USER, menu.message_id, "a")
 
@@ -330,7 +320,7 @@ async def test_callback_query_can_be_answered_once(fake: FakeTelegramServer, bot
     assert fake.callback_answers[query_id]["show_alert"] is True
 
 
-async def test_json_bodies_are_accepted(fake: FakeTelegramServer) -> None:
+async def test_json_bodies_are_accepted(fake: FakeTelegram) -> None:
     url = f"{fake.base_url}/bot{fake.token}/sendMessage"
     async with (
         aiohttp.ClientSession() as session,
@@ -343,7 +333,7 @@ async def test_json_bodies_are_accepted(fake: FakeTelegramServer) -> None:
     assert fake.sent_messages(5) == [{"chat_id": 5, "text": "42"}]
 
 
-async def test_malformed_json_is_a_bad_request(fake: FakeTelegramServer) -> None:
+async def test_malformed_json_is_a_bad_request(fake: FakeTelegram) -> None:
     url = f"{fake.base_url}/bot{fake.token}/sendMessage"
     headers = {"Content-Type": "application/json"}
     async with (
@@ -361,7 +351,7 @@ async def test_malformed_json_is_a_bad_request(fake: FakeTelegramServer) -> None
 
 
 async def test_unknown_methods_answer_true_and_are_logged(
-    fake: FakeTelegramServer, bot: Bot, caplog: pytest.LogCaptureFixture
+    fake: FakeTelegram, bot: Bot, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="bot.sandbox.fake_telegram"):
         assert await bot.set_my_description("A bot")
@@ -371,9 +361,9 @@ async def test_unknown_methods_answer_true_and_are_logged(
     assert fake.token not in caplog.text
 
 
-async def test_injected_failures(fake: FakeTelegramServer, bot: Bot) -> None:
-    fake.fail_next("sendMessage", retry_after=3)
-    fake.fail_next("sendMessage", error_code=403, chat_id=9, times=2)
+async def test_injected_failures(fake: FakeTelegram, bot: Bot) -> None:
+    fake.faults.fail_next("sendMessage", retry_after=3)
+    fake.faults.fail_next("sendMessage", error_code=403, chat_id=9, times=2)
 
     with pytest.raises(TelegramRetryAfter) as flood:
         await bot.send_message(1, "flood")
@@ -384,14 +374,14 @@ async def test_injected_failures(fake: FakeTelegramServer, bot: Bot) -> None:
             await bot.send_message(9, "blocked")
     await bot.send_message(9, "third time works")
 
-    assert fake.too_many_requests == 1
+    assert fake.faults.too_many_requests == 1
     assert [m.text for m in fake.transcript(1)] == ["other chat is not affected"]
     assert [m.text for m in fake.transcript(9)] == ["third time works"]
     assert [c.error_code for c in fake.calls_of("sendMessage")] == [429, None, 403, 403, None]
 
 
-async def test_polling_failures_can_be_injected(fake: FakeTelegramServer, bot: Bot) -> None:
-    fake.fail_next("getUpdates", error_code=502)
+async def test_polling_failures_can_be_injected(fake: FakeTelegram, bot: Bot) -> None:
+    fake.faults.fail_next("getUpdates", error_code=502)
     fake.send_text(USER, "kept for the next poll")
 
     with pytest.raises(TelegramServerError, match="Bad Gateway"):
@@ -402,10 +392,10 @@ async def test_polling_failures_can_be_injected(fake: FakeTelegramServer, bot: B
 
 
 async def test_blocked_chat_refuses_everything_until_unblocked(
-    fake: FakeTelegramServer, bot: Bot
+    fake: FakeTelegram, bot: Bot
 ) -> None:
     sent = await bot.send_message(9, "before")
-    fake.block_chat(9)
+    fake.faults.block_chat(9)
 
     with pytest.raises(TelegramForbiddenError):
         await bot.send_message(9, "while blocked")
@@ -413,16 +403,14 @@ async def test_blocked_chat_refuses_everything_until_unblocked(
         await bot.send_chat_action(9, "typing")
     with pytest.raises(TelegramForbiddenError):
         await bot.edit_message_text("edited", chat_id=9, message_id=sent.message_id)
-    fake.unblock_chat(9)
+    fake.faults.unblock_chat(9)
     await bot.send_message(9, "after")
 
     assert [m.text for m in fake.transcript(9)] == ["before", "after"]
 
 
-async def test_rate_limiter_answers_429_beyond_the_limits(
-    fake: FakeTelegramServer, bot: Bot
-) -> None:
-    fake.rate_limit(global_per_second=3, per_chat_per_second=1)
+async def test_rate_limiter_answers_429_beyond_the_limits(fake: FakeTelegram, bot: Bot) -> None:
+    fake.faults.rate_limit(global_per_second=3, per_chat_per_second=1)
 
     await bot.send_message(1, "first")
     with pytest.raises(TelegramRetryAfter) as per_chat:
@@ -434,11 +422,11 @@ async def test_rate_limiter_answers_429_beyond_the_limits(
 
     assert per_chat.value.retry_after == 1
     assert overall.value.retry_after == 1
-    assert fake.too_many_requests == 2
+    assert fake.faults.too_many_requests == 2
     assert fake.transcript(4) == []
 
 
-async def test_waiting_helpers_time_out_with_context(fake: FakeTelegramServer) -> None:
+async def test_waiting_helpers_time_out_with_context(fake: FakeTelegram) -> None:
     with pytest.raises(TimeoutError, match="last calls"):
         await fake.wait_for_call("sendMessage", timeout=0.1)
     fake.send_text(USER, "nobody polls")

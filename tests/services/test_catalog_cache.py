@@ -9,7 +9,7 @@ import pytest
 
 from bot.panel.account import PanelAccount
 from bot.panel.client import PanelClient
-from bot.panel.simulator import PanelSimulator
+from bot.sandbox.simulator import PanelSimulator
 from bot.services.accounts import Account
 from bot.services.catalog import CatalogService
 

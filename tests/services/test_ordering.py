@@ -12,7 +12,7 @@ import pytest
 from bot.panel.account import PanelAccount
 from bot.panel.client import PanelClient
 from bot.panel.models import Service
-from bot.panel.simulator import PanelSimulator
+from bot.sandbox.simulator import PanelSimulator
 from bot.services.accounts import Account
 from bot.services.order_form import quote_for
 from bot.services.ordering import OrderService

@@ -7,17 +7,18 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.sandbox.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
+from bot.sandbox.fake_telegram import DEFAULT_TOKEN
+from tests.fakes.telegram import FakeTelegram
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as server:
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
         yield server
 
 
 @pytest.fixture
-async def make_bot(fake: FakeTelegramServer) -> AsyncIterator[Callable[..., Bot]]:
+async def make_bot(fake: FakeTelegram) -> AsyncIterator[Callable[..., Bot]]:
     """Real aiogram bots talking to the fake, optionally wrapped in request middlewares."""
     bots: list[Bot] = []
 

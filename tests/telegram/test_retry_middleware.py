@@ -7,26 +7,31 @@ from aiogram import Bot
 from aiogram.exceptions import (
     TelegramForbiddenError,
     TelegramNetworkError,
-    TelegramRetryAfter,
     TelegramServerError,
 )
 
-from bot.sandbox.fake_telegram import FakeTelegramServer
-from bot.telegram.retry import RetryAfterMiddleware, is_repeatable
+from bot.telegram.limiter import Budget, SendingStopped, SendLimiter
+from bot.telegram.retry import FloodControlMiddleware, budget_of, is_repeatable
+from tests.fakes.telegram import FakeTelegram
 
 BotFactory = Callable[..., Bot]
 
 
+def unlimited() -> SendLimiter:
+    """A limiter that never holds a call back but for Telegram's 429 pauses."""
+    return SendLimiter(10_000, 0)
+
+
 async def test_flood_control_pauses_the_whole_bot_and_resends_once(
-    fake: FakeTelegramServer, make_bot: BotFactory
+    fake: FakeTelegram, make_bot: BotFactory
 ) -> None:
-    middleware = RetryAfterMiddleware()
+    middleware = FloodControlMiddleware(unlimited())
     bot = make_bot(middleware)
-    fake.fail_next("sendMessage", retry_after=1, chat_id=1)
+    fake.faults.fail_next("sendMessage", retry_after=1, chat_id=1)
 
     flooded = asyncio.create_task(bot.send_message(1, "flooded"))
     refused = await fake.wait_for_call("sendMessage", chat_id=1)
-    await fake.wait_for(lambda: middleware.paused_for > 0)
+    await fake.wait_for(lambda: middleware.limiter.paused_for > 0)
     await bot.send_message(2, "sent during the pause")
     await flooded
 
@@ -38,40 +43,49 @@ async def test_flood_control_pauses_the_whole_bot_and_resends_once(
     assert other.time >= refused.time + 1  # the pause held back a different chat too
     assert [m.text for m in fake.transcript(1)] == ["flooded"]
     assert [m.text for m in fake.transcript(2)] == ["sent during the pause"]
+    assert middleware.limiter.floods == 1
 
 
-async def test_retry_after_beyond_max_wait_goes_to_the_caller(
-    fake: FakeTelegramServer, make_bot: BotFactory
+async def test_a_long_pause_is_waited_out_until_the_limiter_closes(
+    fake: FakeTelegram, make_bot: BotFactory
 ) -> None:
-    middleware = RetryAfterMiddleware(max_wait=2)
-    bot = make_bot(middleware)
-    fake.fail_next("sendMessage", retry_after=30)
+    limiter = unlimited()
+    bot = make_bot(FloodControlMiddleware(limiter))
+    fake.faults.fail_next("sendMessage", retry_after=120)
 
-    with pytest.raises(TelegramRetryAfter):
-        await bot.send_message(1, "later")
-    # The ban holds for every call: refused here, not sent to earn a longer one.
-    assert middleware.paused_for > 25
-    with pytest.raises(TelegramRetryAfter) as refused:
-        await bot.send_message(2, "meanwhile")
-    assert 25 < refused.value.retry_after <= 30
+    waiting = asyncio.create_task(bot.send_message(1, "worth the wait"))
+    await fake.wait_for_call("sendMessage", chat_id=1)
+    await fake.wait_for(lambda: limiter.waiting == 1)
+    meanwhile = asyncio.create_task(bot.send_message(2, "meanwhile"))
+    await fake.wait_for(lambda: limiter.waiting == 2)
 
+    # Held, not given up (a stop is the only end before Telegram's pause is over).
+    assert not waiting.done()
+    assert limiter.paused_for > 100
+    limiter.close()
+    for call in (waiting, meanwhile):
+        with pytest.raises(SendingStopped):
+            await call
+    with pytest.raises(SendingStopped):
+        await bot.send_message(3, "after the stop")
     assert len(fake.calls_of("sendMessage")) == 1
 
 
-async def test_gives_up_after_max_attempts(fake: FakeTelegramServer, make_bot: BotFactory) -> None:
-    bot = make_bot(RetryAfterMiddleware(max_attempts=2))
-    fake.fail_next("sendMessage", retry_after=1, times=2)
+async def test_repeated_429s_are_all_waited_out(fake: FakeTelegram, make_bot: BotFactory) -> None:
+    limiter = unlimited()
+    bot = make_bot(FloodControlMiddleware(limiter))
+    fake.faults.fail_next("sendMessage", retry_after=1, times=2)
 
-    with pytest.raises(TelegramRetryAfter):
-        await bot.send_message(1, "never")
+    await bot.send_message(1, "at last")
 
-    assert [c.error_code for c in fake.calls_of("sendMessage")] == [429, 429]
-    assert fake.transcript(1) == []
+    assert [c.error_code for c in fake.calls_of("sendMessage")] == [429, 429, None]
+    assert [m.text for m in fake.transcript(1)] == ["at last"]
+    assert limiter.floods == 2
 
 
-async def test_forbidden_is_not_retried(fake: FakeTelegramServer, make_bot: BotFactory) -> None:
-    bot = make_bot(RetryAfterMiddleware(network_backoff=0.01))
-    fake.fail_next("sendMessage", error_code=403)
+async def test_forbidden_is_not_retried(fake: FakeTelegram, make_bot: BotFactory) -> None:
+    bot = make_bot(FloodControlMiddleware(unlimited(), network_backoff=0.01))
+    fake.faults.fail_next("sendMessage", error_code=403)
 
     with pytest.raises(TelegramForbiddenError):
         await bot.send_message(1, "blocked")
@@ -80,17 +94,17 @@ async def test_forbidden_is_not_retried(fake: FakeTelegramServer, make_bot: BotF
 
 
 async def test_server_errors_are_retried_only_for_repeatable_methods(
-    fake: FakeTelegramServer, make_bot: BotFactory
+    fake: FakeTelegram, make_bot: BotFactory
 ) -> None:
-    bot = make_bot(RetryAfterMiddleware(network_attempts=3, network_backoff=0.01))
+    bot = make_bot(FloodControlMiddleware(unlimited(), network_attempts=3, network_backoff=0.01))
     sent = await bot.send_message(1, "menu")
 
-    fake.fail_next("editMessageText", error_code=500)
+    fake.faults.fail_next("editMessageText", error_code=500)
     await bot.edit_message_text("edited", chat_id=1, message_id=sent.message_id)
-    fake.fail_next("sendMessage", error_code=502)
+    fake.faults.fail_next("sendMessage", error_code=502)
     with pytest.raises(TelegramServerError):
         await bot.send_message(1, "maybe delivered")
-    fake.fail_next("deleteMessage", error_code=500, times=3)
+    fake.faults.fail_next("deleteMessage", error_code=500, times=3)
     with pytest.raises(TelegramServerError):
         await bot.delete_message(1, sent.message_id)
 
@@ -101,11 +115,11 @@ async def test_server_errors_are_retried_only_for_repeatable_methods(
 
 
 async def test_a_send_whose_answer_was_lost_is_not_duplicated(
-    fake: FakeTelegramServer, make_bot: BotFactory
+    fake: FakeTelegram, make_bot: BotFactory
 ) -> None:
-    bot = make_bot(RetryAfterMiddleware(network_backoff=0.01))
-    fake.disconnect_next("sendMessage", after_processing=True)
-    fake.disconnect_next("getMe")
+    bot = make_bot(FloodControlMiddleware(unlimited(), network_backoff=0.01))
+    fake.faults.disconnect_next("sendMessage", after_processing=True)
+    fake.faults.disconnect_next("getMe")
 
     with pytest.raises(TelegramNetworkError):
         await bot.send_message(1, "delivered, answer lost")
@@ -120,8 +134,10 @@ async def test_a_send_whose_answer_was_lost_is_not_duplicated(
 async def test_refused_connections_are_retried_even_for_send_message(
     offline_bot: Bot, free_port: int, caplog: pytest.LogCaptureFixture
 ) -> None:
-    offline_bot.session.middleware(RetryAfterMiddleware(network_attempts=5, network_backoff=0.2))
-    fake = FakeTelegramServer(offline_bot.token)
+    offline_bot.session.middleware(
+        FloodControlMiddleware(unlimited(), network_attempts=5, network_backoff=0.2)
+    )
+    fake = FakeTelegram(offline_bot.token)
 
     with caplog.at_level(logging.WARNING, logger="bot.telegram.retry"):
         sending = asyncio.create_task(offline_bot.send_message(1, "once"))
@@ -140,7 +156,9 @@ async def test_refused_connections_are_retried_even_for_send_message(
 async def test_refused_connections_are_retried_a_bounded_number_of_times(
     offline_bot: Bot,
 ) -> None:
-    offline_bot.session.middleware(RetryAfterMiddleware(network_attempts=2, network_backoff=0.01))
+    offline_bot.session.middleware(
+        FloodControlMiddleware(unlimited(), network_attempts=2, network_backoff=0.01)
+    )
 
     with pytest.raises(TelegramNetworkError):
         await offline_bot.send_message(1, "nobody there")
@@ -162,3 +180,23 @@ async def test_refused_connections_are_retried_a_bounded_number_of_times(
 )
 def test_repeatable_methods(method: str, repeatable: bool) -> None:
     assert is_repeatable(method) is repeatable
+
+
+@pytest.mark.parametrize(
+    ("method", "budget"),
+    [
+        ("getUpdates", None),
+        ("sendMessage", Budget.MESSAGE),
+        ("sendPhoto", Budget.MESSAGE),
+        ("copyMessage", Budget.MESSAGE),
+        ("forwardMessage", Budget.MESSAGE),
+        ("editMessageText", Budget.EDIT),
+        ("editMessageReplyMarkup", Budget.EDIT),
+        ("sendChatAction", Budget.FREE),
+        ("answerCallbackQuery", Budget.FREE),
+        ("deleteMessage", Budget.FREE),
+        ("setMyCommands", Budget.FREE),
+    ],
+)
+def test_what_each_method_costs(method: str, budget: Budget | None) -> None:
+    assert budget_of(method) is budget

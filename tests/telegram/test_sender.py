@@ -3,17 +3,17 @@ from typing import Any
 
 import pytest
 from aiogram import Bot
-from aiogram.exceptions import TelegramNetworkError
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.sandbox.fake_telegram import FakeTelegramServer
-from bot.services.delivery import ChatUnreachable, Outgoing, PermanentFailure, RetryLater
+from bot.services.delivery import ChatUnreachable, Outgoing, PermanentFailure
 from bot.telegram.retry import never_sent
 from bot.telegram.sender import make_bot_sender
+from tests.fakes.telegram import FakeTelegram
 
 
 async def test_sends_text_and_markup_with_the_bots_defaults(
-    fake: FakeTelegramServer, make_bot: Callable[..., Bot]
+    fake: FakeTelegram, make_bot: Callable[..., Bot]
 ) -> None:
     send = make_bot_sender(make_bot())
     markup = InlineKeyboardMarkup(
@@ -35,7 +35,8 @@ async def test_sends_text_and_markup_with_the_bots_defaults(
 @pytest.mark.parametrize(
     ("fault", "expected"),
     [
-        ({"error_code": 429, "retry_after": 2}, RetryLater),
+        # Refused, never shown: the queue may retry it (the bot's middleware waits these out).
+        ({"error_code": 429, "retry_after": 2}, TelegramRetryAfter),
         ({"error_code": 403}, ChatUnreachable),
         ({"error_code": 403, "description": "Forbidden: user is deactivated"}, ChatUnreachable),
         ({"error_code": 400, "description": "Bad Request: chat not found"}, ChatUnreachable),
@@ -44,27 +45,27 @@ async def test_sends_text_and_markup_with_the_bots_defaults(
     ],
 )
 async def test_telegram_errors_are_translated(
-    fake: FakeTelegramServer,
+    fake: FakeTelegram,
     make_bot: Callable[..., Bot],
     fault: dict[str, Any],
     expected: type[Exception],
 ) -> None:
     send = make_bot_sender(make_bot())
-    fake.fail_next("sendMessage", **fault)
+    fake.faults.fail_next("sendMessage", **fault)
 
     with pytest.raises(expected) as raised:
         await send(Outgoing(5, "text"))
 
-    if isinstance(raised.value, RetryLater):
+    if isinstance(raised.value, TelegramRetryAfter):
         assert raised.value.retry_after == 2
     assert fake.transcript(5) == []
 
 
 async def test_a_lost_answer_is_a_permanent_failure(
-    fake: FakeTelegramServer, make_bot: Callable[..., Bot]
+    fake: FakeTelegram, make_bot: Callable[..., Bot]
 ) -> None:
     send = make_bot_sender(make_bot())
-    fake.disconnect_next("sendMessage", after_processing=True)
+    fake.faults.disconnect_next("sendMessage", after_processing=True)
 
     with pytest.raises(PermanentFailure):
         await send(Outgoing(5, "delivered, answer lost"))

@@ -9,8 +9,7 @@ from cryptography.fernet import Fernet
 
 from bot.i18n import build_i18n
 from bot.panel.client import PanelClient
-from bot.panel.simulator import PanelSimulator
-from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.simulator import PanelSimulator
 from bot.storage import (
     Database,
     KeyRepository,
@@ -19,7 +18,9 @@ from bot.storage import (
     SecretBox,
     UserRepository,
 )
-from bot.telegram.retry import RetryAfterMiddleware
+from bot.telegram.limiter import SendLimiter
+from bot.telegram.retry import FloodControlMiddleware
+from tests.fakes.telegram import FakeTelegram
 from tests.tracking.world import OTHER_KEY, SHARED_KEY, Clock, World
 
 # A catalogue for one language, so that the tests do not depend on the project's catalogues.
@@ -76,9 +77,11 @@ async def world(
     sim, seen = sim_with_keys
     client = PanelClient(sim.url, timeout=2.0, read_retries=0, retry_backoff=0.01)
     db = await Database.open(tmp_path / "data" / "bot.sqlite3")
-    async with FakeTelegramServer() as tg:
+    async with FakeTelegram() as tg:
         bot = tg.create_bot(default=DefaultBotProperties(parse_mode="HTML"))
-        bot.session.middleware(RetryAfterMiddleware(max_wait=5.0, network_backoff=0.01))
+        # The limits of the app's harness: only Telegram's 429 pauses hold a send back.
+        limiter = SendLimiter(1000, 0)
+        bot.session.middleware(FloodControlMiddleware(limiter, network_backoff=0.01))
         w = World(
             sim=sim,
             client=client,

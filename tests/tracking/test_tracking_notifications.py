@@ -158,7 +158,7 @@ async def test_a_change_already_queued_is_not_queued_again(world: World) -> None
 async def test_flood_control_delays_but_delivers_once(world: World) -> None:
     (order,) = await world.place(ALICE)
     world.sim.set_order(order.panel_order_id, status="Completed")
-    world.tg.fail_next("sendMessage", error_code=429, retry_after=1, chat_id=ALICE)
+    world.tg.faults.fail_next("sendMessage", error_code=429, retry_after=1, chat_id=ALICE)
 
     await world.tracker().run_cycle()
     await world.delivered()
@@ -173,7 +173,7 @@ async def test_a_blocked_person_is_marked_and_not_written_to_again(world: World)
     await world.person(ALICE)
     await world.person(BOB)
     (alices, bobs) = (await world.place(ALICE))[0], (await world.place(BOB))[0]
-    world.tg.block_chat(ALICE)
+    world.tg.faults.block_chat(ALICE)
     tracker = world.tracker()
     for order in (alices, bobs):
         world.sim.set_order(order.panel_order_id, status="In progress")
@@ -201,7 +201,9 @@ async def test_a_blocked_person_is_marked_and_not_written_to_again(world: World)
 async def test_a_failed_send_is_tried_again_at_the_next_flush(world: World) -> None:
     (order,) = await world.place(ALICE)
     world.sim.set_order(order.panel_order_id, status="Completed")
-    world.tg.fail_next("sendMessage", error_code=400, description="Bad Request: odd", times=1)
+    world.tg.faults.fail_next(
+        "sendMessage", error_code=400, description="Bad Request: odd", times=1
+    )
 
     await world.tracker().run_cycle()
     await world.delivered()
@@ -218,7 +220,9 @@ async def test_a_change_that_always_fails_is_given_up(
 ) -> None:
     (order,) = await world.place(ALICE)
     world.sim.set_order(order.panel_order_id, status="Completed")
-    world.tg.fail_next("sendMessage", error_code=400, description="Bad Request: odd", times=10)
+    world.tg.faults.fail_next(
+        "sendMessage", error_code=400, description="Bad Request: odd", times=10
+    )
     notifier = world.notifier
     assert notifier is not None
     await world.tracker().run_cycle()
@@ -346,7 +350,7 @@ async def test_a_message_whose_answer_was_lost_is_not_sent_again(
     (order,) = await world.place(ALICE)
     world.sim.set_order(order.panel_order_id, status="Completed")
     # Telegram shows the message, but the connection drops before its answer arrives.
-    world.tg.disconnect_next("sendMessage", after_processing=True, chat_id=ALICE)
+    world.tg.faults.disconnect_next("sendMessage", after_processing=True, chat_id=ALICE)
     tracker = world.tracker()
 
     await tracker.run_cycle()

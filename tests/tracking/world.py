@@ -13,8 +13,8 @@ from aiogram import Bot
 from bot.i18n import CatalogI18n
 from bot.panel.client import PanelClient
 from bot.panel.models import NewOrder
-from bot.panel.simulator import PanelSimulator
-from bot.sandbox.fake_telegram import ChatMessage, FakeTelegramServer
+from bot.sandbox.chats import ChatMessage
+from bot.sandbox.simulator import PanelSimulator
 from bot.services.accounts import SHARED_LABEL, AccountResolver
 from bot.services.delivery import OutboundQueue
 from bot.services.notifying import Notifier
@@ -30,6 +30,7 @@ from bot.storage import (
 )
 from bot.telegram.sender import make_bot_sender
 from bot.views.notifications import NotificationViews
+from tests.fakes.telegram import FakeTelegram
 
 SHARED_KEY = "tracking-shared-key-0123456789"
 OTHER_KEY = "tracking-other-key-9876543210"
@@ -64,7 +65,7 @@ class World:
     refills: RefillRepository
     users: UserRepository
     keys: KeyRepository
-    tg: FakeTelegramServer
+    tg: FakeTelegram
     bot: Bot
     i18n: CatalogI18n
     clock: Clock
@@ -76,8 +77,6 @@ class World:
         """A notifier with its own outbound queue, as after a (re)start of the bot."""
         queue = OutboundQueue(
             make_bot_sender(self.bot),
-            global_per_second=1000,
-            per_chat_interval=0.0,
             on_blocked=lambda chat_id: self.users.set_blocked(chat_id, True),
             retry_backoff=0.01,
         )
@@ -118,6 +117,7 @@ class World:
         key: str = SHARED_KEY,
         account: str = SHARED_LABEL,
         quantity: int = 100,
+        first_poll_in: float = 0.0,
     ) -> list[OrderRow]:
         """Orders placed on the simulator through the client and recorded as the bot does."""
         placed = []
@@ -126,13 +126,28 @@ class World:
             panel_id = await self.client.add(
                 key, NewOrder(service=SERVICE, link=link, quantity=quantity)
             )
-            placed.append(await self.record(owner, panel_id, account=account, quantity=quantity))
+            placed.append(
+                await self.record(
+                    owner,
+                    panel_id,
+                    account=account,
+                    quantity=quantity,
+                    first_poll_in=first_poll_in,
+                )
+            )
         return placed
 
     async def record(
-        self, owner: int, panel_id: int, *, account: str = SHARED_LABEL, quantity: int = 100
+        self,
+        owner: int,
+        panel_id: int,
+        *,
+        account: str = SHARED_LABEL,
+        quantity: int = 100,
+        first_poll_in: float = 0.0,
     ) -> OrderRow:
-        """An order the bot believes the panel has under `panel_id`, due now."""
+        """An order the bot believes the panel has under `panel_id`, due `first_poll_in` from
+        now (the bot itself first asks one base interval after placing)."""
         intent = await self.orders.create_intent(
             intent_token=uuid.uuid4().hex,
             owner_id=owner,
@@ -151,7 +166,7 @@ class World:
         )
         assert intent is not None
         await self.orders.mark_placed(
-            intent.id, panel_id, first_poll_at=self.clock.now, poll_interval=BASE
+            intent.id, panel_id, first_poll_at=self.clock.now + first_poll_in, poll_interval=BASE
         )
         return await self.order(intent.id)
 

@@ -1,7 +1,13 @@
-"""An in-memory SMM panel speaking API v2 over real HTTP, for tests and the local demo.
+"""An in-memory SMM panel speaking API v2 over real HTTP, for tests and the sandbox.
+
+Two sides: the API a bot calls (`/api/v2`), and the operator's side, plain methods that move
+orders and refills through their statuses, set balances and switch outages on and off (what the
+sandbox page's panel column calls).
 
 Behaviour choices (documented because real panels differ):
 - `cancel` acts at once: the order becomes "Canceled" and its charge goes back to the balance.
+- An order that ends Partial gets the undelivered share of its charge back
+  (`charge × remains / quantity`); one that ends Canceled gets all of it back.
 - A Subscriptions order costs `rate × max / 1000` per post (`posts`, at least 1).
 - Package and Custom Comments Package orders cost `rate` (one package).
 - More than 100 IDs in a multi request is refused with "Incorrect request".
@@ -11,16 +17,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from importlib import resources
 from types import MappingProxyType, TracebackType
 from typing import Any, Self
 
 from aiohttp import web
 
 from bot.panel.models import ServiceType, canonical_status, is_final_order_status
+
+
+class Outage(StrEnum):
+    """Faults the operator switches on and off (unlike `fail_next`, which counts requests)."""
+
+    DOWN = "down"  # every connection is dropped without an answer
+    SLOW = "slow"  # every answer waits `slow_seconds` first
+    HTML = "html"  # every request gets the HTML page of a 500 error
+
 
 FAULTS = frozenset(
     {
@@ -53,11 +71,14 @@ CANNOT_CANCEL = "Order cannot be canceled."
 
 _LINK = re.compile(r"(https?://)?([a-z0-9-]+\.)+[a-z]{2,}(:\d+)?(/\S*)?", re.IGNORECASE)
 
-_HTML_502 = (
-    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
-    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+_HTML_500 = (
+    "<html>\r\n<head><title>500 Internal Server Error</title></head>\r\n<body>\r\n"
+    "<center><h1>500 Internal Server Error</h1></center>\r\n<hr><center>nginx</center>\r\n"
     "</body>\r\n</html>\r\n"
 )
+REFILL_STATUSES = ("Pending", "In progress", "Completed", "Rejected", "Error")
+# The order in which `advance_refill` moves a refill.
+_REFILL_STEPS = {"pending": "In progress", "in_progress": "Completed"}
 _HTML_CHALLENGE = (
     '<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>'
     '<meta http-equiv="refresh" content="390"></head><body><div class="main-wrapper">'
@@ -202,6 +223,8 @@ class PanelSimulator:
         self._next_order = 1000
         self._next_refill = 500
         self._faults: list[_Fault] = []
+        self._outages: set[Outage] = set()
+        self.slow_seconds = 3.0
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._stopping = asyncio.Event()
         self._request_seen = asyncio.Condition()
@@ -256,13 +279,78 @@ class PanelSimulator:
     ) -> None:
         await self.stop()
 
-    # --- test controls -------------------------------------------------------------------
+    # --- the operator's side ------------------------------------------------------------
+
+    @property
+    def keys(self) -> list[str]:
+        """The API keys the panel knows, each with its own balance."""
+        return list(self._balances)
 
     def set_balance(self, key: str, amount: Decimal | int) -> None:
         self._balances[key] = Decimal(amount)
 
     def balance_of(self, key: str) -> Decimal:
         return self._balances[key]
+
+    def start_order(self, order_id: int, *, start_count: int = 0) -> SimOrder:
+        """Pending → In progress."""
+        self._open_order(order_id)
+        self.set_order(order_id, status="In progress", start_count=start_count)
+        return self._orders[order_id]
+
+    def complete_order(self, order_id: int) -> SimOrder:
+        """Everything delivered: Completed, nothing remains."""
+        self._open_order(order_id)
+        self.set_order(order_id, status="Completed", remains=0)
+        return self._orders[order_id]
+
+    def partial_order(self, order_id: int, remains: int) -> SimOrder:
+        """Delivered but `remains`: Partial, the undelivered share refunded to the balance."""
+        order = self._open_order(order_id)
+        if not 0 < remains < order.quantity:
+            raise ValueError(f"remains must be between 1 and {order.quantity - 1}")
+        self.set_order(order_id, status="Partial", remains=remains)
+        self._refund(order)
+        return order
+
+    def cancel_order(self, order_id: int) -> SimOrder:
+        """Canceled by the panel, its whole charge refunded (whatever the service allows)."""
+        order = self._open_order(order_id)
+        self.set_order(order_id, status="Canceled")
+        self._refund(order)
+        return order
+
+    def advance_refill(self, refill_id: int) -> SimRefill:
+        """Pending → In progress → Completed, one step a call."""
+        refill = self._refills[refill_id]
+        step = _REFILL_STEPS.get(canonical_status(refill.status) or "")
+        if step is None:
+            raise ValueError(f"refill {refill_id} is already {refill.status}")
+        refill.status = step
+        return refill
+
+    def set_refill(self, refill_id: int, status: str) -> None:
+        """Any status at once (REFILL_STATUSES are the usual ones; tests also use odd ones)."""
+        self._refills[refill_id].status = status
+
+    @property
+    def outages(self) -> frozenset[Outage]:
+        return frozenset(self._outages)
+
+    def switch_outage(self, outage: Outage, on: bool) -> None:
+        """Start or end an outage; it lasts until switched off (see Outage)."""
+        if on:
+            self._outages.add(outage)
+        else:
+            self._outages.discard(outage)
+
+    def _open_order(self, order_id: int) -> SimOrder:
+        order = self._orders[order_id]
+        if is_final_order_status(order.status):
+            raise ValueError(f"order {order_id} is already {order.status}")
+        return order
+
+    # --- test controls -------------------------------------------------------------------
 
     @property
     def catalogue(self) -> list[dict[str, Any]]:
@@ -286,7 +374,10 @@ class PanelSimulator:
         start_count: int | None = None,
         charge: Decimal | None = None,
     ) -> None:
-        """Change an order; arguments left None keep their value."""
+        """Change an order as it is, any status text; arguments left None keep their value.
+
+        No money moves here: the operator's moves (`partial_order`, `cancel_order`) refund.
+        """
         order = self._orders[order_id]
         if status is not None:
             order.status = status
@@ -297,8 +388,17 @@ class PanelSimulator:
         if charge is not None:
             order.charge = charge
 
-    def set_refill(self, refill_id: int, status: str) -> None:
-        self._refills[refill_id].status = status
+    def _refund(self, order: SimOrder) -> None:
+        """Give an order that just ended Partial or Canceled its undelivered share back (once:
+        the callers only move open orders)."""
+        step = canonical_status(order.status)
+        if step == "canceled":
+            order.remains = order.quantity
+        elif step != "partial" or order.remains is None or order.quantity <= 0:
+            return
+        refund = order.charge * min(order.remains, order.quantity) / order.quantity
+        self._balances[order.key] += refund
+        order.charge = Decimal(0) if step == "canceled" else order.charge - refund
 
     def request_count(self, action: str | None = None) -> int:
         return sum(1 for name, _ in self.requests if action is None or name == action)
@@ -344,17 +444,21 @@ class PanelSimulator:
         self.requests.append((action, {k: v for k, v in form.items() if k != "action"}))
         async with self._request_seen:
             self._request_seen.notify_all()
+        if Outage.SLOW in self._outages:
+            await self._hang(self.slow_seconds)
+        if Outage.DOWN in self._outages:
+            return _drop(request)
+        if Outage.HTML in self._outages:
+            return _html_500()
         fault = self._take_fault(action)
         kind = fault.kind if fault else None
         if kind == "hang":
             await self._hang()
             return web.Response(status=503)
         if kind == "reset":
-            if request.transport is not None:
-                request.transport.close()
-            return web.Response(status=503)
+            return _drop(request)
         if kind == "html_500":
-            return web.Response(status=502, text=_HTML_502, content_type="text/html")
+            return _html_500()
         if kind == "html_200":
             return web.Response(text=_HTML_CHALLENGE, content_type="text/html")
         if kind == "empty":
@@ -383,9 +487,9 @@ class PanelSimulator:
                 return fault
         return None
 
-    async def _hang(self) -> None:
+    async def _hang(self, seconds: float = HANG_SECONDS) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), HANG_SECONDS)
+            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     def _answer(self, key: str, action: str, form: dict[str, str]) -> Any:
         if key not in self._balances:
@@ -610,119 +714,18 @@ class PanelSimulator:
         offer = self._offers.get(order.service)
         if offer is None or not offer.cancel or is_final_order_status(order.status):
             raise _Rejected(CANNOT_CANCEL)
-        order.status = "Canceled"
-        self._balances[key] += order.charge
-        order.charge = Decimal(0)
-        order.remains = order.quantity
+        self.set_order(order.id, status="Canceled")
+        self._refund(order)
 
 
 # --- catalogues ------------------------------------------------------------------------------
 
-_LONG_NAME = (
-    "Instagram Followers | Real Looking Profiles With Posts & Profile Pictures | "
-    "Non-Drop 365 Days Guarantee | Instant Start 0-1 Hour | Speed 10K-50K/Day | "
-    "Auto-Refill Button Enabled | Works For Private & Public Accounts | "
-    "Max 1M | Cheapest On The Market 🔥🔥🔥"
-)
-
-# (category, name, type, rate, min, max, refill, cancel, dripfeed)
-_HANDMADE: tuple[tuple[str, str, str, str, int, int, bool, bool, bool], ...] = (
-    ("Instagram Followers", "Instagram Followers [Max 10K] ⚡", "Default", "0.90", 50, 10000,
-     True, True, True),
-    ("Instagram Followers", "Instagram Followers &amp; Likes Combo [R30]", "Default", "1.45",
-     100, 50000, True, False, False),
-    ("Instagram Followers", _LONG_NAME, "Default", "2.10", 100, 1000000, True, True, True),
-    ("Instagram Followers", "Instagram Followers Package — 1K", "Package", "8", 1, 1, False,
-     False, False),
-    ("Instagram Likes", "Instagram Likes [Real] 💖", "Default", "0.0123", 10, 100000, False,
-     True, True),
-    ("Instagram Likes", "Instagram Comment Likes", "Comment Likes", "3.50", 20, 5000, False,
-     False, False),
-    ("Instagram Likes", "Instagram Poll Votes &#9989;", "Poll", "1.20", 100, 20000, False,
-     False, False),
-    ("Instagram Comments & Mentions", "Instagram Custom Comments [Worldwide]",
-     "Custom Comments", "8", 10, 1500, False, True, False),
-    ("Instagram Comments & Mentions", "Instagram Custom Comments Package [5 comments]",
-     "Custom Comments Package", "2.50", 1, 1, False, False, False),
-    ("Instagram Comments & Mentions", "Instagram Comment Replies", "Comment Replies", "12",
-     5, 500, False, False, False),
-    ("Instagram Comments & Mentions", "Instagram Mentions [Custom list]",
-     "Mentions Custom List", "4", 100, 10000, False, False, False),
-    ("Instagram Comments & Mentions", "Instagram Mentions", "Mentions", "3", 100, 20000,
-     False, False, False),
-    ("Instagram Comments & Mentions", "Instagram Mentions + Hashtags #️⃣",
-     "Mentions with Hashtags", "3.80", 100, 20000, False, False, False),
-    ("Instagram Comments & Mentions", "Instagram Mentions [Hashtag users]",
-     "Mentions Hashtag", "2.75", 500, 50000, False, False, False),
-    ("Instagram Comments & Mentions", "Instagram Mentions [User followers]",
-     "Mentions User Followers", "2.75", 500, 50000, False, False, False),
-    ("Instagram Comments & Mentions", "Instagram Mentions [Media likers]",
-     "Mentions Media Likers", "2.90", 500, 50000, False, False, False),
-    ("Instagram Auto", "Instagram Auto Likes [Subscription] ♻️", "Subscriptions", "0.95",
-     50, 10000, False, True, False),
-    ("Telegram", "Telegram Channel Members [Invites from groups]", "Invites from Groups",
-     "5.20", 100, 10000, True, True, False),
-    ("Telegram", "Telegram Post Views [Last 5 posts] 👁", "Default", "0.05", 100, 1000000,
-     False, False, True),
-    ("Website Traffic", "Website Traffic [Google Keyword] 🌍", "Web Traffic", "0.35", 1000,
-     1000000, False, True, True),
-)  # fmt: skip
-
-_GENERATED_FAMILIES: tuple[tuple[str, str, str], ...] = (
-    ("YouTube", "YouTube Views", "1.80"),
-    ("YouTube", "YouTube Likes 👍", "2.40"),
-    ("TikTok", "TikTok Followers", "1.10"),
-    ("TikTok", "TikTok Views", "0.02"),
-    ("Telegram", "Telegram Reactions", "0.40"),
-)
-_GENERATED_TIERS: tuple[tuple[str, str, int], ...] = (
-    ("[Cheap]", "1", 100),
-    ("[HQ] [R30]", "1.5", 50),
-    ("[Real] [R60]", "2", 20),
-    ("[Instant] &amp; [Non-drop]", "2.5", 10),
-    ("[Max 1M] [Lifetime]", "3", 100),
-    ("[Slow] [Drip-feed]", "0.8", 100),
-    ("[Premium] 💎", "4", 10),
-    ("[Targeted: USA] 🇺🇸", "3.5", 50),
-)
-
 
 def default_catalogue() -> list[dict[str, Any]]:
-    """About 60 services: every type, several categories, emoji, HTML entities, a long name."""
-    entries: list[dict[str, Any]] = []
-    for category, name, kind, rate, low, high, refill, cancel, dripfeed in _HANDMADE:
-        entries.append(
-            {
-                "service": str(len(entries) + 1),
-                "name": name,
-                "type": kind,
-                "category": category,
-                "rate": rate,
-                "min": str(low),
-                "max": str(high),
-                "refill": refill,
-                "cancel": cancel,
-                "dripfeed": dripfeed,
-            }
-        )
-    for category, family, base_rate in _GENERATED_FAMILIES:
-        for index, (tier, factor, low) in enumerate(_GENERATED_TIERS):
-            rate = (Decimal(base_rate) * Decimal(factor)).normalize()
-            entries.append(
-                {
-                    "service": str(len(entries) + 1),
-                    "name": f"{family} {tier}",
-                    "type": "Default" if index % 3 else "default",
-                    "category": category,
-                    "rate": format(rate, "f"),
-                    "min": str(low),
-                    "max": str(low * 10000),
-                    "refill": "[R" in tier,
-                    "cancel": index % 2 == 0,
-                    "dripfeed": 1 if "Drip" in tier else 0,
-                    "desc": f"Start: 0-6 hours.<br>Speed: {low * 100}/day.",
-                }
-            )
+    """About 60 services (catalogue.json): every type, several categories, emoji, HTML
+    entities, a very long name, numbers as strings, types in odd letter case."""
+    text = resources.files("bot.sandbox").joinpath("catalogue.json").read_text("utf-8")
+    entries: list[dict[str, Any]] = json.loads(text)
     return entries
 
 
@@ -744,3 +747,14 @@ def big_catalogue(n: int) -> list[dict[str, Any]]:
         }
         for number in range(1, n + 1)
     ]
+
+
+def _html_500() -> web.Response:
+    return web.Response(status=500, text=_HTML_500, content_type="text/html")
+
+
+def _drop(request: web.Request) -> web.Response:
+    """Close the connection without an answer (the response returned is never sent)."""
+    if request.transport is not None:
+        request.transport.close()
+    return web.Response(status=503)
