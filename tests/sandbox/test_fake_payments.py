@@ -10,7 +10,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import LabeledPrice, Update
 
-from bot.sandbox.fake_telegram import FakeTelegramServer
+from tests.fakes.telegram import FakeTelegram
 
 ALICE = 101
 
@@ -34,7 +34,7 @@ async def next_update(bot: Bot, offset: int = 0) -> Update:
     return update
 
 
-async def test_a_payment_answered_ok(fake: FakeTelegramServer, bot: Bot) -> None:
+async def test_a_payment_answered_ok(fake: FakeTelegram, bot: Bot) -> None:
     fake.person(ALICE)
     message_id = await invoice(bot, payload="42")
     paying = asyncio.create_task(fake.payments.pay(ALICE, message_id))
@@ -56,7 +56,7 @@ async def test_a_payment_answered_ok(fake: FakeTelegramServer, bot: Bot) -> None
     assert again.message is not None and again.message.successful_payment == payment
 
 
-async def test_a_refused_pre_checkout_charges_nothing(fake: FakeTelegramServer, bot: Bot) -> None:
+async def test_a_refused_pre_checkout_charges_nothing(fake: FakeTelegram, bot: Bot) -> None:
     fake.person(ALICE)
     message_id = await invoice(bot)
     paying = asyncio.create_task(fake.payments.pay(ALICE, message_id))
@@ -73,7 +73,7 @@ async def test_a_refused_pre_checkout_charges_nothing(fake: FakeTelegramServer, 
     assert await bot.get_updates(offset=query.update_id + 1, timeout=0) == []
 
 
-async def test_an_unanswered_pre_checkout_fails(fake: FakeTelegramServer, bot: Bot) -> None:
+async def test_an_unanswered_pre_checkout_fails(fake: FakeTelegram, bot: Bot) -> None:
     fake.person(ALICE)
     fake.payments.answer_timeout = 0.05
     message_id = await invoice(bot)
@@ -101,7 +101,7 @@ async def test_an_unanswered_pre_checkout_fails(fake: FakeTelegramServer, bot: B
     ],
 )
 async def test_only_stars_invoices_are_accepted(
-    fake: FakeTelegramServer, bot: Bot, change: dict[str, object], refusal: str
+    fake: FakeTelegram, bot: Bot, change: dict[str, object], refusal: str
 ) -> None:
     fake.person(ALICE)
     params: dict[str, object] = {
@@ -116,13 +116,13 @@ async def test_only_stars_invoices_are_accepted(
         await bot.send_invoice(ALICE, **params)  # type: ignore[arg-type]
 
 
-async def test_a_numeric_payload_stays_text(fake: FakeTelegramServer, bot: Bot) -> None:
+async def test_a_numeric_payload_stays_text(fake: FakeTelegram, bot: Bot) -> None:
     fake.person(ALICE)
     message_id = await invoice(bot, payload="007")
     assert fake.payments.invoices[(ALICE, message_id)].payload == "007"
 
 
-async def test_refunds(fake: FakeTelegramServer, bot: Bot) -> None:
+async def test_refunds(fake: FakeTelegram, bot: Bot) -> None:
     fake.person(ALICE)
     message_id = await invoice(bot)
     paying = asyncio.create_task(fake.payments.pay(ALICE, message_id))
