@@ -46,30 +46,28 @@ DEFAULT_TOKEN = "123456789:fake-token-for-tests"
 
 # Form fields aiogram sends as plain strings; every other field is JSON-encoded by aiogram
 # (numbers, booleans, objects), so decoding these would turn the text "42" into an int.
-_STRING_FIELDS = (
-    frozenset(
-        {
-            "text",
-            "caption",
-            "parse_mode",
-            "callback_query_id",
-            "language_code",
-            "url",
-            "action",
-            "inline_message_id",
-            "business_connection_id",
-            "message_effect_id",
-            "description",
-            "short_description",
-            "name",
-            "title",
-            "secret_token",
-            "ip_address",
-            "emoji",
-        }
-    )
-    | PAYMENT_STRING_FIELDS
+_STRING_FIELDS = frozenset(
+    {
+        "text",
+        "caption",
+        "parse_mode",
+        "callback_query_id",
+        "language_code",
+        "url",
+        "action",
+        "inline_message_id",
+        "business_connection_id",
+        "message_effect_id",
+        "description",
+        "short_description",
+        "name",
+        "title",
+        "secret_token",
+        "ip_address",
+        "emoji",
+    }
 )
+_STRING_FIELDS |= PAYMENT_STRING_FIELDS
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"
