@@ -252,9 +252,14 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _topup_bounds(self) -> Settings:
+    def _topups_consistent(self) -> Settings:
         if self.topup_min_amount > self.topup_max_amount:
             raise ValueError("TOPUP_MIN_AMOUNT must not exceed TOPUP_MAX_AMOUNT")
+        # A path nobody serves would leave the operator believing webhooks arrive.
+        if self.cryptopay_webhook_path is not None and (
+            self.runner != "webhook" or self.cryptopay_token is None
+        ):
+            raise ValueError("CRYPTOPAY_WEBHOOK_PATH needs RUNNER=webhook and CRYPTOPAY_TOKEN")
         return self
 
     @property

@@ -133,3 +133,22 @@ async def test_the_simulators_update_parses_and_is_signed(
         parse_update(b'{"update_id": 1}')
     with pytest.raises(ValueError):
         parse_update(b"not json")
+
+
+async def test_the_token_is_never_logged(
+    cryptopay: CryptoPaySimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    client = CryptoPayClient(cryptopay.token, cryptopay.url)
+    try:
+        cryptopay.fail_next()
+        with pytest.raises(CryptoPayUnavailable) as down:
+            await _invoice(client)
+        invoice = await _invoice(client)
+        broken = cryptopay.invoices[invoice.invoice_id]
+        broken.amount = "lots"  # type: ignore[assignment]  # an entry the client skips, logged
+        assert await client.get_invoices([invoice.invoice_id]) == []
+    finally:
+        await client.close()
+    assert caplog.records
+    assert cryptopay.token not in caplog.text + str(down.value) + repr(client)

@@ -10,6 +10,11 @@ import pytest
 from bot.config import ConfigError, Settings, load_settings
 
 TOKEN = "4321:AAsecret-crypto-pay-token"
+WEBHOOK = {
+    "RUNNER": "webhook",
+    "WEBHOOK_URL": "https://bot.example/hook",
+    "WEBHOOK_SECRET": "abcdefghijklmnopqrstuvwxyz0123456789",
+}
 
 
 def settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
@@ -38,6 +43,7 @@ def test_lists_and_switches_from_the_environment(monkeypatch: pytest.MonkeyPatch
         CRYPTOPAY_NETWORK="Testnet",
         CRYPTOPAY_ASSETS="usdt, ton",
         CRYPTOPAY_WEBHOOK_PATH="/cryptopay",
+        **WEBHOOK,
     )
     assert s.stars_on and s.stars_per_unit == Decimal(50)
     assert s.topup_amounts == (Decimal(5), Decimal(10), Decimal(25))
@@ -78,10 +84,14 @@ def test_a_bad_value_is_named_and_not_echoed(
 
 def test_the_crypto_pay_path_is_not_telegrams(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError, match="CRYPTOPAY_WEBHOOK_PATH"):
-        settings(
-            monkeypatch,
-            RUNNER="webhook",
-            WEBHOOK_URL="https://bot.example/hook",
-            WEBHOOK_SECRET="abcdefghijklmnopqrstuvwxyz0123456789",
-            CRYPTOPAY_WEBHOOK_PATH="/hook",
-        )
+        settings(monkeypatch, CRYPTOPAY_TOKEN=TOKEN, CRYPTOPAY_WEBHOOK_PATH="/hook", **WEBHOOK)
+
+
+@pytest.mark.parametrize(
+    "env", [{"CRYPTOPAY_TOKEN": TOKEN}, WEBHOOK], ids=["polling runner", "Crypto Pay off"]
+)
+def test_a_crypto_pay_path_nobody_would_serve_is_refused(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    with pytest.raises(ConfigError, match="CRYPTOPAY_WEBHOOK_PATH needs"):
+        settings(monkeypatch, CRYPTOPAY_WEBHOOK_PATH="/cryptopay", **env)
