@@ -8,8 +8,9 @@ import asyncio
 import pytest
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import LabeledPrice, Update
+from aiogram.types import LabeledPrice, PreCheckoutQuery, Update
 
+from bot.sandbox.payments import Checkout
 from tests.fakes.telegram import FakeTelegram
 
 ALICE = 101
@@ -29,21 +30,29 @@ async def invoice(bot: Bot, payload: str = "42", stars: int = 500) -> int:
     return sent.message_id
 
 
+async def paying(
+    fake: FakeTelegram, bot: Bot
+) -> tuple[asyncio.Task[Checkout], Update, PreCheckoutQuery]:
+    """Alice presses Pay on a new invoice: her payment waits for the query it sent."""
+    fake.person(ALICE)
+    message_id = await invoice(bot)
+    task = asyncio.create_task(fake.payments.pay(ALICE, message_id))
+    update = await next_update(bot)
+    assert update.pre_checkout_query is not None
+    return task, update, update.pre_checkout_query
+
+
 async def next_update(bot: Bot, offset: int = 0) -> Update:
     [update] = await bot.get_updates(offset=offset, timeout=5)
     return update
 
 
 async def test_a_payment_answered_ok(fake: FakeTelegram, bot: Bot) -> None:
-    fake.person(ALICE)
-    message_id = await invoice(bot, payload="42")
-    paying = asyncio.create_task(fake.payments.pay(ALICE, message_id))
-    query = await next_update(bot)
-    pre = query.pre_checkout_query
-    assert pre is not None and pre.from_user.id == ALICE
+    task, query, pre = await paying(fake, bot)
+    assert pre.from_user.id == ALICE
     assert (pre.invoice_payload, pre.currency, pre.total_amount) == ("42", "XTR", 500)
     assert await bot.answer_pre_checkout_query(pre.id, ok=True)
-    checkout = await paying
+    checkout = await task
     assert checkout.ok and checkout.charge is not None
     paid = await next_update(bot, query.update_id + 1)
     assert paid.message is not None and paid.message.successful_payment is not None
@@ -57,17 +66,11 @@ async def test_a_payment_answered_ok(fake: FakeTelegram, bot: Bot) -> None:
 
 
 async def test_a_refused_pre_checkout_charges_nothing(fake: FakeTelegram, bot: Bot) -> None:
-    fake.person(ALICE)
-    message_id = await invoice(bot)
-    paying = asyncio.create_task(fake.payments.pay(ALICE, message_id))
-    query = await next_update(bot)
-    assert query.pre_checkout_query is not None
+    task, query, pre = await paying(fake, bot)
     with pytest.raises(TelegramBadRequest):
-        await bot.answer_pre_checkout_query(query.pre_checkout_query.id, ok=False)
-    await bot.answer_pre_checkout_query(
-        query.pre_checkout_query.id, ok=False, error_message="Already paid"
-    )
-    checkout = await paying
+        await bot.answer_pre_checkout_query(pre.id, ok=False)
+    await bot.answer_pre_checkout_query(pre.id, ok=False, error_message="Already paid")
+    checkout = await task
     assert not checkout.ok and checkout.error_message == "Already paid"
     assert fake.payments.charges == {}
     assert await bot.get_updates(offset=query.update_id + 1, timeout=0) == []
@@ -123,13 +126,9 @@ async def test_a_numeric_payload_stays_text(fake: FakeTelegram, bot: Bot) -> Non
 
 
 async def test_refunds(fake: FakeTelegram, bot: Bot) -> None:
-    fake.person(ALICE)
-    message_id = await invoice(bot)
-    paying = asyncio.create_task(fake.payments.pay(ALICE, message_id))
-    query = await next_update(bot)
-    assert query.pre_checkout_query is not None
-    await bot.answer_pre_checkout_query(query.pre_checkout_query.id, ok=True)
-    charge = (await paying).charge
+    task, query, pre = await paying(fake, bot)
+    await bot.answer_pre_checkout_query(pre.id, ok=True)
+    charge = (await task).charge
     assert charge is not None
     with pytest.raises(TelegramBadRequest, match="CHARGE_NOT_FOUND"):
         await bot.refund_star_payment(ALICE, "no-such-charge")
