@@ -23,12 +23,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
-from bot.payments.cryptopay import (
-    CryptoPayClient,
-    CryptoPayError,
-    CryptoPayUnavailable,
-    Invoice,
-)
+from bot.payments.cryptopay import CryptoPayClient, CryptoPayError, Invoice
 from bot.storage.topups import Provider, Topup, TopupStatus
 
 log = logging.getLogger(__name__)
@@ -341,7 +336,8 @@ class TopupService:
         return await self._credit(topup, str(invoice.invoice_id))
 
     async def poll_invoices(self) -> None:
-        """One look at every open invoice: paid ones credited, expired ones marked."""
+        """One look at every open invoice: paid ones credited, expired ones marked; one Crypto
+        Pay no longer lists (deleted in the app) is expired once its time is up."""
         if self._cryptopay is None:
             return
         open_ = {t.charge_id: t for t in await self._store.open_invoices() if t.charge_id}
@@ -349,16 +345,20 @@ class TopupService:
             return
         try:
             invoices = await self._cryptopay.get_invoices(int(i) for i in open_)
-        except CryptoPayUnavailable as exc:
+        except CryptoPayError as exc:
             log.warning("Crypto Pay: invoices not checked: %s", exc)
             return
+        listed = {str(invoice.invoice_id) for invoice in invoices}
         for invoice in invoices:
+            topup = open_.get(str(invoice.invoice_id))
             if invoice.paid:
                 await self.invoice_paid(invoice)
-            elif invoice.expired:
-                await self._store.settle(
-                    open_[str(invoice.invoice_id)].id, TopupStatus.EXPIRED, None
-                )
+            elif invoice.expired and topup is not None:
+                await self._store.settle(topup.id, TopupStatus.EXPIRED, None)
+        now = self._clock()
+        for charge_id, topup in open_.items():
+            if charge_id not in listed and topup.expires_at is not None and topup.expires_at < now:
+                await self._store.settle(topup.id, TopupStatus.EXPIRED, None)
 
     async def usable(self, topup_id: int, user_id: int) -> Topup | None:
         """The person's own pending top-up, if its invoice may still be paid (for buttons)."""

@@ -20,7 +20,7 @@ from bot.services.topups import (
     TopupUnavailable,
     stars_price,
 )
-from bot.storage.topups import Topup
+from bot.storage.topups import Provider, Topup
 from tests.topups.memory import MemoryTopups, MemoryWallet
 
 ALICE, BOB = 101, 102
@@ -303,3 +303,44 @@ async def test_an_invoice_that_is_not_the_top_ups_credits_nothing(
     await cryptopay.pay(invoice.invoice_id)
     await service.poll_invoices()
     assert wallet.balances == {}
+
+
+async def test_an_invoice_deleted_in_the_app_expires_when_its_time_is_up(
+    store: MemoryTopups, wallet: MemoryWallet, client: CryptoPayClient
+) -> None:
+    now = [1000.0]
+    service = TopupService(
+        store,
+        wallet,
+        currency="USD",
+        digits=2,
+        stars_per_unit=None,
+        cryptopay=client,
+        cryptopay_assets=["USDT"],
+        invoice_seconds=600,
+        clock=lambda: now[0],
+    )
+    topup = await service.start_cryptopay(ALICE, 500, "Wallet top-up")
+    await client.delete_invoice(int(topup.charge_id or 0))
+    await service.poll_invoices()
+    assert (await store.get(topup.id)).status is TopupStatus.PENDING  # type: ignore[union-attr]
+    now[0] += 601
+    await service.poll_invoices()
+    assert (await store.get(topup.id)).status is TopupStatus.EXPIRED  # type: ignore[union-attr]
+
+
+async def test_a_revoked_token_only_skips_the_poll(
+    store: MemoryTopups, wallet: MemoryWallet, cryptopay: CryptoPaySimulator
+) -> None:
+    revoked = CryptoPayClient("1:AArevoked", cryptopay.url)
+    try:
+        service = TopupService(
+            store, wallet, currency="USD", digits=2, stars_per_unit=None, cryptopay=revoked
+        )
+        await store.attach_invoice(
+            (await store.create(ALICE, Provider.CRYPTOPAY, 5, None, 1.0)).id, "1", "u"
+        )
+        await service.poll_invoices()
+    finally:
+        await revoked.close()
+    assert [t.status for t in await store.open_invoices()] == [TopupStatus.PENDING]
