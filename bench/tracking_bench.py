@@ -1,6 +1,8 @@
 """Tracking benchmark: full status cycles over 1,000 to 100,000 open orders.
 
-Run by hand: ``python -m bench.tracking_bench`` (about a minute with the defaults).
+Run by hand: ``python -m bench.tracking_bench`` (about a minute with the defaults);
+``--database-url postgresql+asyncpg://user@host/db`` measures PostgreSQL instead (in a fresh
+schema, dropped after).
 The panel simulator runs in its own process, answering over real HTTP on 127.0.0.1, so the
 tracker's CPU time is measured apart from the panel's. The orders are seeded straight into the
 simulator's state and into a real SQLite file (placing 100,000 orders through `add` would only
@@ -16,13 +18,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import math
 import multiprocessing
 import resource
+import secrets
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from multiprocessing.connection import Connection
@@ -30,6 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.panel.client import PanelClient
 from bot.sandbox.simulator import PanelSimulator, SimOrder
@@ -41,6 +48,7 @@ from bot.storage import (
     OrderRepository,
     RefillRepository,
     SecretBox,
+    sqlite_url,
 )
 
 KEY = "bench-shared-key-0123456789"
@@ -95,26 +103,26 @@ def simulator_process(conn: Connection, count: int) -> None:
 # --- the bot's side ---------------------------------------------------------------------------
 
 
-async def seed_database(path: Path, count: int) -> None:
+async def seed_database(path: str, count: int) -> None:
     """Placed orders without a status, all due: written in one statement, not through the
     repository one by one (the seeding is not what is measured)."""
     db = await Database.open(path)
     rows = [
-        (
-            f"bench-{number}",
-            1_000 + number % 5_000,  # 5,000 people
-            SHARED_LABEL,
-            FIRST_ORDER + number,
-            1,
-            "Instagram Followers [Max 10K]",
-            "Default",
-            "0.90",
-            "https://instagram.com/p/bench",
-            100,
-            "0.09",
-            0.0,
-            BASE_INTERVAL,
-        )
+        {
+            "token": f"bench-{number}",
+            "owner": 1_000 + number % 5_000,  # 5,000 people
+            "account": SHARED_LABEL,
+            "panel_id": FIRST_ORDER + number,
+            "service": 1,
+            "name": "Instagram Followers [Max 10K]",
+            "type": "Default",
+            "rate": "0.90",
+            "link": "https://instagram.com/p/bench",
+            "quantity": 100,
+            "price": "0.09",
+            "next_poll_at": 0.0,
+            "interval": BASE_INTERVAL,
+        }
         for number in range(count)
     ]
     async with db.transaction() as tx:
@@ -122,7 +130,8 @@ async def seed_database(path: Path, count: int) -> None:
             "INSERT INTO orders (intent_token, owner_id, account, panel_order_id, service_id, "
             "service_name, service_type, rate, link, quantity, price, placement, refillable, "
             "cancelable, final, next_poll_at, poll_interval, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'placed', 1, 1, 0, ?, ?, 0, 0)",
+            "VALUES (:token, :owner, :account, :panel_id, :service, :name, :type, :rate, :link, "
+            ":quantity, :price, 'placed', 1, 1, 0, :next_poll_at, :interval, 0, 0)",
             rows,
         )
     await db.close()
@@ -226,18 +235,43 @@ def tracker_process(
     results.send(asyncio.run(measure()))
 
 
-def run_size(count: int, profile: str | None = None) -> None:
+@contextlib.contextmanager
+def fresh_database(server_url: str | None) -> Iterator[str]:
+    """A temporary SQLite file, or a fresh schema on the server (dropped after)."""
+    if server_url is None:
+        with tempfile.TemporaryDirectory() as folder:
+            yield sqlite_url(Path(folder) / "bench.sqlite3")
+        return
+    schema = f"bench_{secrets.token_hex(6)}"
+
+    async def ddl(statement: str) -> None:
+        engine = create_async_engine(server_url)
+        async with engine.begin() as conn:
+            await conn.execute(text(statement))
+        await engine.dispose()
+
+    asyncio.run(ddl(f"CREATE SCHEMA {schema}"))
+    try:
+        yield (
+            make_url(server_url)
+            .update_query_dict({"schema": schema})
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        asyncio.run(ddl(f"DROP SCHEMA {schema} CASCADE"))
+
+
+def run_size(count: int, server_url: str | None, profile: str | None = None) -> None:
     spawn = multiprocessing.get_context("spawn")
     panel_end, simulator_end = spawn.Pipe()
     simulator = spawn.Process(target=simulator_process, args=(simulator_end, count))
     simulator.start()
     url = panel_end.recv()
-    with tempfile.TemporaryDirectory() as folder:
-        db_path = Path(folder) / "bench.sqlite3"
+    with fresh_database(server_url) as db_path:
         asyncio.run(seed_database(db_path, count))
         results_in, results_out = spawn.Pipe(duplex=False)
         tracker = spawn.Process(
-            target=tracker_process, args=(url, str(db_path), count, panel_end, results_out, profile)
+            target=tracker_process, args=(url, db_path, count, panel_end, results_out, profile)
         )
         tracker.start()
         figures, start_rss, peak_rss = results_in.recv()
@@ -246,7 +280,8 @@ def run_size(count: int, profile: str | None = None) -> None:
     simulator.join()
 
     expected = math.ceil(count / 100)
-    print(f"{count:,} open orders (requests expected per full cycle: {expected:,})")
+    backend = "SQLite" if server_url is None else "PostgreSQL"
+    print(f"{count:,} open orders on {backend} (requests expected per full cycle: {expected:,})")
     for f in figures:
         print(
             f"  {f.name:>9} cycle: {f.requests:,} status requests (panel saw {f.panel_saw:,}), "
@@ -265,12 +300,13 @@ def run_size(count: int, profile: str | None = None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--database-url", help="a PostgreSQL server (default: a SQLite file)")
     parser.add_argument(
         "--profile", metavar="PREFIX", help="cProfile each cycle into PREFIX.<cycle> (slower)"
     )
     args = parser.parse_args()
     for count in args.sizes:
-        run_size(count, args.profile)
+        run_size(count, args.database_url, args.profile)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-"""`python -m bot [run|worker]`: the bot (front end and, by default, the worker), or the worker
-alone. Settings come from the environment and `.env`; see README.
+"""`python -m bot [run|worker|migrate|ledger-check|sandbox]`: the bot (front end and, by
+default, the worker), the worker alone, the schema brought up to date, a check of the shop's
+ledger, or the sandbox (the bot against a simulated panel and Telegram, used from a web page).
+Settings come from the environment and `.env` (the sandbox needs none); see README.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 from bot.config import ConfigError, Settings, load_settings
@@ -21,10 +24,36 @@ def main(argv: list[str] | None = None) -> None:
         "command",
         nargs="?",
         default="run",
-        choices=("run", "worker"),
-        help="run: the bot as RUNNER and RUN_WORKER say (default); worker: the worker alone",
+        choices=("run", "worker", "migrate", "ledger-check", "sandbox"),
+        help=(
+            "run: the bot as RUNNER and RUN_WORKER say (default); worker: the worker alone; "
+            "migrate: bring the database to the newest schema and exit; ledger-check: every "
+            "wallet is the sum of its entries, no order refunded twice (exit status 1 if not); "
+            "sandbox: try the bot in a browser, with no settings"
+        ),
     )
+    sandbox = parser.add_argument_group("sandbox")
+    sandbox.add_argument(
+        "--mode",
+        choices=("shop", "shared-key", "own-key"),
+        default="shop",
+        help="the bot's mode in the sandbox (default shop)",
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="the page's address (127.0.0.1)")
+    sandbox.add_argument("--port", type=int, default=8080, help="the page's port (8080)")
+    sandbox.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="keep the bot and the panel here from one start to the next (default: temporary)",
+    )
+    sandbox.add_argument("--verbose", action="store_true", help="log what the bot does")
     args = parser.parse_args(argv)
+    if args.command == "sandbox":
+        from bot.sandbox.run import main as run_sandbox
+
+        run_sandbox(args.mode, args.data, args.host, args.port, args.verbose)
+        return
     try:
         settings = load_settings()
         # Before the heavy imports: a bad setting is reported at once.
@@ -41,8 +70,13 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("aiohttp").setLevel(logging.WARNING)
     # aiosqlite's debug lines repeat every statement with its parameters: people's data.
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    if args.command == "ledger-check":
+        raise SystemExit(asyncio.run(_ledger_check(settings)))
     try:
-        asyncio.run(_run(settings, worker_only=args.command == "worker"))
+        if args.command == "migrate":
+            asyncio.run(_migrate(settings))
+        else:
+            asyncio.run(_run(settings, worker_only=args.command == "worker"))
     except ConfigError as exc:
         _config_error(exc)
 
@@ -50,6 +84,17 @@ def main(argv: list[str] | None = None) -> None:
 def _config_error(exc: ConfigError) -> NoReturn:
     print(f"configuration error: {exc}", file=sys.stderr)
     raise SystemExit(CONFIG_EXIT_STATUS) from None
+
+
+async def _migrate(settings: Settings) -> None:
+    from bot.storage import StorageError, migrate_database, shown_url
+
+    try:
+        revision = await migrate_database(settings.database)
+    except (OSError, StorageError) as exc:
+        shown = settings.database_file or shown_url(settings.database)
+        raise ConfigError(f"cannot migrate {shown}: {exc}") from None
+    print(f"database schema at revision {revision}")
 
 
 async def _run(settings: Settings, *, worker_only: bool) -> None:
@@ -64,6 +109,20 @@ async def _run(settings: Settings, *, worker_only: bool) -> None:
     except StoppedWhileOpening:
         return
     await app.run(handle_signals=False)
+
+
+async def _ledger_check(settings: Settings) -> int:
+    """Print each discrepancy of the ledger; the exit status: 1 if there is any."""
+    from bot.services.ledger import check
+    from bot.storage import Database
+    from bot.storage.wallets import WalletRepository
+
+    async with await Database.open(settings.database) as db:
+        found = await check(WalletRepository(db))
+    for discrepancy in found:
+        print(discrepancy)
+    print(f"ledger-check: {len(found)} discrepancies" if found else "ledger-check: sound")
+    return 1 if found else 0
 
 
 if __name__ == "__main__":

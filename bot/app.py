@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sqlite3
 import time
+from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -36,19 +36,18 @@ from bot.runners.webhook import WebhookServer, set_webhook
 from bot.storage import (
     Database,
     KeyRepository,
-    SchemaTooNewError,
+    LeaseRepository,
     SecretBox,
     SecretDecryptError,
+    StorageError,
     load_or_create_secret_key,
+    shown_url,
 )
 from bot.telegram.limiter import SendLimiter
-from bot.worker import LeaseStore, Worker
+from bot.worker import Worker
 
 log = logging.getLogger(__name__)
 
-# Handlers in flight get this long; with the outbound queue's 2 s drain, a stop stays within
-# the 10 s that process managers (Docker's default) wait before killing.
-SHUTDOWN_GRACE_SECONDS = 6.0
 CUT_OFF_SECONDS = 1.0
 QUEUE_DRAIN_SECONDS = 2.0
 # Waiting for Telegram at start: doubled after each failure, up to the cap.
@@ -74,13 +73,11 @@ class BotApp:
         bot_session: AiohttpSession | None = None,
         front: bool = True,
         worker: bool | None = None,
-        lease: LeaseStore | None = None,
     ) -> None:
         self.settings = settings
         self._bot_session = bot_session
         self._front = front
         self._with_worker = settings.run_worker if worker is None else worker
-        self._lease = lease
         self._stop_requested = asyncio.Event()
         self._stopped = asyncio.Event()
         self.inflight = InFlight()
@@ -97,19 +94,21 @@ class BotApp:
         preflight.check(s)
         self.i18n: CatalogI18n = build_i18n(s.locales_dir, s.default_language)
         secret = s.secret_key.get_secret_value() if s.secret_key else None
-        key_file = s.database_path.parent / "secret.key"
+        # Named as the person configured it; a server's password is never shown.
+        setting = "DATABASE_URL" if s.database_url else "DATABASE_PATH"
+        shown = s.database_file or shown_url(s.database)
+        key_file = preflight.secret_key_file(s) or Path("secret.key")  # unused with SECRET_KEY
         try:
             box = SecretBox(load_or_create_secret_key(secret, key_file))
         except ValueError as exc:
             # The message names the key file at most, never the key.
             raise ConfigError(f"SECRET_KEY: {exc}") from None
         except OSError as exc:
-            # Without SECRET_KEY, the key is kept in a file beside the database.
-            raise ConfigError(f"DATABASE_PATH: cannot use {key_file}: {exc.strerror}") from None
+            raise ConfigError(f"{setting}: cannot use {key_file}: {exc.strerror}") from None
         try:
-            self.db = await Database.open(s.database_path)
-        except (OSError, sqlite3.Error, SchemaTooNewError) as exc:
-            raise ConfigError(f"DATABASE_PATH: cannot use {s.database_path}: {exc}") from None
+            self.db = await Database.open(s.database)
+        except (OSError, StorageError) as exc:
+            raise ConfigError(f"{setting}: cannot use {shown}: {exc}") from None
         try:
             await self._assemble(box)
         except BaseException:
@@ -177,7 +176,7 @@ class BotApp:
             await services.notifier.flush()
 
         return Worker(
-            lease=self._lease or _NoLease(),
+            lease=LeaseRepository(self.db),
             ttl=self.settings.worker_lease_seconds,
             recover=recover,
             tracker=services.tracker,
@@ -212,7 +211,7 @@ class BotApp:
                 path=s.listen_path,
                 host=s.webhook_host,
                 port=s.webhook_port,
-                grace=SHUTDOWN_GRACE_SECONDS,
+                grace=s.shutdown_grace_seconds,
             )
             await self.webhook.start()
             await set_webhook(self.bot, url=s.webhook_url, secret=secret, allowed_updates=allowed)
@@ -243,7 +242,7 @@ class BotApp:
     async def _shutdown(self) -> None:
         try:
             await self._stop_front()
-            if not await self.inflight.drained(within=SHUTDOWN_GRACE_SECONDS):
+            if not await self.inflight.drained(within=self.settings.shutdown_grace_seconds):
                 log.warning("stopping with updates still being handled: cutting them off")
                 if not await self.inflight.cancel_remaining(within=CUT_OFF_SECONDS):
                     log.error("some updates did not end when cut off")
@@ -266,17 +265,11 @@ class BotApp:
             # Stops listening, then lets accepted requests finish within the grace period.
             await self.webhook.stop()
         if self._polling is not None:
-            with contextlib.suppress(RuntimeError):  # polling had already ended
+            try:
                 await self.dp.stop_polling()
+            except RuntimeError:
+                # Not polling (yet, or any more): a stop right at the start has taken no
+                # update, so the start is simply cancelled.
+                self._polling.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
-
-
-class _NoLease:
-    """Until storage offers the lease table: every worker believes it holds the database."""
-
-    async def acquire(self, name: str, holder: str, ttl: float) -> bool:
-        return True
-
-    async def release(self, name: str, holder: str) -> None:
-        return None

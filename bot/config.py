@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
+from babel.numbers import is_currency
 from cryptography.fernet import Fernet
 from pydantic import (
     Field,
@@ -18,11 +19,15 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/126.0 Safari/537.36"
 )
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.sqlite3"
 
 IdList = Annotated[frozenset[int], NoDecode]
 AmountList = Annotated[tuple[Decimal, ...], NoDecode]
@@ -48,7 +53,9 @@ class Settings(BaseSettings):
     panel_key: SecretStr | None = None
     allowed_user_ids: IdList = frozenset()
     admin_ids: IdList = frozenset()
-    database_path: Path = Path("data/bot.sqlite3")
+    # DATABASE_PATH is the short form of a SQLite DATABASE_URL; set one or the other.
+    database_path: Path | None = None
+    database_url: str | None = None
     poll_interval_seconds: float = Field(60.0, gt=0)
     poll_max_interval_seconds: float = Field(1800.0, gt=0)
     panel_timeout_seconds: float = Field(30.0, gt=0)
@@ -73,7 +80,17 @@ class Settings(BaseSettings):
     webhook_port: int = Field(8080, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
     run_worker: bool = True
+    # Handlers in flight get this long at a stop; with the outbound queue's 2 s drain, a stop
+    # stays within the 10 s that process managers (Docker's default) wait before killing.
+    shutdown_grace_seconds: float = Field(6.0, ge=0)
     worker_lease_seconds: float = Field(30.0, gt=0)
+    # Who the bot serves and who pays: unset keeps the old rule (PANEL_KEY set: shared-key).
+    mode: Literal["shop", "shared-key", "own-key"] | None = None
+    shop_currency: str = "USD"
+    # Shop currency units per panel currency unit; money is Decimal, never float.
+    panel_to_shop_rate: Decimal = Field(Decimal(1), gt=0, allow_inf_nan=False)
+    shop_markup_percent: Decimal = Field(Decimal(30), ge=0, allow_inf_nan=False)
+    shop_min_order_price: Decimal = Field(Decimal(0), ge=0, allow_inf_nan=False)
     # Top-ups. Stars: how many buy one unit of the shop's currency (unset: Stars are off).
     stars_per_unit: Decimal | None = Field(None, gt=0, allow_inf_nan=False)
     topup_amounts: AmountList = (Decimal(5), Decimal(10), Decimal(25), Decimal(50))
@@ -172,6 +189,27 @@ class Settings(BaseSettings):
             raise ValueError("expected a token like 123456:ABC... from @BotFather")
         return SecretStr(token)
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if info.data.get("database_path") is not None:
+            raise ValueError("set DATABASE_URL or DATABASE_PATH, not both")
+        try:
+            url = make_url(value.strip())
+        except ArgumentError:
+            raise ValueError(f"expected a URL such as {DEFAULT_DATABASE_URL}") from None
+        # The plain forms pick the async driver the bot runs on.
+        drivers = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+        driver = drivers.get(url.drivername, url.drivername)
+        if driver not in drivers.values() or not url.database:
+            raise ValueError(
+                "expected sqlite+aiosqlite:///path/to/file or "
+                "postgresql+asyncpg://user:password@host/database"
+            )
+        return url.set(drivername=driver).render_as_string(hide_password=False)
+
     @field_validator("default_language")
     @classmethod
     def _language(cls, value: str) -> str:
@@ -237,6 +275,27 @@ class Settings(BaseSettings):
             raise ValueError("expected at least 32 random characters")
         return SecretStr(secret)
 
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value
+
+    @field_validator("shop_currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        value = value.strip().upper()
+        if not is_currency(value):
+            raise ValueError("expected an ISO 4217 currency code such as USD")
+        return value
+
+    @model_validator(mode="after")
+    def _shop_has_a_key(self) -> Settings:
+        if self.mode in ("shop", "shared-key") and self.panel_key is None:
+            raise ValueError(f"PANEL_KEY is required when MODE={self.mode}")
+        return self
+
     @model_validator(mode="after")
     def _webhook_complete(self) -> Settings:
         if self.runner != "webhook":
@@ -278,12 +337,39 @@ class Settings(BaseSettings):
         return urlsplit(self.webhook_url or "").path or "/"
 
     @property
+    def database(self) -> str:
+        """The database URL: DATABASE_URL, else DATABASE_PATH's SQLite file, else the default."""
+        if self.database_url is not None:
+            return self.database_url
+        if self.database_path is not None:
+            url = URL.create("sqlite+aiosqlite", database=str(self.database_path))
+            return url.render_as_string()
+        return DEFAULT_DATABASE_URL
+
+    @property
+    def database_file(self) -> Path | None:
+        """The SQLite file, or None when the database is a server."""
+        url = make_url(self.database)
+        return Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
+
+    @property
+    def effective_mode(self) -> Literal["shop", "shared-key", "own-key"]:
+        if self.mode is not None:
+            return self.mode
+        return "shared-key" if self.panel_key is not None else "own-key"
+
+    @property
+    def shop_mode(self) -> bool:
+        return self.effective_mode == "shop"
+
+    @property
     def shared_key_mode(self) -> bool:
-        return self.panel_key is not None and bool(self.panel_key.get_secret_value())
+        """The operator's PANEL_KEY serves everyone (shared-key and shop): nobody connects one."""
+        return self.effective_mode != "own-key" and self.panel_key is not None
 
     def may_use(self, user_id: int) -> bool:
-        """Shared-key mode serves only listed people; own-key mode serves anyone."""
-        if not self.shared_key_mode:
+        """Shared-key mode serves only listed people; own-key mode and the shop serve anyone."""
+        if self.effective_mode != "shared-key":
             return True
         return user_id in self.allowed_user_ids or user_id in self.admin_ids
 

@@ -17,8 +17,10 @@ from bot.services.catalog import CatalogService
 from bot.services.delivery import OutboundQueue
 from bot.services.notifying import Notifier
 from bot.services.ordering import OrderService
+from bot.services.shop import ShopService
 from bot.services.tracking import OrderTracker
 from bot.storage import Database, KeyRepository, OrderRepository, RefillRepository, UserRepository
+from bot.storage.wallets import WalletRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,7 @@ class Injected:
     orders: OrderRepository
     users: UserRepository
     keys: KeyRepository
+    shop: ShopService | None  # shop mode only
 
     def as_data(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -55,6 +58,8 @@ class Services:
     notifier: Notifier
     ordering: OrderService
     tracker: OrderTracker
+    shop: ShopService | None = None  # shop mode only
+    wallets: WalletRepository | None = None
 
     def injected(self) -> Injected:
         return Injected(
@@ -65,4 +70,5 @@ class Services:
             orders=self.orders,
             users=self.users,
             keys=self.keys,
+            shop=self.shop,
         )

@@ -6,6 +6,8 @@ starts anything.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -25,6 +27,8 @@ from bot.handlers import (
     errors,
     membership,
     orders,
+    shop,
+    shop_admin,
     wizard,
 )
 from bot.i18n import CatalogI18n, _
@@ -37,22 +41,31 @@ from bot.runners.inflight import CountingDispatcher, InFlight
 from bot.services.accounts import AccountResolver
 from bot.services.catalog import CatalogService
 from bot.services.delivery import OutboundQueue
+from bot.services.ledger import OrderRefunds
+from bot.services.money import minor_digits, to_minor_up
 from bot.services.notifying import Notifier
 from bot.services.ordering import OrderService
+from bot.services.panel_funds import PanelFunds
+from bot.services.shop import ShopCatalog, ShopService
+from bot.services.shop_orders import ShopOrders
+from bot.services.shop_pricing import PriceRule
 from bot.services.tracking import OrderTracker
 from bot.storage import (
     Database,
     KeyRepository,
     OrderRepository,
     RefillRepository,
-    SQLiteStorage,
     UserRepository,
 )
+from bot.storage.fsm import DatabaseStorage
 from bot.storage.repositories import OrderRow
+from bot.storage.shop import ShopRepository
+from bot.storage.wallets import WalletRepository
 from bot.telegram.limiter import SendLimiter
 from bot.telegram.retry import FloodControlMiddleware
 from bot.telegram.sender import make_bot_sender
-from bot.views.notifications import NotificationViews, unknown_order_alert
+from bot.views.notifications import NotificationViews
+from bot.views.shop import ShopMoney, panel_funds_alert
 
 
 def build_bot(
@@ -75,7 +88,9 @@ def build_services(
 ) -> Services:
     s = settings
     users = UserRepository(db)
-    orders_repo = OrderRepository(db)
+    # A shop's orders move the wallet in the transactions that record them.
+    shop_orders = ShopOrders(db) if s.shop_mode else None
+    orders_repo = shop_orders or OrderRepository(db)
     refills = RefillRepository(db)
     panel = PanelClient(
         s.panel_url,
@@ -93,14 +108,32 @@ def build_services(
 
     # Telegram's limits are kept by the bot's limiter (see build_bot), not by the queue.
     queue = OutboundQueue(make_bot_sender(bot), on_blocked=blocked)
-    notifier = Notifier(orders_repo, refills, users, queue, NotificationViews(i18n))
+    wallets = WalletRepository(db) if s.shop_mode else None
+    money = ShopMoney(s.shop_currency, minor_digits(s.shop_currency)) if s.shop_mode else None
+    refunds = OrderRefunds(wallets) if wallets is not None else None
+    notifier = Notifier(
+        orders_repo,
+        refills,
+        users,
+        queue,
+        NotificationViews(i18n, money),
+        s.admin_ids,
+        refunds=refunds,
+    )
 
     async def alert_unknown(order: OrderRow) -> None:
-        await notifier.alert_admins(s.admin_ids, lambda: unknown_order_alert(order))
+        # The notifier tells whoever was not told yet: the admins, and the owner when no
+        # answer to their Confirm does (a stop or a crash cut it off).
+        await notifier.flush()
 
     ordering = OrderService(
-        orders_repo, refills, poll_interval=s.poll_interval_seconds, on_unknown=alert_unknown
+        orders_repo,
+        refills,
+        poll_interval=s.poll_interval_seconds,
+        on_unknown=alert_unknown,
+        charged=shop_orders,
     )
+    seller = _shop(s, db, wallets, accounts, notifier, ordering) if wallets is not None else None
     tracker = OrderTracker(
         orders_repo,
         refills,
@@ -119,12 +152,43 @@ def build_services(
         keys=keys,
         panel=panel,
         accounts=accounts,
-        catalog=CatalogService(s.catalog_ttl_seconds),
+        catalog=seller.catalog if seller is not None else CatalogService(s.catalog_ttl_seconds),
         queue=queue,
         notifier=notifier,
         ordering=ordering,
         tracker=tracker,
+        shop=seller,
+        wallets=wallets,
     )
+
+
+def _shop(
+    s: Settings,
+    db: Database,
+    wallets: WalletRepository,
+    accounts: AccountResolver,
+    notifier: Notifier,
+    ordering: OrderService,
+) -> ShopService:
+    digits = minor_digits(s.shop_currency)
+    rule = PriceRule(
+        rate=s.panel_to_shop_rate,
+        digits=digits,
+        min_price=to_minor_up(s.shop_min_order_price, digits),
+    )
+    repo = ShopRepository(db)
+    catalog = ShopCatalog(s.catalog_ttl_seconds, repo, s.shop_markup_percent, rule)
+
+    async def panel_balance() -> Decimal:
+        account = await accounts.for_user(0)  # the operator's key serves everyone in a shop
+        assert account is not None
+        return (await account.panel.balance(retries=0)).balance
+
+    async def alert() -> None:
+        await notifier.alert_admins(s.admin_ids, panel_funds_alert)
+
+    funds = PanelFunds(panel_balance, alert)
+    return ShopService(s.shop_currency, catalog, wallets, repo, ordering, funds)
 
 
 def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
@@ -139,7 +203,7 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
     s = services.settings
     dp = CountingDispatcher(
         inflight=inflight,
-        storage=SQLiteStorage(services.db),
+        storage=DatabaseStorage(services.db),
         events_isolation=SimpleEventIsolation(),
     )
     dp.workflow_data.update(services.injected().as_data())
@@ -163,6 +227,8 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
 
     admins = admin.create_router()
     admins.message.filter(F.from_user.id.in_(s.admin_ids))
+    if s.shop_mode:
+        admins.include_router(shop_admin.create_router())
 
     account = Router(name="account")
     required = AccountRequired()
@@ -172,7 +238,8 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
         wizard.create_router(),
         catalog.create_router(),
         orders.create_router(),
-        balance.create_router(),
+        # A shop's customers see their wallet, never the operator's panel balance.
+        shop.create_router() if s.shop_mode else balance.create_router(),
     )
 
     root = errors.create_router()
@@ -181,7 +248,7 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
     return dp
 
 
-def command_list(*, own_keys: bool) -> list[BotCommand]:
+def command_list(*, own_keys: bool, shop: bool = False) -> list[BotCommand]:
     """The menu of commands; /connect and /disconnect only where people bring their own key."""
     commands = [
         BotCommand(command="start", description=_("Main menu")),
@@ -189,7 +256,7 @@ def command_list(*, own_keys: bool) -> list[BotCommand]:
         BotCommand(command="search", description=_("Find a service")),
         BotCommand(command="orders", description=_("My orders")),
         BotCommand(command="order", description=_("One order by number")),
-        BotCommand(command="balance", description=_("Panel balance")),
+        BotCommand(command="balance", description=_("My wallet") if shop else _("Panel balance")),
     ]
     if own_keys:
         commands += [
@@ -209,7 +276,10 @@ async def set_commands(bot: Bot, services: Services) -> None:
     i18n = services.i18n
     for language in i18n.languages:
         with i18n.context(), i18n.use_locale(language):
-            commands = command_list(own_keys=not services.settings.shared_key_mode)
+            commands = command_list(
+                own_keys=not services.settings.shared_key_mode,
+                shop=services.settings.shop_mode,
+            )
         if language == services.settings.default_language:
             await bot.set_my_commands(commands)
         await bot.set_my_commands(commands, language_code=language)

@@ -85,6 +85,12 @@ def format_number(value: Decimal | int, language: str | None = None) -> str:
     return format_decimal(value, locale=locale, decimal_quantization=False)
 
 
+def format_fixed(value: Decimal, digits: int, language: str | None = None) -> str:
+    """An amount with exactly `digits` decimals (a currency's minor unit), in the locale."""
+    pattern = "#,##0." + "0" * digits if digits else "#,##0"
+    return format_decimal(value, pattern, locale=_babel_locale(language or current_language()))
+
+
 def format_moment(timestamp: float, language: str | None = None) -> str:
     """A date and time in the person's locale, in UTC (the bot does not know their zone)."""
     locale = _babel_locale(language or current_language())

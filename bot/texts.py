@@ -304,7 +304,9 @@ def placement_note(order: OrderRow) -> str | None:
     return None
 
 
-def order_card(order: OrderRow) -> str:
+def order_card(order: OrderRow, *, panel_charge: bool = True) -> str:
+    """`panel_charge`: show what the panel charged (never in a shop, whose customers see only
+    their own price)."""
     lines = [f"<b>{order_title(order)}</b>", escaped(order.service_name, Limit.NAME)]
     note = placement_note(order)
     if note:
@@ -315,10 +317,10 @@ def order_card(order: OrderRow) -> str:
             if order.status
             else _("not checked yet")
         )
+        lines += ["", _("Status: {status}").format(status=status)]
+        if panel_charge:
+            lines.append(_("Charge: {charge}").format(charge=money(order.charge, order.currency)))
         lines += [
-            "",
-            _("Status: {status}").format(status=status),
-            _("Charge: {charge}").format(charge=money(order.charge, order.currency)),
             _("Start count: {value}").format(value=number(order.start_count)),
             _("Remains: {value}").format(value=number(order.remains)),
         ]

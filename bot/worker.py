@@ -24,10 +24,12 @@ LEASE_NAME = "worker"
 
 
 class LeaseStore(Protocol):
-    async def acquire(self, name: str, holder: str, ttl: float) -> bool:
-        """Take or renew the lease: True if `holder` holds it for `ttl` seconds from now."""
+    """What the worker needs of the database's leases (bot.storage.LeaseRepository)."""
 
-    async def release(self, name: str, holder: str) -> None:
+    async def acquire(self, name: str, holder: str, ttl: float, now: float) -> bool:
+        """Take or extend the lease: True if `holder` holds it until `now + ttl`."""
+
+    async def release(self, name: str, holder: str) -> bool:
         """Give the lease up, if `holder` holds it."""
 
 
@@ -52,6 +54,7 @@ class Worker:
         tracker: Startable,
         others: Sequence[Startable] = (),
         holder: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         """`others`: more background loops run while the lease is held (invoice polling)."""
         self._lease = lease
@@ -59,6 +62,7 @@ class Worker:
         self._recover = recover
         self._loops = [tracker, *others]
         self.holder = holder or holder_name()
+        self._clock = clock
         self._task: asyncio.Task[None] | None = None
         self._holding = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -126,7 +130,7 @@ class Worker:
 
     async def _try_acquire(self) -> bool:
         try:
-            return await self._lease.acquire(LEASE_NAME, self.holder, self._ttl)
+            return await self._lease.acquire(LEASE_NAME, self.holder, self._ttl, self._clock())
         except Exception as exc:
             # The database is briefly unavailable: not holding is the safe answer.
             log.warning("worker: cannot read the lease: %s", type(exc).__name__)

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramForbiddenError
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.types import InlineKeyboardMarkup, Message
 
 from bot.config import Settings
 from bot.domain import Placement
+from bot.handlers.telling import tell
 from bot.handlers.waiting import panel_wait
 from bot.i18n import CatalogI18n, _
 from bot.keyboards import menus
 from bot.services.accounts import AccountResolver
 from bot.services.ordering import OrderService
+from bot.services.shop import ShopService
 from bot.storage.repositories import OrderRepository, UserRepository
 from bot.texts import order_title, when
 from bot.views.markup import Limit, escaped
+from bot.views.shop import ShopMoney, refunded
 
 LISTING_CHARS = 3800  # below Telegram's 4096, with room for the "more" line
 
@@ -57,6 +59,7 @@ async def resolve(
     users: UserRepository,
     i18n: CatalogI18n,
     bot: Bot,
+    shop: ShopService | None,
 ) -> None:
     parts = (command.args or "").split()
     usage = _("Usage: /resolve LOCAL_ID PANEL_ORDER_ID, or /resolve LOCAL_ID none")
@@ -86,24 +89,30 @@ async def resolve(
     settled = await orders.get(order.id)
     assert settled is not None
     await message.answer(_("Settled: {title}.").format(title=order_title(settled)))
-    owner = await users.get(settled.owner_id)
-    with i18n.use_locale(owner.language if owner and owner.language else i18n.default_locale):
-        if panel_id is None:
-            text = _(
+    # A shop refunded the order with the settlement: the person hears how much came back.
+    refund = await shop.refund_of(settled.id) if shop is not None and panel_id is None else None
+
+    def text() -> tuple[str, InlineKeyboardMarkup | None]:
+        if refund is not None and shop is not None:
+            line = (
+                _("We checked: your order of “{service}” was not placed.")
+                + "\n"
+                + refunded(
+                    ShopMoney(shop.currency, shop.digits), refund.amount, refund.balance_after
+                )
+            )
+        elif panel_id is None:
+            line = _(
                 "We checked: your order of “{service}” was not placed, and nothing was charged."
             )
         else:
-            text = _("We checked: your order of “{service}” was placed as {title}.")
-        text = text.format(
+            line = _("We checked: your order of “{service}” was placed as {title}.")
+        line = line.format(
             service=escaped(settled.service_name, Limit.NAME), title=order_title(settled)
         )
-        markup = menus.order_link(settled)
-    try:
-        await bot.send_message(settled.owner_id, text, reply_markup=markup)
-    except TelegramForbiddenError:
-        # The owner blocked the bot; left to the error handler, the admin would be marked.
-        await users.set_blocked(settled.owner_id, True)
-        await message.answer(_("The person has blocked the bot and was not told."))
+        return line, menus.order_link(settled)
+
+    await tell(bot, users, i18n, settled.owner_id, text, message)
 
 
 def create_router() -> Router:

@@ -23,7 +23,8 @@ def help_text(settings: Settings) -> str:
         _("/new: browse the catalogue and place an order"),
         _("/search: find a service by name or ID"),
         _("/orders: your orders; /order ID: one order"),
-        _("/balance: the panel balance"),
+        # A shop's customers never see the operator's panel balance.
+        _("/balance: your wallet") if settings.shop_mode else _("/balance: the panel balance"),
     ]
     if not settings.shared_key_mode:
         lines.append(_("/connect, /disconnect: your panel API key"))

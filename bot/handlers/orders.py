@@ -73,7 +73,9 @@ async def order_command(
         # Shared-key mode never asks the panel: someone else's order stays invisible.
         await message.answer(_("You have no order #{id}.").format(id=raw))
         return
-    await message.answer(order_card(order), reply_markup=menus.order_card(order))
+    await message.answer(
+        order_card(order, panel_charge=not settings.shop_mode), reply_markup=menus.order_card(order)
+    )
 
 
 async def _owned(
@@ -103,7 +105,11 @@ async def order_action(
         return
     action = callback_data.action
     if action == "card":
-        await show(callback, order_card(order), menus.order_card(order))
+        await show(
+            callback,
+            order_card(order, panel_charge=not settings.shop_mode),
+            menus.order_card(order),
+        )
         return
     if order.placement is not Placement.PLACED or not _same_account(order, account):
         await callback.answer(
@@ -114,7 +120,11 @@ async def order_action(
     if action == "refresh":
         async with panel_wait(callback, settings):
             order = await ordering.refresh(order, account)
-        await show(callback, order_card(order), menus.order_card(order))
+        await show(
+            callback,
+            order_card(order, panel_charge=not settings.shop_mode),
+            menus.order_card(order),
+        )
         await ordering.seen(order)
     elif action == "refill":
         await _refill(callback, order, ordering, account, settings)

@@ -16,6 +16,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.domain import Placement
 from bot.handlers.screens import is_answer, reply, show
+from bot.handlers.shop import checkout_reply, confirmation_lines
 from bot.i18n import _, format_number
 from bot.keyboards import menus
 from bot.keyboards.callbacks import ConfirmOrder, StartOrder, WizardStep
@@ -40,6 +41,8 @@ from bot.services.order_form import (
 )
 from bot.services.ordering import OrderService, PlacementResult
 from bot.services.pricing import Quote
+from bot.services.shop import ShopService
+from bot.services.shop_pricing import Charge
 from bot.storage.repositories import FailureKind, OrderRepository
 from bot.texts import (
     field_label,
@@ -68,7 +71,8 @@ class Draft:
 
     The list question being answered collects its items in `collected` until every part of a
     long paste is in (`order_form.may_continue`). `quote` is the price on the confirmation
-    screen: what the order records, if the catalogue still agrees when Confirm is pressed.
+    screen: what the order records, if the catalogue still agrees when Confirm is pressed;
+    in a shop, `charge` is what Confirm takes from the wallet for it.
     """
 
     def __init__(self, data: dict[str, Any]) -> None:
@@ -78,6 +82,8 @@ class Draft:
         self.token: str | None = data.get("token")
         quote = data.get("quote")
         self.quote = Quote.model_validate(quote) if quote is not None else None
+        charge = data.get("charge")
+        self.charge = Charge.model_validate(charge) if charge is not None else None
         self.collected: list[str] = list(data.get("collected", []))
 
     @staticmethod
@@ -88,6 +94,7 @@ class Draft:
         """An answer changes: the confirmation shown before no longer stands."""
         self.token = None
         self.quote = None
+        self.charge = None
 
     async def save(self, state: FSMContext) -> None:
         await state.update_data(
@@ -95,6 +102,7 @@ class Draft:
             answers=self.answers,
             token=self.token,
             quote=self.quote.model_dump(mode="json") if self.quote is not None else None,
+            charge=self.charge.model_dump(mode="json") if self.charge is not None else None,
             collected=self.collected,
         )
 
@@ -116,6 +124,7 @@ async def start_order(
     callback_data: StartOrder,
     state: FSMContext,
     account: Account,
+    shop: ShopService | None,
     catalog: CatalogService,
 ) -> None:
     service = (await catalog.get(account)).by_id.get(callback_data.service)
@@ -126,7 +135,7 @@ async def start_order(
     await state.set_data(Draft.new(service, account))
     draft = await _draft(state)
     assert draft is not None
-    await _ask(callback, state, draft, account)
+    await _ask(callback, state, draft, account, shop)
 
 
 async def _ask(
@@ -134,11 +143,12 @@ async def _ask(
     state: FSMContext,
     draft: Draft,
     account: Account,
+    shop: ShopService | None,
     note: str = "",
 ) -> None:
     spec = next_field(draft.service, draft.answers)
     if spec is None:
-        await _confirm_screen(event, state, draft, account)
+        await _confirm_screen(event, state, draft, account, shop)
         return
     await state.set_state(OrderWizard.answering)
     text = f"<b>{escaped(draft.service.name, Limit.NAME)}</b>\n\n{field_prompt(spec)}"
@@ -152,7 +162,9 @@ async def _ask(
     await reply(event, text, markup)
 
 
-async def answer_text(message: Message, state: FSMContext, account: Account) -> None:
+async def answer_text(
+    message: Message, state: FSMContext, account: Account, shop: ShopService | None
+) -> None:
     draft = await _draft(state)
     assert message.text is not None
     if draft is None:
@@ -161,11 +173,11 @@ async def answer_text(message: Message, state: FSMContext, account: Account) -> 
         return
     spec = next_field(draft.service, draft.answers)
     if spec is None:
-        await _confirm_screen(message, state, draft, account)
+        await _confirm_screen(message, state, draft, account, shop)
     elif spec.kind is FieldKind.LINES:
-        await _collect(message, state, draft, account, spec, message.text)
+        await _collect(message, state, draft, account, shop, spec, message.text)
     else:
-        await _accept(message, state, draft, account, spec, message.text)
+        await _accept(message, state, draft, account, shop, spec, message.text)
 
 
 async def answer_not_text(message: Message) -> None:
@@ -177,15 +189,16 @@ async def _accept(
     state: FSMContext,
     draft: Draft,
     account: Account,
+    shop: ShopService | None,
     spec: FieldSpec,
     text: str,
 ) -> None:
     try:
         value = parse_answer(spec, draft.service, text, draft.answers)
     except InvalidAnswer as error:
-        await _ask(event, state, draft, account, note="❗ " + invalid_answer(error))
+        await _ask(event, state, draft, account, shop, note="❗ " + invalid_answer(error))
         return
-    await _store(event, state, draft, account, spec, value)
+    await _store(event, state, draft, account, shop, spec, value)
 
 
 async def _store(
@@ -193,6 +206,7 @@ async def _store(
     state: FSMContext,
     draft: Draft,
     account: Account,
+    shop: ShopService | None,
     spec: FieldSpec,
     value: ParsedValue | None,
 ) -> None:
@@ -200,7 +214,7 @@ async def _store(
     draft.collected = []
     draft.unconfirmed()
     await draft.save(state)
-    await _ask(event, state, draft, account)
+    await _ask(event, state, draft, account, shop)
 
 
 async def _collect(
@@ -208,6 +222,7 @@ async def _collect(
     state: FSMContext,
     draft: Draft,
     account: Account,
+    shop: ShopService | None,
     spec: FieldSpec,
     text: str,
 ) -> None:
@@ -219,14 +234,14 @@ async def _collect(
     try:
         items = add_list_part(spec, draft.collected, text)
     except InvalidAnswer as error:
-        await _ask(message, state, draft, account, note="❗ " + invalid_answer(error))
+        await _ask(message, state, draft, account, shop, note="❗ " + invalid_answer(error))
         return
     if may_continue(text):
         draft.collected = items
         await draft.save(state)
-        await _ask(message, state, draft, account)
+        await _ask(message, state, draft, account, shop)
         return
-    await _finish_list(message, state, draft, account, spec, items)
+    await _finish_list(message, state, draft, account, shop, spec, items)
 
 
 async def _finish_list(
@@ -234,6 +249,7 @@ async def _finish_list(
     state: FSMContext,
     draft: Draft,
     account: Account,
+    shop: ShopService | None,
     spec: FieldSpec,
     items: list[str],
 ) -> None:
@@ -243,13 +259,17 @@ async def _finish_list(
         if draft.collected:  # parts came before: kept, so that more lines can be added
             draft.collected = items
             await draft.save(state)
-        await _ask(event, state, draft, account, note="❗ " + invalid_answer(error))
+        await _ask(event, state, draft, account, shop, note="❗ " + invalid_answer(error))
         return
-    await _store(event, state, draft, account, spec, value)
+    await _store(event, state, draft, account, shop, spec, value)
 
 
 async def step_button(
-    callback: CallbackQuery, callback_data: WizardStep, state: FSMContext, account: Account
+    callback: CallbackQuery,
+    callback_data: WizardStep,
+    state: FSMContext,
+    account: Account,
+    shop: ShopService | None,
 ) -> None:
     draft = await _draft(state)
     if draft is None:
@@ -269,18 +289,18 @@ async def step_button(
                 draft.answers.pop(previous.name, None)
         draft.unconfirmed()
         await draft.save(state)
-        await _ask(callback, state, draft, account)
+        await _ask(callback, state, draft, account, shop)
         return
     spec = next_field(draft.service, draft.answers)
     if spec is None or spec.name != callback_data.field:
         await callback.answer(_("This question was already answered."))
         return
     if callback_data.action == "skip" and spec.optional:
-        await _store(callback, state, draft, account, spec, None)
+        await _store(callback, state, draft, account, shop, spec, None)
     elif callback_data.action == "pick":
-        await _accept(callback, state, draft, account, spec, callback_data.value)
+        await _accept(callback, state, draft, account, shop, spec, callback_data.value)
     elif callback_data.action == "done" and draft.collected:
-        await _finish_list(callback, state, draft, account, spec, draft.collected)
+        await _finish_list(callback, state, draft, account, shop, spec, draft.collected)
     else:
         await callback.answer()
 
@@ -315,26 +335,49 @@ def _summary(draft: Draft) -> list[str]:
 
 
 async def _confirm_screen(
-    event: Message | CallbackQuery, state: FSMContext, draft: Draft, account: Account
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    draft: Draft,
+    account: Account,
+    shop: ShopService | None,
 ) -> None:
-    text, markup = await _confirmation(state, draft, account)
+    text, markup = await _confirmation(state, draft, account, shop)
     await reply(event, text, markup)
 
 
 async def _confirmation(
-    state: FSMContext, draft: Draft, account: Account, note: str = ""
+    state: FSMContext, draft: Draft, account: Account, shop: ShopService | None, note: str = ""
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The summary and its quote, made here once: the price shown is the price placed."""
+    heading = _("<b>Please check your order</b>")
+    if note:
+        heading = f"{note}\n\n{heading}"
+    if shop is None:
+        lines = await _panel_price(draft, account)
+    else:
+        # The shop's price: the catalogue's service carries the customer's rate already.
+        draft.quote = quote_for(draft.service, draft.answers, shop.currency, made_at=time.time())
+        charge = await shop.quote_for(account, draft.service, draft.answers)
+        assert charge is not None  # the shop's catalogue offers only priced services
+        draft.charge = charge
+        assert state.key is not None
+        lines = await confirmation_lines(shop, state.key.user_id, charge)
+    draft.token = uuid.uuid4().hex
+    await draft.save(state)
+    await state.set_state(OrderWizard.confirming)
+    # The answers get the room the heading and the price leave: the price is never cut off.
+    price_lines = "\n".join(lines)
+    room = MESSAGE_LIMIT - visible_length(f"{heading}\n\n\n\n{price_lines}")
+    summary = fit("\n".join(_summary(draft)), room)
+    return f"{heading}\n\n{summary}\n\n{price_lines}", menus.confirmation(draft.token)
+
+
+async def _panel_price(draft: Draft, account: Account) -> list[str]:
+    """The quote in the panel's money, beside the panel balance."""
     balance = await _balance(account)
     currency = balance.currency if balance is not None else None
     quote = quote_for(draft.service, draft.answers, currency, made_at=time.time())
     draft.quote = quote
-    draft.token = uuid.uuid4().hex
-    await draft.save(state)
-    await state.set_state(OrderWizard.confirming)
-    heading = _("<b>Please check your order</b>")
-    if note:
-        heading = f"{note}\n\n{heading}"
     if quote.price is None:
         lines = [_("Price: set by the panel when the order is placed.")]
     else:
@@ -343,11 +386,7 @@ async def _confirmation(
         lines.append(_("Your balance: {balance}").format(balance=money(balance.balance, currency)))
         if quote.price is not None and balance.balance < quote.price:
             lines.append(_("⚠️ The balance is lower than the price."))
-    # The answers get the room the heading and the price leave: the price is never cut off.
-    price_lines = "\n".join(lines)
-    room = MESSAGE_LIMIT - visible_length(f"{heading}\n\n\n\n{price_lines}")
-    summary = fit("\n".join(_summary(draft)), room)
-    return f"{heading}\n\n{summary}\n\n{price_lines}", menus.confirmation(draft.token)
+    return lines
 
 
 async def _balance(account: Account) -> Balance | None:
@@ -375,6 +414,7 @@ async def confirm(
     catalog: CatalogService,
     ordering: OrderService,
     orders: OrderRepository,
+    shop: ShopService | None,
 ) -> None:
     draft = await _draft(state)
     current = await state.get_state()
@@ -404,7 +444,7 @@ async def confirm(
         catalogue = await catalog.get(account, max_age=max(0.0, age))
     except PanelError as exc:
         await _send(
-            callback, *await _confirmation(state, draft, account, "❗ " + panel_failure(exc))
+            callback, *await _confirmation(state, draft, account, shop, "❗ " + panel_failure(exc))
         )
         return
     service = catalogue.by_id.get(draft.service.service)
@@ -420,17 +460,24 @@ async def confirm(
         # Never placed at a price the person did not see: a new quote, confirmed again.
         draft.service = service
         note = _("⚠️ The price has changed. Nothing was placed: check the new price and confirm.")
-        await _send(callback, *await _confirmation(state, draft, account, note))
+        await _send(callback, *await _confirmation(state, draft, account, shop, note))
         return
     assert callback.from_user is not None
-    result = await ordering.place(
-        intent_token=callback_data.token,
-        owner_id=callback.from_user.id,
-        account=account,
-        service=draft.service,
-        answers=draft.answers,
-        quote=quote,
-    )
+    order: dict[str, Any] = {
+        "intent_token": callback_data.token,
+        "owner_id": callback.from_user.id,
+        "account": account,
+        "service": draft.service,
+        "answers": draft.answers,
+        "quote": quote,
+    }
+    if shop is not None and draft.charge is not None:
+        # A shop: the panel's balance checked, the wallet charged with the intent, then `add`.
+        checkout = await shop.checkout(**order, charge=draft.charge)
+        await state.clear()
+        await _send(callback, *checkout_reply(shop, checkout, _outcome))
+        return
+    result = await ordering.place(**order)
     await state.clear()
     await _send(callback, *_outcome(result))
 

@@ -61,3 +61,7 @@ class PickLanguage(CallbackData, prefix="lg"):
 
 class Noop(CallbackData, prefix="nop"):
     """The page counter between arrows: pressing it does nothing."""
+
+
+class TopUp(CallbackData, prefix="tu"):
+    """The shop's Top up button (how to top up, until payments exist)."""

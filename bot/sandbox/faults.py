@@ -112,6 +112,9 @@ class Faults:
     def unblock_chat(self, chat_id: int) -> None:
         self._blocked.discard(chat_id)
 
+    def is_blocked(self, chat_id: int) -> bool:
+        return chat_id in self._blocked
+
     def rate_limit(self, global_per_second: int = 30, per_chat_per_second: int = 1) -> None:
         """Answer 429 once sends exceed these counts in any one-second window."""
         self._limits = (global_per_second, per_chat_per_second)

@@ -20,7 +20,7 @@ import contextlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from importlib import resources
@@ -30,6 +30,7 @@ from typing import Any, Self
 from aiohttp import web
 
 from bot.panel.models import ServiceType, canonical_status, is_final_order_status
+from bot.sandbox.events import Changes
 
 
 class Outage(StrEnum):
@@ -228,6 +229,9 @@ class PanelSimulator:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._stopping = asyncio.Event()
         self._request_seen = asyncio.Condition()
+        # Set after every answered request and operator move: the sandbox page's panel column
+        # redraws on it instead of polling.
+        self.changes = Changes()
         self._app = web.Application()
         self._app.router.add_post("/api/v2", self._handle)
         self._app.router.add_post("/api/v2/", self._handle)
@@ -288,6 +292,7 @@ class PanelSimulator:
 
     def set_balance(self, key: str, amount: Decimal | int) -> None:
         self._balances[key] = Decimal(amount)
+        self.changes.notify()
 
     def balance_of(self, key: str) -> Decimal:
         return self._balances[key]
@@ -327,11 +332,13 @@ class PanelSimulator:
         if step is None:
             raise ValueError(f"refill {refill_id} is already {refill.status}")
         refill.status = step
+        self.changes.notify()
         return refill
 
     def set_refill(self, refill_id: int, status: str) -> None:
         """Any status at once (REFILL_STATUSES are the usual ones; tests also use odd ones)."""
         self._refills[refill_id].status = status
+        self.changes.notify()
 
     @property
     def outages(self) -> frozenset[Outage]:
@@ -343,12 +350,36 @@ class PanelSimulator:
             self._outages.add(outage)
         else:
             self._outages.discard(outage)
+        self.changes.notify()
 
     def _open_order(self, order_id: int) -> SimOrder:
         order = self._orders[order_id]
         if is_final_order_status(order.status):
             raise ValueError(f"order {order_id} is already {order.status}")
         return order
+
+    # --- keeping the panel across restarts (the sandbox's --data) ---------------------------
+
+    def dump(self) -> dict[str, Any]:
+        """Balances, orders, refills and the next ids, JSON-ready (see `load`)."""
+        return {
+            "balances": {key: str(amount) for key, amount in self._balances.items()},
+            "orders": [{**asdict(o), "charge": str(o.charge)} for o in self._orders.values()],
+            "refills": [asdict(refill) for refill in self._refills.values()],
+            "next_order": self._next_order,
+            "next_refill": self._next_refill,
+        }
+
+    def load(self, state: Mapping[str, Any]) -> None:
+        """Take back what `dump` gave: a bot that kept its database finds its orders again,
+        and new orders never reuse an id it knows."""
+        self._balances = {key: Decimal(amount) for key, amount in state["balances"].items()}
+        orders = [SimOrder(**{**o, "charge": Decimal(o["charge"])}) for o in state["orders"]]
+        self._orders = {order.id: order for order in orders}
+        self._refills = {r["id"]: SimRefill(**r) for r in state["refills"]}
+        self._next_order = int(state["next_order"])
+        self._next_refill = int(state["next_refill"])
+        self.changes.notify()
 
     # --- test controls -------------------------------------------------------------------
 
@@ -387,6 +418,7 @@ class PanelSimulator:
             order.start_count = start_count
         if charge is not None:
             order.charge = charge
+        self.changes.notify()
 
     def _refund(self, order: SimOrder) -> None:
         """Give an order that just ended Partial or Canceled its undelivered share back (once:
@@ -474,6 +506,7 @@ class PanelSimulator:
             assert fault is not None
             return web.json_response({"error": fault.message}, status=402)
         answer = self._answer(key, action, form)
+        self.changes.notify()
         if kind == "hang_after":
             await self._hang()
         return web.json_response(answer)

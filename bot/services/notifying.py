@@ -22,6 +22,8 @@ from typing import Any, Protocol
 from bot.domain import Status
 from bot.panel.models import canonical_status
 from bot.services.delivery import OutboundQueue, Outgoing
+from bot.storage import Audience
+from bot.storage.ledger import Entry
 from bot.storage.repositories import (
     OrderRepository,
     OrderRow,
@@ -46,6 +48,7 @@ class Change:
     owner_id: int
     order: OrderRow  # the order, or the refill's order
     refill: RefillRow | None = None
+    refund: Entry | None = None  # shop mode: what went back to the wallet with this status
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,10 @@ class Notification:
     text: str
     reply_markup: Any
     changes: Sequence[Change]
+
+
+class Refunds(Protocol):
+    async def refund_of(self, order_id: int) -> Entry | None: ...
 
 
 class NotificationViews(Protocol):
@@ -74,6 +81,14 @@ class NotificationViews(Protocol):
         """`text_fn()` rendered in `language`."""
         ...
 
+    def unknown_for_admins(self, order: OrderRow, language: str) -> str:
+        """For admins: an order whose placement outcome is unknown, to check and settle."""
+        ...
+
+    def unknown_for_owner(self, order: OrderRow, language: str) -> Notification:
+        """For the order's owner: it may or may not have been placed; an admin will check."""
+        ...
+
 
 class Notifier:
     def __init__(
@@ -83,20 +98,28 @@ class Notifier:
         users: UserRepository,
         queue: OutboundQueue,
         views: NotificationViews,
+        admin_ids: Iterable[int] = (),
+        refunds: Refunds | None = None,
     ) -> None:
+        self._admin_ids = sorted(set(admin_ids))
         self._orders = orders
         self._refills = refills
         self._users = users
         self._queue = queue
         self._views = views
+        self._refunds = refunds
         self._in_flight: set[Key] = set()  # queued, not yet sent or given up
+        # Unknown outcomes being told: (order id, audience), until the message is sent.
+        self._telling: set[tuple[int, Audience]] = set()
         self._failures: dict[Key, int] = {}
         # One flush at a time: two would both see a change as not yet queued.
         self._lock = asyncio.Lock()
 
     async def flush(self) -> int:
-        """Queue a message for every status change not told yet; return how many changes."""
+        """Queue a message for every status change not told yet, and tell every order of
+        unknown outcome to whoever was not told yet; return how many status changes."""
         async with self._lock:
+            await self._tell_unknown()
             by_owner: dict[int, list[Change]] = defaultdict(list)
             # Taken before the pending rows are read: a change sent while they are read is
             # marked told (and leaves _in_flight) after the read saw it untold, and would
@@ -147,6 +170,72 @@ class Notifier:
             queued += 1
         return queued
 
+    async def _tell_unknown(self) -> None:
+        """Admins and owners who were not told of an unknown outcome (a stop or a crash cut
+        the telling off, or the alert was never delivered) are told now; the fact is recorded
+        once Telegram took the message."""
+        for order in await self._orders.list_unknown_untold():
+            if order.admins_told_at is None and (order.id, Audience.ADMINS) not in self._telling:
+                await self._tell_admins(order)
+            if order.owner_told_at is None and (order.id, Audience.OWNER) not in self._telling:
+                await self._tell_owner(order)
+
+    async def _tell_admins(self, order: OrderRow) -> None:
+        told = partial(self._told_unknown, order.id, Audience.ADMINS)
+        reachable = []
+        for admin_id in self._admin_ids:
+            user = await self._users.get(admin_id)
+            if user is None or not user.blocked:
+                reachable.append((admin_id, user))
+        if not reachable:
+            await told()  # nobody to tell: the order waits in /unknown for whoever comes
+            return
+        self._telling.add((order.id, Audience.ADMINS))
+        for admin_id, user in reachable:
+            language = user.language if user and user.language else self._default_language
+            text = self._views.unknown_for_admins(order, language)
+            # Told once any admin has it; the others' copies are sent all the same.
+            await self._queue.put(
+                Outgoing(
+                    chat_id=admin_id,
+                    text=text,
+                    on_sent=told,
+                    on_outcome_unknown=told,
+                    on_failed=partial(self._untold_unknown, order.id, Audience.ADMINS),
+                )
+            )
+
+    async def _tell_owner(self, order: OrderRow) -> None:
+        told = partial(self._told_unknown, order.id, Audience.OWNER)
+        user = await self._users.get(order.owner_id)
+        if user is not None and user.blocked:
+            await told()  # the order's card shows it when the person comes back
+            return
+        self._telling.add((order.id, Audience.OWNER))
+        language = user.language if user and user.language else self._default_language
+        notice = self._views.unknown_for_owner(order, language)
+        await self._queue.put(
+            Outgoing(
+                chat_id=order.owner_id,
+                text=notice.text,
+                reply_markup=notice.reply_markup,
+                on_sent=told,
+                on_outcome_unknown=told,
+                on_unreachable=told,
+                on_failed=partial(self._untold_unknown, order.id, Audience.OWNER),
+            )
+        )
+
+    async def _told_unknown(self, local_id: int, who: Audience) -> None:
+        try:
+            await self._orders.mark_unknown_told(local_id, who)
+        finally:
+            self._telling.discard((local_id, who))
+
+    async def _untold_unknown(self, local_id: int, who: Audience) -> None:
+        # Not delivered: left untold, so the next flush (or the next start) tries again.
+        self._telling.discard((local_id, who))
+
     @property
     def _default_language(self) -> str:
         return self._views.default_language
@@ -162,7 +251,11 @@ class Notifier:
             if _initial(order.status, order.notified_status):
                 await self._orders.mark_notified(order.id, order.status)
                 continue
-            changes.append(Change(key, order.owner_id, order))
+            refund = None
+            if self._refunds is not None and order.final:
+                # Posted in the transaction that stored this status: it is there by now.
+                refund = await self._refunds.refund_of(order.id)
+            changes.append(Change(key, order.owner_id, order, refund=refund))
         for refill in await self._refills.pending_notifications():
             assert refill.status is not None
             key = ("refill", refill.id, refill.status)

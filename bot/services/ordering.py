@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, Protocol
 
 from bot.domain import OrderField, Placement, Status
 from bot.panel.errors import OrderOutcomeUnknown, PanelRejected, PanelUnavailable
@@ -22,6 +22,8 @@ from bot.panel.models import (
 from bot.services.accounts import Account
 from bot.services.order_form import build_order, order_quantity
 from bot.services.pricing import Quote
+from bot.services.shop_pricing import Charge
+from bot.storage.errors import DuplicatePanelOrder
 from bot.storage.repositories import (
     FailureKind,
     OrderRepository,
@@ -29,11 +31,18 @@ from bot.storage.repositories import (
     RefillRepository,
     RefillRow,
 )
+from bot.storage.rows import Audience
 
 log = logging.getLogger(__name__)
 
 REFILL_STATUSES = frozenset({Status.COMPLETED, Status.PARTIAL})
 REFILL_BLOCKS_SECONDS = 24 * 3600
+
+
+class ChargedIntents(Protocol):
+    async def create_charged_intent(self, charge: Charge, **fields: Any) -> OrderRow | None:
+        """`create_intent(**fields)` and the wallet charged, in one transaction."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +75,11 @@ class OrderService:
         *,
         poll_interval: float,
         on_unknown: Callable[[OrderRow], Awaitable[None]] | None = None,
+        charged: ChargedIntents | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._orders = orders
+        self._charged = charged  # a shop's orders: intents written with their charge
         self._refills = refills
         self._poll_interval = poll_interval
         self._on_unknown = on_unknown
@@ -83,10 +94,13 @@ class OrderService:
         service: Service,
         answers: dict[str, object],
         quote: Quote,
+        charge: Charge | None = None,
     ) -> PlacementResult:
         """Write the intent, then `add` once. A second call with the same token does nothing.
 
-        The order records the quote the person confirmed, not a price recomputed here.
+        The order records the quote the person confirmed, not a price recomputed here. In a
+        shop, `charge` is taken from the wallet in the intent's transaction (InsufficientFunds:
+        nothing is written).
         """
         if quote.service != service.service:
             raise ValueError("the quote is for another service")
@@ -99,7 +113,7 @@ class OrderService:
             for k, v in form.items()
             if k not in ("service", OrderField.LINK, OrderField.QUANTITY)
         }
-        intent = await self._orders.create_intent(
+        fields: dict[str, Any] = dict(
             intent_token=intent_token,
             owner_id=owner_id,
             account=account.label,
@@ -115,6 +129,12 @@ class OrderService:
             refillable=service.refill,
             cancelable=service.cancel,
         )
+        if charge is None:
+            intent = await self._orders.create_intent(**fields)
+        elif self._charged is None:
+            raise TypeError("a charge needs the shop's order repository")
+        else:
+            intent = await self._charged.create_charged_intent(charge, **fields)
         if intent is None:
             order = await self._orders.get_by_intent(intent_token)
             return PlacementResult(
@@ -128,7 +148,7 @@ class OrderService:
                 Placement.FAILED, intent, FailureKind.REJECTED, panel_message=exc.message
             )
         except OrderOutcomeUnknown as exc:
-            return await self._unknown(intent.id, exc.reason)
+            return await self._unknown(intent.id, exc.reason, answered=True)
         except PanelUnavailable as exc:
             # Surely not sent (connection refused, rate limited): kept for the log, not shown.
             await self._orders.mark_failed(intent.id, exc.reason, FailureKind.UNREACHABLE)
@@ -140,9 +160,11 @@ class OrderService:
             raise
         try:
             await self._mark_placed(intent.id, panel_order_id)
-        except sqlite3.IntegrityError:
+        except DuplicatePanelOrder:
             # The panel gave an ID another order of this account already has: someone must look.
-            return await self._unknown(intent.id, f"panel order ID {panel_order_id} already known")
+            return await self._unknown(
+                intent.id, f"panel order ID {panel_order_id} already known", answered=True
+            )
         except BaseException as exc:
             log.error("order %s is panel order %s but was not recorded", intent.id, panel_order_id)
             await asyncio.shield(
@@ -176,8 +198,15 @@ class OrderService:
                 recovered.append(result.order)
         return recovered
 
-    async def _unknown(self, local_id: int, reason: str) -> PlacementResult:
+    async def _unknown(
+        self, local_id: int, reason: str, *, answered: bool = False
+    ) -> PlacementResult:
+        """pending -> unknown, and the admins are told. `answered`: the owner is being told by
+        the answer to their Confirm; otherwise (a stop, a crash) they are told like admins, by
+        the notifier, and both facts are recorded once the messages went out."""
         changed = await self._orders.mark_unknown(local_id, reason)
+        if changed and answered:
+            await self._orders.mark_unknown_told(local_id, Audience.OWNER)
         order = await self._orders.get(local_id)
         if changed:
             log.warning("order %s: outcome unknown (%s)", local_id, reason)
@@ -267,7 +296,7 @@ class OrderService:
             return known if known is not None and known.owner_id == owner_id else None
         try:
             await self._mark_placed(intent.id, panel_order_id)
-        except sqlite3.IntegrityError:
+        except DuplicatePanelOrder:
             # Someone with the same key adopted it a moment earlier: theirs, and this intent
             # must not linger as an order whose placement is in doubt.
             await self._orders.discard_intent(intent.id)
@@ -301,5 +330,5 @@ class OrderService:
                 first_poll_at=self._clock(),
                 poll_interval=self._poll_interval,
             )
-        except sqlite3.IntegrityError:
+        except DuplicatePanelOrder:
             return False  # that panel order is already another order of this account

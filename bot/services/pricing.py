@@ -13,25 +13,14 @@ in between makes a new quote, which the person must confirm again.
 
 from __future__ import annotations
 
-from decimal import (
-    Context,
-    Decimal,
-    DivisionByZero,
-    Inexact,
-    InvalidOperation,
-    Overflow,
-    localcontext,
-)
+from decimal import Decimal, localcontext
 
 from pydantic import BaseModel, ConfigDict
 
 from bot.panel.models import Service, ServiceType
+from bot.services.money import EXACT
 
 PACKAGE_KINDS = frozenset({ServiceType.PACKAGE, ServiceType.CUSTOM_COMMENTS_PACKAGE})
-
-# Far more digits than a rate (panels keep up to 7 decimals) times 12-digit quantities and runs
-# can need; Inexact is trapped so that a result would raise rather than be silently rounded.
-_EXACT = Context(prec=200, traps=[InvalidOperation, Inexact, Overflow, DivisionByZero])
 
 
 def order_price(
@@ -45,14 +34,14 @@ def order_price(
         return _normalised(service.rate)
     if quantity is None:
         raise ValueError(f"service type {kind.value!r} is priced by quantity; none given")
-    with localcontext(_EXACT):
+    with localcontext(EXACT):
         total = service.rate * quantity * (1 if runs is None else runs)
         return _normalised(total.scaleb(-3))
 
 
 def _normalised(value: Decimal) -> Decimal:
     """Trailing fractional zeros trimmed, but no positive exponent: 900, not 9E+2."""
-    with localcontext(_EXACT):
+    with localcontext(EXACT):
         value = value.normalize()
         if value.is_zero():
             return Decimal(0)  # also drops the sign of -0

@@ -1,78 +1,131 @@
-"""The embedded SQLite database: one aiosqlite connection shared by the whole bot."""
+"""The database: one SQLAlchemy async engine over aiosqlite (the embedded default) or asyncpg."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import aiosqlite
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 
-from bot.storage.migrations import MIGRATIONS, migrate
+from bot.storage.errors import StorageError
+from bot.storage.migrations import upgrade
+from bot.storage.session import AlchemyStatements, Dialect, SqliteStatements, translate
+from bot.storage.uow import UnitOfWork
 
-Params = Sequence[Any]
+SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
-class Session:
-    """Statement helpers bound to the connection; callers must hold the database lock."""
+def sqlite_url(path: str | Path) -> str:
+    """The URL of a SQLite file (DATABASE_PATH's short form)."""
+    return URL.create("sqlite+aiosqlite", database=str(path)).render_as_string()
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
 
-    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
-        rows = await self._conn.execute_fetchall(sql, params)
-        return next(iter(rows), None)
+def shown_url(url: str) -> str:
+    """The URL fit for a message or a log: the password masked."""
+    return make_url(url).render_as_string(hide_password=True)
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        return list(await self._conn.execute_fetchall(sql, params))
 
-    async def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one statement; return the number of rows it changed."""
-        async with self._conn.execute(sql, params) as cursor:
-            return cursor.rowcount
+def _url(url: str | Path) -> str:
+    # A Path, or a string without a scheme, is a SQLite file.
+    return str(url) if "://" in str(url) else sqlite_url(url)
 
-    async def executemany(self, sql: str, params: Iterable[Params]) -> int:
-        async with self._conn.executemany(sql, params) as cursor:
-            return cursor.rowcount
+
+def _engine(url: str) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    if parsed.get_backend_name() == "postgresql":
+        return _postgres_engine(parsed)
+    raise StorageError(f"unsupported database {parsed.drivername}: use sqlite or postgresql")
+
+
+def _sqlite_engine(url: URL) -> AsyncEngine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    # One connection, as before: SQLite has one writer, so the pool queue is the in-process
+    # write lock; other processes wait on busy_timeout.
+    engine = create_async_engine(
+        url,
+        poolclass=AsyncAdaptedQueuePool,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=None,
+        # Transactions always end in COMMIT or ROLLBACK: no extra rollback on every return.
+        pool_reset_on_return=None,
+        hide_parameters=True,  # parameters are people's data
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _configure(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # No implicit transactions from the sqlite3 module: _begin() issues BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS:d}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Connection) -> None:
+        # IMMEDIATE takes the write lock first: a transaction that reads then writes can never
+        # fail halfway on another process's commit. Reads start deferred and block nobody.
+        readonly = conn.get_execution_options().get("readonly", False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _postgres_engine(url: URL) -> AsyncEngine:
+    # `?schema=name` puts the bot's tables in that schema (several bots, or tests, share one
+    # database); asyncpg itself would refuse the unknown parameter.
+    schema = url.query.get("schema")
+    connect_args: dict[str, Any] = {}
+    if schema:
+        if not isinstance(schema, str) or not schema.replace("_", "").isalnum():
+            raise StorageError("the schema in DATABASE_URL must be letters, digits and _")
+        connect_args["server_settings"] = {"search_path": schema}
+    return create_async_engine(
+        url.difference_update_query(["schema"]),
+        connect_args=connect_args,
+        pool_pre_ping=True,
+        hide_parameters=True,
+    )
 
 
 class Database:
-    """One connection, serialised by an asyncio lock.
+    """The engine, and transactions on it. Repositories take a Database (a transaction per
+    call) or a UnitOfWork from `transaction()` (all calls in one transaction)."""
 
-    Every helper takes the lock, so a statement never lands inside another task's open
-    transaction. `conn` is exposed for the few callers that need the raw connection; using it
-    directly bypasses that serialisation.
-    """
-
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self.conn = conn
-        self._lock = asyncio.Lock()
-        self._session = Session(conn)
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = Dialect(postgres=engine.dialect.name == "postgresql")
 
     @classmethod
-    async def open(cls, path: str | Path, *, migrations: Sequence[str] = MIGRATIONS) -> Database:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: no implicit transactions; transaction() issues BEGIN itself.
-        conn = await aiosqlite.connect(path, isolation_level=None)
+    async def open(cls, url: str | Path) -> Database:
+        """Connect and bring the schema up to date (under a lock shared by every process).
+
+        A Path (or a plain path string) is a SQLite file. Raises SchemaTooNewError if the
+        database was written by a newer bot, StorageUnavailable if it cannot be reached.
+        """
+        engine = _engine(_url(url))
         try:
-            conn.row_factory = aiosqlite.Row
-            await conn.execute("PRAGMA busy_timeout = 5000")
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA foreign_keys = ON")
-            await migrate(conn, migrations)
+            await upgrade(engine)
         except BaseException:
-            await conn.close()
+            await engine.dispose()
             raise
-        return cls(conn)
+        return cls(engine)
 
     async def close(self) -> None:
-        async with self._lock:
-            await self.conn.close()
+        await self.engine.dispose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -85,35 +138,93 @@ class Database:
     ) -> None:
         await self.close()
 
+    def transaction(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """`async with db.transaction() as uow`: COMMIT at the end, ROLLBACK on any exception
+        (cancellation included)."""
+        return self._transaction(readonly=False)
+
+    def read(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A transaction for reading only (SQLite: takes no write lock)."""
+        return self._transaction(readonly=True)
+
+    def _transaction(self, *, readonly: bool) -> AbstractAsyncContextManager[UnitOfWork]:
+        if self.dialect.postgres:
+            return self._alchemy_transaction(readonly=readonly)
+        return self._sqlite_transaction(readonly=readonly)
+
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Session]:
-        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception (cancellation included)."""
-        async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._session
-                await self.conn.execute("COMMIT")
-            except BaseException:
-                # Shielded: a cancelled task must still leave no transaction open behind it.
-                await asyncio.shield(self._rollback())
-                raise
-
-    async def _rollback(self) -> None:
+    async def _alchemy_transaction(self, *, readonly: bool) -> AsyncIterator[UnitOfWork]:
         try:
-            await self.conn.execute("ROLLBACK")
-        except sqlite3.OperationalError:
-            # Some errors (SQLITE_FULL, SQLITE_IOERR...) end the transaction by themselves.
-            if self.conn.in_transaction:
-                raise
+            conn = await self.engine.connect()
+        except Exception as exc:
+            raise translate(exc) from exc
+        try:
+            try:
+                if readonly:
+                    await conn.execution_options(readonly=True)
+                await conn.begin()
+            except Exception as exc:
+                raise translate(exc) from exc
+            yield UnitOfWork(AlchemyStatements(conn), self.dialect)
+            try:
+                await conn.commit()
+            except Exception as exc:
+                raise translate(exc) from exc
+        except BaseException:
+            # Shielded: a cancelled task must still leave no transaction open behind it.
+            await asyncio.shield(_discard(conn))
+            raise
+        await conn.close()
 
-    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
-        async with self._lock:
-            return await self._session.fetchone(sql, params)
+    @asynccontextmanager
+    async def _sqlite_transaction(self, *, readonly: bool) -> AsyncIterator[UnitOfWork]:
+        # The pool's one connection, taken raw: see SqliteStatements.
+        try:
+            pooled = await self.engine.raw_connection()
+        except Exception as exc:
+            raise translate(exc) from exc
+        conn: aiosqlite.Connection = pooled.driver_connection
+        try:
+            try:
+                # IMMEDIATE: see _begin in _sqlite_engine.
+                await conn.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
+            except Exception as exc:
+                raise translate(exc) from exc
+            yield UnitOfWork(SqliteStatements(conn), self.dialect)
+            try:
+                await conn.execute("COMMIT")
+            except Exception as exc:
+                raise translate(exc) from exc
+        except BaseException:
+            await asyncio.shield(_rollback_sqlite(conn))
+            raise
+        finally:
+            pooled.close()  # back to the pool
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        async with self._lock:
-            return await self._session.fetchall(sql, params)
 
-    async def execute(self, sql: str, params: Params = ()) -> int:
-        async with self._lock:
-            return await self._session.execute(sql, params)
+async def _rollback_sqlite(conn: aiosqlite.Connection) -> None:
+    try:
+        await conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        # Some errors (SQLITE_FULL, SQLITE_IOERR...) end the transaction by themselves.
+        if conn.in_transaction:
+            raise
+
+
+async def _discard(conn: AsyncConnection) -> None:
+    try:
+        await conn.rollback()
+    finally:
+        await conn.close()
+
+
+async def migrate_database(url: str | Path) -> str:
+    """Bring the database to the newest schema and return its revision (`python -m bot migrate`).
+
+    Safe while bots run on it: the same lock as at start keeps two migrations apart.
+    """
+    engine = _engine(_url(url))
+    try:
+        return await upgrade(engine)
+    finally:
+        await engine.dispose()

@@ -15,6 +15,7 @@ from bot.services.notifying import Change, Notification
 from bot.storage.repositories import OrderRow, RefillRow
 from bot.texts import money, number, order_title, status_icon, status_label
 from bot.views.markup import MESSAGE_LIMIT, Limit, escaped, fit, visible_length
+from bot.views.shop import ShopMoney, refunded
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,10 @@ SEPARATOR = "\n\n"
 class NotificationViews:
     """`bot.services.notifying.NotificationViews` over the bot's catalogues."""
 
-    def __init__(self, i18n: CatalogI18n) -> None:
+    def __init__(self, i18n: CatalogI18n, shop_money: ShopMoney | None = None) -> None:
         self._i18n = i18n
+        # Shop mode: customers see their wallet's money, never the panel's charge.
+        self._shop_money = shop_money
 
     @property
     def default_language(self) -> str:
@@ -36,6 +39,17 @@ class NotificationViews:
     def render(self, language: str, text_fn: Callable[[], str]) -> str:
         with self._i18n.context(), self._i18n.use_locale(language):
             return fit(text_fn())
+
+    def unknown_for_admins(self, order: OrderRow, language: str) -> str:
+        return self.render(language, lambda: unknown_order_alert(order))
+
+    def unknown_for_owner(self, order: OrderRow, language: str) -> Notification:
+        with self._i18n.context(), self._i18n.use_locale(language):
+            return Notification(
+                text=fit(unknown_order_notice(order)),
+                reply_markup=order_link(order),
+                changes=(),
+            )
 
     def messages(
         self, changes: Sequence[Change], language: str
@@ -47,7 +61,7 @@ class NotificationViews:
             unrendered: list[Change] = []
             for change in changes:
                 try:
-                    rendered.append((change, fit(change_text(change.order, change.refill))))
+                    rendered.append((change, fit(self._text(change))))
                 except Exception:
                     # A value nobody can format (e.g. a charge Babel refuses) must not keep the
                     # other changes, of this person or of anybody else, from being told.
@@ -70,6 +84,15 @@ class NotificationViews:
                 messages.append(_message(part))
             return messages, unrendered
 
+    def _text(self, change: Change) -> str:
+        if self._shop_money is None:
+            return change_text(change.order, change.refill)
+        text = change_text(change.order, change.refill, panel_charge=False)
+        if change.refund is not None:
+            refund = change.refund
+            text += "\n" + refunded(self._shop_money, refund.amount, refund.balance_after)
+        return text
+
 
 def _message(part: list[tuple[Change, str]]) -> Notification:
     changes = [change for change, _text in part]
@@ -85,8 +108,11 @@ def _message(part: list[tuple[Change, str]]) -> Notification:
     return Notification(text, InlineKeyboardMarkup(inline_keyboard=rows), changes)
 
 
-def change_text(order: OrderRow, refill: RefillRow | None = None) -> str:
-    """One status change, in the current language (HTML)."""
+def change_text(
+    order: OrderRow, refill: RefillRow | None = None, *, panel_charge: bool = True
+) -> str:
+    """One status change, in the current language (HTML); `panel_charge`: show what the panel
+    charged (never in a shop: customers do not see the panel's prices)."""
     if refill is not None:
         status = refill.status
         lines = [
@@ -103,8 +129,27 @@ def change_text(order: OrderRow, refill: RefillRow | None = None) -> str:
     )
     if refill is None and canonical_status(status or "") is Status.PARTIAL:
         lines.append(_("Remains: {value}").format(value=number(order.remains)))
-        lines.append(_("Charge: {charge}").format(charge=money(order.charge, order.currency)))
+        if panel_charge:
+            lines.append(_("Charge: {charge}").format(charge=money(order.charge, order.currency)))
     return "\n".join(lines)
+
+
+def unknown_order_notice(order: OrderRow) -> str:
+    """For the owner, in the current language: their order may or may not have been placed."""
+    return "\n".join(
+        [
+            _("⚠️ <b>Your order may or may not have been placed</b>"),
+            _("{service} (order {id})").format(
+                service=escaped(order.service_name, Limit.NAME), id=order.id
+            ),
+            "",
+            _(
+                "The panel gave no clear answer when the order was sent, and it was not sent "
+                "again, so nothing is bought twice. An operator will check it on the panel and "
+                "tell you what became of it."
+            ),
+        ]
+    )
 
 
 def unknown_order_alert(order: OrderRow) -> str:

@@ -28,8 +28,10 @@ async def tg() -> AsyncIterator[FakeTelegram]:
 
 
 @pytest.fixture
-async def harness(tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram) -> AsyncIterator[Harness]:
-    h = Harness(tmp_path, sim, tg)
+async def harness(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, database_url: str
+) -> AsyncIterator[Harness]:
+    h = Harness(tmp_path, sim, tg, database_url=database_url)
     await h.start()
     yield h
     await h.stop()
@@ -37,9 +39,9 @@ async def harness(tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram) -> Asyn
 
 @pytest.fixture
 async def own_key_harness(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, database_url: str
 ) -> AsyncIterator[Harness]:
-    h = Harness(tmp_path, sim, tg, panel_key=None)
+    h = Harness(tmp_path, sim, tg, database_url=database_url, panel_key=None)
     await h.start()
     yield h
     await h.stop()

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet
+
 from bot.app import BotApp
 from bot.config import Settings
 from bot.sandbox.chats import ChatMessage
@@ -55,11 +57,15 @@ class Harness:
         tg: FakeTelegram,
         *,
         runner: str = "polling",
+        database_url: str | None = None,
         **settings: Any,
     ) -> None:
         self.sim = sim
         self.tg = tg
         self.tmp_path = tmp_path
+        self.database_url = database_url
+        # A server database needs SECRET_KEY (the bot refuses to keep it in a file there).
+        self._secret_key = Fernet.generate_key().decode()
         self.runner = runner
         self.overrides = settings
         if runner == "webhook":
@@ -82,7 +88,6 @@ class Harness:
             "panel_key": SHARED_KEY,
             "allowed_user_ids": frozenset({ALICE, BOB}),
             "admin_ids": frozenset({ADMIN}),
-            "database_path": self.tmp_path / "data" / "bot.sqlite3",
             "poll_interval_seconds": 0.2,
             "poll_max_interval_seconds": 1.0,
             "panel_timeout_seconds": 0.5,
@@ -92,8 +97,30 @@ class Harness:
             "throttle_burst": 1000,
             "catalog_ttl_seconds": 60,
         }
+        if self.database_url is None:
+            values["database_path"] = self.tmp_path / "data" / "bot.sqlite3"
+        else:
+            values["database_url"] = self.database_url
+            if not self.database_url.startswith("sqlite"):
+                values["secret_key"] = self._secret_key
         values.update(self.overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    async def stored_bytes(self) -> bytes:
+        """Everything the bot keeps: its SQLite folder's files (WAL and journal included), or
+        every row of its tables on a server."""
+        folder = self.settings().database_file
+        if folder is not None:
+            files = sorted(folder.parent.iterdir())
+            return b"".join(p.read_bytes() for p in files if p.is_file())
+        assert self.app is not None
+        async with self.app.db.read() as tx:
+            tables = await tx.fetchall(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
+            )
+            dump = [await tx.fetchall(f"SELECT * FROM {name}") for (name,) in tables]
+        return repr(dump).encode()
 
     async def start(self) -> None:
         self.app = BotApp(self.settings(), bot_session=self.tg.create_session())
@@ -111,6 +138,12 @@ class Harness:
             await self._task
         self.app = None
         self._task = None
+
+    async def restart_with(self, **settings: Any) -> None:
+        """Stop, change these settings, start again (the same database)."""
+        await self.stop()
+        self.overrides = {**self.overrides, **settings}
+        await self.start()
 
     async def restart(self) -> None:
         await self.stop()

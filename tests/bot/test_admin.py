@@ -70,11 +70,12 @@ async def test_admin_commands_are_unknown_commands_for_others(harness: Harness) 
     assert order is not None and order.placement == "unknown"
 
 
-async def test_a_confirmation_cut_off_by_a_crash_is_handed_to_the_admins(
+async def test_a_confirmation_cut_off_by_a_crash_is_told_to_the_admins_and_the_owner(
     harness: Harness,
 ) -> None:
     assert harness.app is not None
     await harness.say(ADMIN, "/start")
+    await harness.say(ALICE, "/start")
     # What a crash between writing the intent and the panel's answer leaves behind.
     intent = await _intent(harness, "cut-off")
 
@@ -86,9 +87,47 @@ async def test_a_confirmation_cut_off_by_a_crash_is_handed_to_the_admins(
     listing = await harness.say(ADMIN, "/unknown")
     assert f"Local {intent.id}" in listing.text
 
+    # The person who confirmed it is told too, with a way to the order.
+    await harness.tg.wait_for(
+        lambda: any(
+            "Your order may or may not have been placed" in t for t in harness.texts(ALICE)
+        ),
+        10,
+    )
+    notice = harness.last(ALICE)
+    assert f"order {intent.id}" in notice.text
+    assert notice.buttons
+
     await harness.restart()  # told once, not at every start
     assert f"Local {intent.id}" in (await harness.say(ADMIN, "/unknown")).text
     assert sum("may or may not have been placed" in t for t in harness.texts(ADMIN)) == 1
+    assert sum("Your order may or may not" in t for t in harness.texts(ALICE)) == 1
+    stored = await harness.app.services.orders.get(intent.id)
+    assert stored is not None and stored.owner_told_at and stored.admins_told_at
+
+
+async def test_a_stop_while_the_panel_holds_the_answer_tells_the_admins_and_the_owner(
+    harness: Harness,
+) -> None:
+    """SIGTERM while `add` waits: the panel did the work, its answer never came."""
+    await harness.restart_with(panel_timeout_seconds=30.0, shutdown_grace_seconds=0.2)
+    await harness.say(ADMIN, "/start")
+    await harness.start_order(ALICE, LIKES)
+    await harness.say(ALICE, "https://instagram.com/p/abc")
+    await harness.say(ALICE, "100")
+    harness.sim.fail_next("hang_after", action="add")
+    harness.tap(ALICE, "Confirm")
+    await harness.sim.wait_for_requests(1, "add")
+
+    await harness.stop()  # the handler is cut off after the grace; what it says still goes out
+    assert len(harness.sim.orders) == 1
+    assert any("may or may not have been placed" in t for t in harness.texts(ADMIN))
+    assert any("Your order may or may not have been placed" in t for t in harness.texts(ALICE))
+
+    await harness.start()  # nothing is told twice after the restart
+    await harness.say(ADMIN, "/unknown")
+    assert sum("may or may not have been placed" in t for t in harness.texts(ADMIN)) == 1
+    assert sum("Your order may or may not" in t for t in harness.texts(ALICE)) == 1
 
 
 async def _intent(

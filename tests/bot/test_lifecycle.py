@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import BotApp
 from bot.sandbox.simulator import PanelSimulator
-from tests.bot.harness import ADMIN, ALICE, BOB, SHARED_KEY
+from tests.bot.harness import ADMIN, ALICE, BOB, SHARED_KEY, Harness
 from tests.fakes.telegram import FakeTelegram
 
 START_TIMEOUT = 30.0  # importing aiogram alone takes seconds on a busy machine
@@ -166,3 +167,16 @@ async def test_waits_for_an_unreachable_telegram_in_one_line_a_try(
     lines = bot_process.log.read_text().splitlines()
     assert all(" WARNING " in line or " INFO " in line for line in lines), lines
     assert_clean_log(bot_process)
+
+
+async def test_a_stop_right_at_the_start_ends_the_run(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    # SIGTERM in the first moments, before polling has begun, must still end the process.
+    harness = Harness(tmp_path, sim, tg)
+    app = BotApp(harness.settings(), bot_session=tg.create_session())
+    await app.open()
+    run = asyncio.create_task(app.run(handle_signals=False, polling_timeout=1))
+    await asyncio.sleep(0)  # run() has begun, polling has not
+    await asyncio.wait_for(app.stop(), 10)
+    await asyncio.wait_for(run, 10)

@@ -65,12 +65,6 @@ def send_media(h: Harness, user: int, kind: str, caption: str) -> int:
     return person.send_document("key.txt", caption)
 
 
-def stored_files(h: Harness) -> bytes:
-    """Every byte the bot keeps on disk next to its database (WAL and journal included)."""
-    folder = Path(h.settings().database_path).parent
-    return b"".join(p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file())
-
-
 # --- locked until connected -------------------------------------------------------------------
 
 
@@ -136,7 +130,7 @@ async def test_connect_deletes_the_key_checks_it_and_shows_the_balance(
     assert h.tg.message(ALICE, message_id).deleted  # type: ignore[union-attr]
     assert [action for action, _ in h.sim.requests] == ["balance"]
     assert "42.5" in h.last(ALICE).text
-    assert ALICE_KEY.encode() not in stored_files(h)
+    assert ALICE_KEY.encode() not in await h.stored_bytes()
     assert h.app is not None
     assert await h.app.services.keys.get(ALICE) == ALICE_KEY
     await h.say_until(ALICE, "/balance", "Balance: 42.5")
@@ -148,7 +142,7 @@ async def test_wrong_key_is_deleted_refused_and_the_question_stays(
     h = own_key_harness
     reply_text = await connect(h, ALICE, WRONG_KEY, "does not accept this key")
     assert "/cancel" in reply_text
-    assert WRONG_KEY.encode() not in stored_files(h)
+    assert WRONG_KEY.encode() not in await h.stored_bytes()
     # The question is still open: the next message is taken as the key.
     await send_key(h, ALICE, ALICE_KEY, "Connected")
 
@@ -294,7 +288,7 @@ async def test_panel_down_while_connecting(
         assert "Try /connect again later" in text
         assert sim.request_count("balance") == 2  # tried, and tried again: then told the person
         assert CONNECT_FIRST in (await h.say(ALICE, "/balance")).text
-        assert ALICE_KEY.encode() not in stored_files(h)
+        assert ALICE_KEY.encode() not in await h.stored_bytes()
     assert ALICE_KEY not in caplog.text
 
 

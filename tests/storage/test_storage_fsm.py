@@ -1,12 +1,13 @@
 import asyncio
-from pathlib import Path
 
 import pytest
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
 
-from bot.storage import Database, SQLiteStorage
+from bot.storage import Database
+from bot.storage.fsm import DatabaseStorage
+from tests.storage.sql import rows
 
 
 class Form(StatesGroup):
@@ -18,11 +19,11 @@ KEY = StorageKey(bot_id=1, chat_id=10, user_id=10)
 
 
 @pytest.fixture
-def storage(db: Database) -> SQLiteStorage:
-    return SQLiteStorage(db)
+def storage(db: Database) -> DatabaseStorage:
+    return DatabaseStorage(db)
 
 
-async def test_state_and_data_round_trip(storage: SQLiteStorage) -> None:
+async def test_state_and_data_round_trip(storage: DatabaseStorage) -> None:
     assert await storage.get_state(KEY) is None
     assert await storage.get_data(KEY) == {}
     await storage.set_state(KEY, Form.link)
@@ -38,7 +39,7 @@ async def test_state_and_data_round_trip(storage: SQLiteStorage) -> None:
     assert await storage.get_state(KEY) == "custom"
 
 
-async def test_returned_data_is_a_copy(storage: SQLiteStorage) -> None:
+async def test_returned_data_is_a_copy(storage: DatabaseStorage) -> None:
     await storage.set_data(KEY, {"a": [1]})
     got = await storage.get_data(KEY)
     got["a"].append(2)
@@ -57,7 +58,7 @@ async def test_returned_data_is_a_copy(storage: SQLiteStorage) -> None:
     ],
 )
 async def test_keys_differing_in_any_field_do_not_collide(
-    storage: SQLiteStorage, other: StorageKey
+    storage: DatabaseStorage, other: StorageKey
 ) -> None:
     await storage.set_state(KEY, Form.link)
     await storage.set_data(KEY, {"mine": 1})
@@ -69,20 +70,20 @@ async def test_keys_differing_in_any_field_do_not_collide(
     assert await storage.get_data(KEY) == {"mine": 1}
 
 
-async def test_survives_a_restart(db_path: Path) -> None:
-    async with await Database.open(db_path) as db:
-        storage = SQLiteStorage(db)
+async def test_survives_a_restart(database_url: str) -> None:
+    async with await Database.open(database_url) as db:
+        storage = DatabaseStorage(db)
         await storage.set_state(KEY, Form.quantity)
         await storage.set_data(KEY, {"link": "https://x"})
         await storage.close()  # must leave the database usable
         assert await storage.get_state(KEY) == "Form:quantity"
-    async with await Database.open(db_path) as db:
-        storage = SQLiteStorage(db)
+    async with await Database.open(database_url) as db:
+        storage = DatabaseStorage(db)
         assert await storage.get_state(KEY) == "Form:quantity"
         assert await storage.get_data(KEY) == {"link": "https://x"}
 
 
-async def test_clearing_removes_the_row(db: Database, storage: SQLiteStorage) -> None:
+async def test_clearing_removes_the_row(db: Database, storage: DatabaseStorage) -> None:
     await storage.set_state(KEY, Form.link)
     await storage.set_data(KEY, {"a": 1})
     await storage.set_state(KEY, None)
@@ -90,7 +91,7 @@ async def test_clearing_removes_the_row(db: Database, storage: SQLiteStorage) ->
     assert await storage.get_data(KEY) == {"a": 1}
     await storage.set_data(KEY, {})
     assert await storage.get_data(KEY) == {}
-    assert await db.fetchall("SELECT * FROM fsm") == []
+    assert await rows(db, "SELECT * FROM fsm") == []
 
 
 @pytest.mark.parametrize(
@@ -102,7 +103,7 @@ async def test_clearing_removes_the_row(db: Database, storage: SQLiteStorage) ->
         {"nan": float("nan")},
     ],
 )
-async def test_non_json_data_is_rejected(storage: SQLiteStorage, data: dict) -> None:
+async def test_non_json_data_is_rejected(storage: DatabaseStorage, data: dict) -> None:
     await storage.set_data(KEY, {"kept": True})
     with pytest.raises(TypeError, match="JSON"):
         await storage.set_data(KEY, data)
@@ -111,11 +112,11 @@ async def test_non_json_data_is_rejected(storage: SQLiteStorage, data: dict) -> 
     assert await storage.get_data(KEY) == {"kept": True}
 
 
-async def test_non_mapping_data_is_rejected(storage: SQLiteStorage) -> None:
+async def test_non_mapping_data_is_rejected(storage: DatabaseStorage) -> None:
     with pytest.raises(DataNotDictLikeError):
         await storage.set_data(KEY, [("a", 1)])  # type: ignore[arg-type]
 
 
-async def test_concurrent_updates_do_not_lose_writes(storage: SQLiteStorage) -> None:
+async def test_concurrent_updates_do_not_lose_writes(storage: DatabaseStorage) -> None:
     await asyncio.gather(*(storage.update_data(KEY, {f"k{i}": i}) for i in range(20)))
     assert await storage.get_data(KEY) == {f"k{i}": i for i in range(20)}

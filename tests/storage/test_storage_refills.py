@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.storage import OrderRepository, RefillRepository, RefillStatusUpdate
+from bot.storage import IntegrityViolation, OrderRepository, RefillRepository, RefillStatusUpdate
 
 
 async def _order_id(orders: OrderRepository, token: str = "t") -> int:
@@ -48,7 +48,7 @@ async def test_create_is_idempotent(orders: OrderRepository, refills: RefillRepo
 
 
 async def test_refill_needs_an_existing_order(refills: RefillRepository) -> None:
-    with pytest.raises(Exception, match="FOREIGN KEY"):
+    with pytest.raises(IntegrityViolation, match=r"(?i)foreign key"):
         await refills.create(12345, 1, 10, "shared")
 
 

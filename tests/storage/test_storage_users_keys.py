@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import pytest
 from cryptography.fernet import Fernet
 
@@ -10,6 +8,7 @@ from bot.storage import (
     SecretDecryptError,
     UserRepository,
 )
+from tests.storage.sql import rows
 
 PANEL_KEY = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
 
@@ -72,12 +71,12 @@ async def test_key_replace_delete_and_all(keys: KeyRepository) -> None:
     assert await keys.all_keys() == {2: PANEL_KEY}
 
 
-async def test_key_is_encrypted_at_rest(db_path: Path, box: SecretBox) -> None:
-    async with await Database.open(db_path) as db:
+async def test_key_is_encrypted_at_rest(database_url: str, box: SecretBox) -> None:
+    async with await Database.open(database_url) as db:
         await KeyRepository(db, box).set(1, PANEL_KEY)
-    raw = b"".join(p.read_bytes() for p in db_path.parent.iterdir())
-    assert PANEL_KEY.encode() not in raw
-    async with await Database.open(db_path) as db:
+        stored = await rows(db, "SELECT * FROM panel_keys")
+        assert len(stored) == 1 and PANEL_KEY not in repr(stored)
+    async with await Database.open(database_url) as db:
         assert await KeyRepository(db, box).get(1) == PANEL_KEY
 
 

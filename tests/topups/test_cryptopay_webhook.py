@@ -15,15 +15,15 @@ from bot.runners.inlet import UpdateInlet
 from bot.runners.webhook import WebhookServer
 from bot.sandbox.cryptopay import CryptoPaySimulator
 from bot.services.topups import TopupService
-from tests.topups.conftest import crypto_only
-from tests.topups.memory import MemoryWallet
+from bot.storage import Database
+from tests.topups.conftest import AuditedWallet, crypto_only
 
 ALICE = 101
 PATH = "/cryptopay"
 
 
 class World:
-    def __init__(self, sim: CryptoPaySimulator, service: TopupService, wallet: MemoryWallet):
+    def __init__(self, sim: CryptoPaySimulator, service: TopupService, wallet: AuditedWallet):
         self.sim = sim
         self.service = service
         self.wallet = wallet
@@ -41,9 +41,10 @@ class World:
 
 
 @pytest.fixture
-async def world(cryptopay: CryptoPaySimulator, client: CryptoPayClient) -> AsyncIterator[World]:
-    wallet = MemoryWallet()
-    service = crypto_only(client, wallet)
+async def world(
+    cryptopay: CryptoPaySimulator, client: CryptoPayClient, db: Database, wallet: AuditedWallet
+) -> AsyncIterator[World]:
+    service = crypto_only(client, db, wallet)
     world = World(cryptopay, service, wallet)
     bot = Bot("1:unused-token")
     server = WebhookServer(
@@ -60,7 +61,6 @@ async def world(cryptopay: CryptoPaySimulator, client: CryptoPayClient) -> Async
     yield world
     await server.stop()
     await bot.session.close()
-    wallet.check()
 
 
 async def test_a_signed_update_credits_once_however_often_it_comes(world: World) -> None:
@@ -69,14 +69,14 @@ async def test_a_signed_update_credits_once_however_often_it_comes(world: World)
     assert await world.sim.deliver(invoice_id, body=body) == 200
     assert await world.sim.deliver(invoice_id, body=body) == 200
     assert await world.sim.deliver(invoice_id) == 200  # a new delivery of the same payment
-    assert world.wallet.balances == {ALICE: 700}
+    assert await world.wallet.balances() == {ALICE: 700}
 
 
 async def test_paying_in_the_simulator_sends_the_webhook(world: World) -> None:
     topup = await world.service.start_cryptopay(ALICE, 700, "Wallet top-up")
     await world.sim.pay(int(topup.charge_id or 0))
     assert [d.status for d in world.sim.deliveries] == [200]
-    assert world.wallet.balances == {ALICE: 700}
+    assert await world.wallet.balances() == {ALICE: 700}
 
 
 @pytest.mark.parametrize(
@@ -94,13 +94,13 @@ async def test_unsigned_or_badly_signed_gets_401_and_nothing(
     invoice_id = await world.paid_invoice()
     body = world.sim.update_body(invoice_id)
     assert await world.sim.post_raw(invoice_id, body, headers) == 401
-    assert world.wallet.balances == {}
+    assert await world.wallet.balances() == {}
 
 
 async def test_signed_with_another_token_gets_401(world: World) -> None:
     invoice_id = await world.paid_invoice()
     assert await world.sim.deliver(invoice_id, sign_with="777:AAforger") == 401
-    assert world.wallet.balances == {}
+    assert await world.wallet.balances() == {}
 
 
 async def test_a_body_changed_after_signing_gets_401(world: World) -> None:
@@ -110,7 +110,7 @@ async def test_a_body_changed_after_signing_gets_401(world: World) -> None:
     tampered = body.replace(b'"amount": "7.00"', b'"amount": "7000.00"')
     assert tampered != body
     assert await world.sim.post_raw(invoice_id, tampered, {SIGNATURE_HEADER: signed}) == 401
-    assert world.wallet.balances == {}
+    assert await world.wallet.balances() == {}
 
 
 async def test_a_failure_answers_500_so_crypto_pay_sends_it_again(world: World) -> None:
@@ -119,12 +119,12 @@ async def test_a_failure_answers_500_so_crypto_pay_sends_it_again(world: World) 
     assert await world.sim.deliver(invoice_id) == 500
     world.broken = False
     assert await world.sim.deliver(invoice_id) == 200
-    assert world.wallet.balances == {ALICE: 700}
+    assert await world.wallet.balances() == {ALICE: 700}
 
 
 async def test_a_signed_body_that_is_no_update_gets_400(world: World) -> None:
     assert await world.sim.deliver(0, body=b'{"hello": "world"}') == 400
-    assert world.wallet.balances == {}
+    assert await world.wallet.balances() == {}
 
 
 async def test_telegrams_path_still_wants_its_own_secret(world: World) -> None:

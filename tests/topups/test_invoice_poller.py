@@ -9,22 +9,21 @@ from bot.payments.cryptopay import CryptoPayClient
 from bot.sandbox.cryptopay import CryptoPaySimulator
 from bot.services.invoice_poller import InvoicePoller
 from bot.services.topups import Credited
-from tests.topups.conftest import crypto_only
-from tests.topups.memory import MemoryWallet
+from bot.storage import Database
+from tests.topups.conftest import AuditedWallet, crypto_only
 
 ALICE = 101
 
 
 async def test_a_paid_invoice_is_found_by_polling(
-    cryptopay: CryptoPaySimulator, client: CryptoPayClient
+    cryptopay: CryptoPaySimulator, client: CryptoPayClient, db: Database, wallet: AuditedWallet
 ) -> None:
-    wallet = MemoryWallet()
     credited = asyncio.Event()
 
     async def on_paid(_: Credited) -> None:
         credited.set()
 
-    service = crypto_only(client, wallet, on_paid)
+    service = crypto_only(client, db, wallet, on_paid)
     failures = 0
 
     async def poll() -> None:
@@ -43,5 +42,4 @@ async def test_a_paid_invoice_is_found_by_polling(
             await credited.wait()
     finally:
         await poller.stop()
-    assert wallet.balances == {ALICE: 500} and failures == 1
-    wallet.check()
+    assert await wallet.balances() == {ALICE: 500} and failures == 1

@@ -1,15 +1,16 @@
-"""The top-up rules (bot.services.topups) against the in-memory ports and the Crypto Pay
-simulator over HTTP: each payment credited once, refunds only from money still in the wallet."""
+"""The top-up rules (bot.services.topups) on the real top-up records and shop wallet (SQLite and
+PostgreSQL) and the Crypto Pay simulator over HTTP:
+each payment credited once, refunds only from money still in the wallet."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
 
 from bot.payments.cryptopay import CryptoPayClient
 from bot.sandbox.cryptopay import CryptoPaySimulator
+from bot.services.ledger import charge_order
 from bot.services.topups import (
     CheckoutRefusal,
     Credited,
@@ -20,8 +21,9 @@ from bot.services.topups import (
     TopupUnavailable,
     stars_price,
 )
-from bot.storage.topups import Provider, Topup
-from tests.topups.memory import MemoryTopups, MemoryWallet
+from bot.storage import Database
+from bot.storage.topups import TopupRepository
+from tests.topups.conftest import AuditedWallet
 
 ALICE, BOB = 101, 102
 
@@ -40,15 +42,8 @@ class Refunds:
 
 
 @pytest.fixture
-def store() -> MemoryTopups:
-    return MemoryTopups()
-
-
-@pytest.fixture
-def wallet() -> AsyncIterator[MemoryWallet]:
-    wallet = MemoryWallet()
-    yield wallet
-    wallet.check()
+def store(db: Database) -> TopupRepository:
+    return TopupRepository(db)
 
 
 @pytest.fixture
@@ -58,7 +53,7 @@ def paid() -> list[Credited]:
 
 @pytest.fixture
 def service(
-    store: MemoryTopups, wallet: MemoryWallet, client: CryptoPayClient, paid: list[Credited]
+    store: TopupRepository, wallet: AuditedWallet, client: CryptoPayClient, paid: list[Credited]
 ) -> TopupService:
     async def on_paid(credited: Credited) -> None:
         paid.append(credited)
@@ -76,13 +71,6 @@ def service(
     )
 
 
-async def paid_stars(service: TopupService) -> Topup:
-    """Alice's top-up of 10.00 for 500 Stars, paid as charge-1."""
-    topup = await service.start_stars(ALICE, 1000)
-    await service.stars_paid(ALICE, topup.payload, "charge-1", "XTR", 500)
-    return topup
-
-
 def test_stars_price_is_whole_and_rounded_up() -> None:
     assert stars_price(1000, 2, Decimal(50)) == 500
     assert stars_price(1, 2, Decimal(50)) == 1
@@ -91,7 +79,7 @@ def test_stars_price_is_whole_and_rounded_up() -> None:
 
 
 async def test_stars_paid_once_whatever_the_replays(
-    service: TopupService, wallet: MemoryWallet, paid: list[Credited]
+    service: TopupService, wallet: AuditedWallet, paid: list[Credited]
 ) -> None:
     topup = await service.start_stars(ALICE, 1000)
     assert topup.stars == 500 and topup.status is TopupStatus.PENDING
@@ -100,7 +88,7 @@ async def test_stars_paid_once_whatever_the_replays(
     again = await service.stars_paid(ALICE, topup.payload, "charge-1", "XTR", 500)
     assert first is not None and first.fresh and first.balance == 1000
     assert again is not None and not again.fresh and again.balance == 1000
-    assert wallet.balances == {ALICE: 1000} and len(paid) == 1
+    assert await wallet.balances() == {ALICE: 1000} and len(paid) == 1
     assert first.topup.status is TopupStatus.PAID and first.topup.charge_id == "charge-1"
 
 
@@ -129,23 +117,25 @@ async def test_pre_checkout_refusals(
 
 
 async def test_pre_checkout_of_a_paid_top_up_is_refused(service: TopupService) -> None:
-    topup = await paid_stars(service)
+    topup = await service.start_stars(ALICE, 1000)
+    await service.stars_paid(ALICE, topup.payload, "charge-1", "XTR", 500)
     assert await service.pre_checkout(ALICE, topup.payload, "XTR", 500) is CheckoutRefusal.PAID
 
 
 async def test_a_payment_for_no_top_up_credits_nothing(
-    service: TopupService, wallet: MemoryWallet
+    service: TopupService, wallet: AuditedWallet
 ) -> None:
     assert await service.stars_paid(ALICE, "77", "charge-x", "XTR", 500) is None
     topup = await service.start_stars(ALICE, 1000)
     assert await service.stars_paid(ALICE, topup.payload, "charge-y", "XTR", 5) is None
-    assert wallet.balances == {}
+    assert await wallet.balances() == {}
 
 
 async def test_refund_while_the_money_is_in_the_wallet(
-    service: TopupService, store: MemoryTopups, wallet: MemoryWallet
+    service: TopupService, store: TopupRepository, wallet: AuditedWallet
 ) -> None:
-    topup = await paid_stars(service)
+    topup = await service.start_stars(ALICE, 1000)
+    await service.stars_paid(ALICE, topup.payload, "charge-1", "XTR", 500)
     refunds = Refunds()
     done = await service.refund_stars("charge-1", refunds)
     assert done.outcome is RefundOutcome.REFUNDED and done.balance == 0
@@ -155,48 +145,51 @@ async def test_refund_while_the_money_is_in_the_wallet(
     assert again.outcome is RefundOutcome.NOT_PAID and len(refunds.asked) == 1
     # Telegram's refunded_payment update afterwards: recorded, never credited.
     await service.stars_refunded("charge-1")
-    assert wallet.balances == {ALICE: 0}
+    assert await wallet.balances() == {ALICE: 0}
 
 
 async def test_no_refund_once_the_money_is_spent(
-    service: TopupService, store: MemoryTopups, wallet: MemoryWallet
+    service: TopupService, store: TopupRepository, wallet: AuditedWallet
 ) -> None:
-    topup = await paid_stars(service)
-    await wallet.debit(ALICE, 1, key="order:1:charge", reference="order:1")
+    topup = await service.start_stars(ALICE, 1000)
+    await service.stars_paid(ALICE, topup.payload, "charge-1", "XTR", 500)
+    await charge_order(wallet.ledger, ALICE, 1, 1)
     refunds = Refunds()
     spent = await service.refund_stars("charge-1", refunds)
     assert spent.outcome is RefundOutcome.SPENT and spent.balance == 999
-    assert refunds.asked == [] and wallet.balances == {ALICE: 999}
+    assert refunds.asked == [] and await wallet.balances() == {ALICE: 999}
     assert (await store.get(topup.id)).status is TopupStatus.PAID  # type: ignore[union-attr]
 
 
 async def test_a_refused_refund_gives_the_debit_back_and_may_be_tried_again(
-    service: TopupService, wallet: MemoryWallet
+    service: TopupService, wallet: AuditedWallet
 ) -> None:
-    await paid_stars(service)
+    topup = await service.start_stars(ALICE, 1000)
+    await service.stars_paid(ALICE, topup.payload, "charge-1", "XTR", 500)
     refunds = Refunds()
     refunds.answer = RefundRefused("CHARGE_ALREADY_REFUNDED")
     refused = await service.refund_stars("charge-1", refunds)
     assert refused.outcome is RefundOutcome.REFUSED and refused.balance == 1000
     refunds.answer = None
     done = await service.refund_stars("charge-1", refunds)
-    assert done.outcome is RefundOutcome.REFUNDED and wallet.balances == {ALICE: 0}
+    assert done.outcome is RefundOutcome.REFUNDED and await wallet.balances() == {ALICE: 0}
     assert len(refunds.asked) == 2
 
 
 async def test_a_refund_of_unknown_outcome_keeps_the_debit_and_is_not_resent(
-    service: TopupService, store: MemoryTopups, wallet: MemoryWallet
+    service: TopupService, store: TopupRepository, wallet: AuditedWallet
 ) -> None:
-    await paid_stars(service)
+    topup = await service.start_stars(ALICE, 1000)
+    await service.stars_paid(ALICE, topup.payload, "charge-1", "XTR", 500)
     refunds = Refunds()
     refunds.answer = TimeoutError()
     lost = await service.refund_stars("charge-1", refunds)
-    assert lost.outcome is RefundOutcome.UNCERTAIN and wallet.balances == {ALICE: 0}
+    assert lost.outcome is RefundOutcome.UNCERTAIN and await wallet.balances() == {ALICE: 0}
     assert (await service.refund_stars("charge-1", refunds)).outcome is RefundOutcome.NOT_PAID
     assert len(refunds.asked) == 1
     settled = await service.stars_refunded("charge-1")
     assert settled is not None and settled.status is TopupStatus.REFUNDED
-    assert wallet.balances == {ALICE: 0}
+    assert await wallet.balances() == {ALICE: 0}
 
 
 async def test_refund_of_an_unknown_charge(service: TopupService) -> None:
@@ -206,7 +199,7 @@ async def test_refund_of_an_unknown_charge(service: TopupService) -> None:
 
 
 async def test_crypto_invoice_paid_found_by_the_poll_once(
-    service: TopupService, cryptopay: CryptoPaySimulator, wallet: MemoryWallet
+    service: TopupService, cryptopay: CryptoPaySimulator, wallet: AuditedWallet
 ) -> None:
     topup = await service.start_cryptopay(ALICE, 2500, "Wallet top-up")
     assert topup.invoice_url and topup.charge_id
@@ -217,18 +210,18 @@ async def test_crypto_invoice_paid_found_by_the_poll_once(
         ["USDT", "TON"],
     )
     await service.poll_invoices()
-    assert wallet.balances == {}
+    assert await wallet.balances() == {}
     await cryptopay.pay(invoice.invoice_id, "TON")
     await service.poll_invoices()
     await service.poll_invoices()
-    assert wallet.balances == {ALICE: 2500}
+    assert await wallet.balances() == {ALICE: 2500}
 
 
 async def test_webhook_and_poll_of_one_invoice_credit_once(
     service: TopupService,
     cryptopay: CryptoPaySimulator,
     client: CryptoPayClient,
-    wallet: MemoryWallet,
+    wallet: AuditedWallet,
     paid: list[Credited],
 ) -> None:
     topup = await service.start_cryptopay(ALICE, 500, "Wallet top-up")
@@ -239,11 +232,11 @@ async def test_webhook_and_poll_of_one_invoice_credit_once(
     await service.invoice_paid(invoice)
     await service.poll_invoices()
     assert first is not None and first.fresh and first.balance == 500
-    assert wallet.balances == {ALICE: 500} and len(paid) == 1
+    assert await wallet.balances() == {ALICE: 500} and len(paid) == 1
 
 
 async def test_an_expired_invoice_is_marked_and_no_longer_usable(
-    service: TopupService, cryptopay: CryptoPaySimulator, store: MemoryTopups
+    service: TopupService, cryptopay: CryptoPaySimulator, store: TopupRepository
 ) -> None:
     topup = await service.start_cryptopay(ALICE, 500, "Wallet top-up")
     assert await service.usable(topup.id, ALICE) is not None
@@ -255,31 +248,32 @@ async def test_an_expired_invoice_is_marked_and_no_longer_usable(
 
 
 async def test_no_invoice_when_crypto_pay_is_down(
-    service: TopupService, cryptopay: CryptoPaySimulator, store: MemoryTopups
+    service: TopupService, cryptopay: CryptoPaySimulator, store: TopupRepository
 ) -> None:
     cryptopay.fail_next()
     with pytest.raises(TopupUnavailable):
         await service.start_cryptopay(ALICE, 500, "Wallet top-up")
-    [topup] = store.rows.values()
+    topup = await store.get(1)
+    assert topup is not None
     assert topup.status is TopupStatus.EXPIRED and topup.charge_id is None
 
 
 async def test_a_poll_during_an_outage_changes_nothing(
-    service: TopupService, cryptopay: CryptoPaySimulator, wallet: MemoryWallet
+    service: TopupService, cryptopay: CryptoPaySimulator, wallet: AuditedWallet
 ) -> None:
     topup = await service.start_cryptopay(ALICE, 500, "Wallet top-up")
     await cryptopay.pay(int(topup.charge_id or 0))
     cryptopay.fail_next()
     await service.poll_invoices()
-    assert wallet.balances == {}
+    assert await wallet.balances() == {}
     await service.poll_invoices()
-    assert wallet.balances == {ALICE: 500}
+    assert await wallet.balances() == {ALICE: 500}
 
 
 async def test_a_restarted_service_credits_an_invoice_made_before(
     service: TopupService,
-    store: MemoryTopups,
-    wallet: MemoryWallet,
+    store: TopupRepository,
+    wallet: AuditedWallet,
     cryptopay: CryptoPaySimulator,
     client: CryptoPayClient,
 ) -> None:
@@ -291,56 +285,15 @@ async def test_a_restarted_service_credits_an_invoice_made_before(
     await cryptopay.pay(int(topup.charge_id or 0))
     await after.poll_invoices()
     await after.stars_paid(BOB, stars.payload, "charge-b", "XTR", 500)
-    assert wallet.balances == {ALICE: 500, BOB: 1000}
+    assert await wallet.balances() == {ALICE: 500, BOB: 1000}
 
 
 async def test_an_invoice_that_is_not_the_top_ups_credits_nothing(
-    service: TopupService, cryptopay: CryptoPaySimulator, wallet: MemoryWallet
+    service: TopupService, cryptopay: CryptoPaySimulator, wallet: AuditedWallet
 ) -> None:
     topup = await service.start_cryptopay(ALICE, 500, "Wallet top-up")
     invoice = cryptopay.invoices[int(topup.charge_id or 0)]
     invoice.amount = Decimal("0.01")
     await cryptopay.pay(invoice.invoice_id)
     await service.poll_invoices()
-    assert wallet.balances == {}
-
-
-async def test_an_invoice_deleted_in_the_app_expires_when_its_time_is_up(
-    store: MemoryTopups, wallet: MemoryWallet, client: CryptoPayClient
-) -> None:
-    now = [1000.0]
-    service = TopupService(
-        store,
-        wallet,
-        currency="USD",
-        digits=2,
-        stars_per_unit=None,
-        cryptopay=client,
-        cryptopay_assets=["USDT"],
-        invoice_seconds=600,
-        clock=lambda: now[0],
-    )
-    topup = await service.start_cryptopay(ALICE, 500, "Wallet top-up")
-    await client.delete_invoice(int(topup.charge_id or 0))
-    await service.poll_invoices()
-    assert (await store.get(topup.id)).status is TopupStatus.PENDING  # type: ignore[union-attr]
-    now[0] += 601
-    await service.poll_invoices()
-    assert (await store.get(topup.id)).status is TopupStatus.EXPIRED  # type: ignore[union-attr]
-
-
-async def test_a_revoked_token_only_skips_the_poll(
-    store: MemoryTopups, wallet: MemoryWallet, cryptopay: CryptoPaySimulator
-) -> None:
-    revoked = CryptoPayClient("1:AArevoked", cryptopay.url)
-    try:
-        service = TopupService(
-            store, wallet, currency="USD", digits=2, stars_per_unit=None, cryptopay=revoked
-        )
-        await store.attach_invoice(
-            (await store.create(ALICE, Provider.CRYPTOPAY, 5, None, 1.0)).id, "1", "u"
-        )
-        await service.poll_invoices()
-    finally:
-        await revoked.close()
-    assert [t.status for t in await store.open_invoices()] == [TopupStatus.PENDING]
+    assert await wallet.balances() == {}

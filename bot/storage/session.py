@@ -1,0 +1,191 @@
+"""Statements on one connection inside one transaction, and what differs between dialects."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
+
+import aiosqlite
+from sqlalchemy import TextClause, text
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.storage.errors import IntegrityViolation, StorageError, StorageUnavailable
+
+Params = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """The few SQL spellings SQLite and PostgreSQL do not share."""
+
+    postgres: bool
+
+    @property
+    def distinct(self) -> str:
+        # SQLite's planner matches the partial indexes only on the spelling they were made with.
+        return "IS DISTINCT FROM" if self.postgres else "IS NOT"
+
+    @property
+    def no_limit(self) -> int | None:
+        return None if self.postgres else -1  # LIMIT NULL / LIMIT -1: no limit
+
+    @property
+    def no_index(self) -> str:
+        # SQLite: a unary plus keeps the planner off an index on that column.
+        return "" if self.postgres else "+"
+
+    def in_ids(self, column: str) -> str:
+        """`column` is one of the ids bound as :ids (see `ids`): any number in one parameter."""
+        if self.postgres:
+            return f"{column} = ANY(:ids)"
+        return f"{column} IN (SELECT value FROM json_each(:ids))"
+
+    def ids(self, ids: Iterable[int]) -> object:
+        values = [int(i) for i in ids]
+        return values if self.postgres else json.dumps(values)
+
+    def limit(self, limit: int | None) -> int | None:
+        return self.no_limit if limit is None else limit
+
+
+# Locked beyond busy_timeout, disk full, I/O errors, the file cannot be opened: not the
+# statement's fault, and another try later may succeed.
+_SQLITE_UNAVAILABLE = re.compile(r"SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY)")
+
+
+@lru_cache(maxsize=512)
+def sql(statement: str) -> TextClause:
+    """A parsed statement, parsed once: the repositories' statements are constants per dialect."""
+    return text(statement)
+
+
+def translate(exc: BaseException) -> BaseException:
+    """The storage error for a driver or SQLAlchemy error; anything else unchanged."""
+    if isinstance(exc, sa_exc.IntegrityError | sqlite3.IntegrityError):
+        return IntegrityViolation(str(getattr(exc, "orig", exc)))
+    if isinstance(exc, sqlite3.Error) and _SQLITE_UNAVAILABLE.match(
+        getattr(exc, "sqlite_errorname", "")
+    ):
+        return StorageUnavailable(str(exc))
+    if isinstance(exc, sqlite3.Error):
+        return StorageError(str(exc))
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+        return StorageUnavailable(str(getattr(exc, "orig", exc)))
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return StorageUnavailable(str(exc.orig))
+    if isinstance(exc, sa_exc.SQLAlchemyError):
+        return StorageError(str(getattr(exc, "orig", None) or exc))
+    if isinstance(exc, ConnectionError | TimeoutError) or type(exc).__module__.startswith(
+        "asyncpg"
+    ):
+        # asyncpg raises its own and OS errors while connecting, outside SQLAlchemy's wrapping.
+        return StorageUnavailable(str(exc) or type(exc).__name__)
+    return exc
+
+
+class Statements(Protocol):
+    """Runs statements on one connection; raises driver or SQLAlchemy errors as they come."""
+
+    async def fetchall(self, statement: str, params: Params) -> Sequence[Sequence[Any]]: ...
+
+    async def execute(self, statement: str, params: Params) -> int: ...
+
+    async def executemany(self, statement: str, params: Sequence[Params]) -> None: ...
+
+
+class AlchemyStatements:
+    """Through SQLAlchemy Core (PostgreSQL): parsed once, bound by name."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def fetchall(self, statement: str, params: Params) -> Sequence[Sequence[Any]]:
+        return (await self._conn.execute(sql(statement), params)).all()
+
+    async def execute(self, statement: str, params: Params) -> int:
+        result = await self._conn.execute(sql(statement), params)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def executemany(self, statement: str, params: Sequence[Params]) -> None:
+        await self._conn.execute(sql(statement), list(params))
+
+
+class SqliteStatements:
+    """Straight on aiosqlite's connection (sqlite3 binds :name itself): one thread hop per
+    statement where SQLAlchemy's adapter takes four, which the tracker's thousands of batch
+    statements a cycle would feel."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def fetchall(self, statement: str, params: Params) -> Sequence[Sequence[Any]]:
+        return list(await self._conn.execute_fetchall(statement, params))
+
+    async def execute(self, statement: str, params: Params) -> int:
+        async with self._conn.execute(statement, params) as cursor:
+            return cursor.rowcount
+
+    async def executemany(self, statement: str, params: Sequence[Params]) -> None:
+        async with self._conn.executemany(statement, params):
+            pass
+
+
+class Session:
+    """Statement helpers bound to one connection that is inside a transaction."""
+
+    def __init__(self, statements: Statements, dialect: Dialect) -> None:
+        self._statements = statements
+        self.dialect = dialect
+
+    def transaction(self) -> AbstractAsyncContextManager[Session]:
+        """Already inside one: repositories bound to a session join its transaction."""
+        return self._joined()
+
+    def read(self) -> AbstractAsyncContextManager[Session]:
+        return self._joined()
+
+    @asynccontextmanager
+    async def _joined(self) -> AsyncIterator[Session]:
+        yield self
+
+    async def fetchone(self, statement: str, params: Params | None = None) -> Sequence[Any] | None:
+        rows = await self.fetchall(statement, params)
+        return rows[0] if rows else None
+
+    async def fetchall(
+        self, statement: str, params: Params | None = None
+    ) -> Sequence[Sequence[Any]]:
+        try:
+            return await self._statements.fetchall(statement, params or {})
+        except Exception as exc:
+            raise translate(exc) from exc
+
+    async def execute(self, statement: str, params: Params | None = None) -> int:
+        """Run one statement; return the number of rows it changed."""
+        try:
+            return await self._statements.execute(statement, params or {})
+        except Exception as exc:
+            raise translate(exc) from exc
+
+    async def executemany(self, statement: str, params: Sequence[Params]) -> None:
+        try:
+            await self._statements.executemany(statement, params)
+        except Exception as exc:
+            raise translate(exc) from exc
+
+
+class Source(Protocol):
+    """What repositories run on: the database (a transaction per call) or a unit of work."""
+
+    dialect: Dialect
+
+    def transaction(self) -> AbstractAsyncContextManager[Session]: ...
+
+    def read(self) -> AbstractAsyncContextManager[Session]: ...

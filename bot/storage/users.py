@@ -1,0 +1,72 @@
+"""People: language and whether they blocked the bot."""
+
+from __future__ import annotations
+
+from bot.storage.rows import UserRow
+from bot.storage.session import Session, Source
+from bot.storage.tracked import now_or
+
+_UPSERT = (
+    "INSERT INTO users (telegram_id, language, blocked, created_at, updated_at) "
+    "VALUES (:id, :language, :blocked, :ts, :ts) ON CONFLICT (telegram_id) "
+)
+
+
+async def ensure_user_row(tx: Session, telegram_id: int, ts: float) -> None:
+    """The person's row exists afterwards (panel keys refer to it); an existing one is kept."""
+    await tx.execute(
+        _UPSERT + "DO NOTHING", {"id": telegram_id, "language": None, "blocked": 0, "ts": ts}
+    )
+
+
+class UserRepository:
+    def __init__(self, source: Source) -> None:
+        self._src = source
+
+    async def get(self, telegram_id: int) -> UserRow | None:
+        async with self._src.read() as tx:
+            row = await tx.fetchone(
+                "SELECT telegram_id, language, blocked, created_at, updated_at FROM users "
+                "WHERE telegram_id = :id",
+                {"id": telegram_id},
+            )
+        if row is None:
+            return None
+        telegram_id, language, blocked, created_at, updated_at = row
+        return UserRow(telegram_id, language, bool(blocked), created_at, updated_at)
+
+    async def ensure(
+        self, telegram_id: int, language: str | None, *, now: float | None = None
+    ) -> UserRow:
+        """The user's row, created with `language` if absent (an existing row is left as is)."""
+        user = await self.get(telegram_id)
+        if user is not None:
+            return user
+        async with self._src.transaction() as tx:
+            await tx.execute(
+                _UPSERT + "DO NOTHING",
+                {"id": telegram_id, "language": language, "blocked": 0, "ts": now_or(now)},
+            )
+        user = await self.get(telegram_id)
+        assert user is not None  # users are never deleted concurrently
+        return user
+
+    async def set_language(
+        self, telegram_id: int, language: str | None, *, now: float | None = None
+    ) -> None:
+        async with self._src.transaction() as tx:
+            await tx.execute(
+                _UPSERT + "DO UPDATE SET language = excluded.language, "
+                "updated_at = excluded.updated_at",
+                {"id": telegram_id, "language": language, "blocked": 0, "ts": now_or(now)},
+            )
+
+    async def set_blocked(
+        self, telegram_id: int, blocked: bool, *, now: float | None = None
+    ) -> None:
+        async with self._src.transaction() as tx:
+            await tx.execute(
+                _UPSERT + "DO UPDATE SET blocked = excluded.blocked, "
+                "updated_at = excluded.updated_at",
+                {"id": telegram_id, "language": None, "blocked": int(blocked), "ts": now_or(now)},
+            )
