@@ -18,6 +18,7 @@ from bot.services.delivery import OutboundQueue
 from bot.services.notifying import Notifier
 from bot.services.ordering import OrderService
 from bot.services.shop import ShopService
+from bot.services.topups import TopupService
 from bot.services.tracking import OrderTracker
 from bot.storage import Database, KeyRepository, OrderRepository, RefillRepository, UserRepository
 from bot.storage.wallets import WalletRepository
@@ -35,6 +36,7 @@ class Injected:
     users: UserRepository
     keys: KeyRepository
     shop: ShopService | None  # shop mode only
+    topups: TopupService | None  # shop mode only
 
     def as_data(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -60,6 +62,7 @@ class Services:
     tracker: OrderTracker
     shop: ShopService | None = None  # shop mode only
     wallets: WalletRepository | None = None
+    topups: TopupService | None = None  # shop mode only
 
     def injected(self) -> Injected:
         return Injected(
@@ -71,4 +74,5 @@ class Services:
             users=self.users,
             keys=self.keys,
             shop=self.shop,
+            topups=self.topups,
         )

@@ -29,6 +29,7 @@ from bot.handlers import (
     orders,
     shop,
     shop_admin,
+    topup,
     wizard,
 )
 from bot.i18n import CatalogI18n, _
@@ -49,6 +50,8 @@ from bot.services.panel_funds import PanelFunds
 from bot.services.shop import ShopCatalog, ShopService
 from bot.services.shop_orders import ShopOrders
 from bot.services.shop_pricing import PriceRule
+from bot.services.topup_wallet import LedgerWallet
+from bot.services.topups import TopupService
 from bot.services.tracking import OrderTracker
 from bot.storage import (
     Database,
@@ -60,6 +63,7 @@ from bot.storage import (
 from bot.storage.fsm import DatabaseStorage
 from bot.storage.repositories import OrderRow
 from bot.storage.shop import ShopRepository
+from bot.storage.topups import TopupRepository
 from bot.storage.wallets import WalletRepository
 from bot.telegram.limiter import SendLimiter
 from bot.telegram.retry import FloodControlMiddleware
@@ -159,6 +163,19 @@ def build_services(
         tracker=tracker,
         shop=seller,
         wallets=wallets,
+        topups=_topups(s, db, wallets) if wallets is not None else None,
+    )
+
+
+def _topups(s: Settings, db: Database, wallets: WalletRepository) -> TopupService:
+    # Crypto Pay is not wired yet: Stars only (none when STARS_PER_UNIT is unset).
+    return TopupService(
+        TopupRepository(db),
+        LedgerWallet(wallets),
+        currency=s.shop_currency,
+        digits=minor_digits(s.shop_currency),
+        stars_per_unit=s.stars_per_unit,
+        cryptopay=None,
     )
 
 
@@ -243,6 +260,10 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
     )
 
     root = errors.create_router()
+    if s.shop_mode:
+        # Payments first: nothing else may take a payment's message or its pre-checkout query.
+        root.include_router(topup.create_payments_router())
+        account.include_router(topup.create_router())
     root.include_routers(public, admins, account, common.create_fallback_router())
     dp.include_router(root)
     return dp

@@ -64,4 +64,11 @@ class Noop(CallbackData, prefix="nop"):
 
 
 class TopUp(CallbackData, prefix="tu"):
-    """The shop's Top up button (how to top up, until payments exist)."""
+    """The shop's Top up button: the amounts to pay, or how to top up without payments."""
+
+
+class TopupPick(CallbackData, prefix="tp"):
+    """A top-up's provider and amount in minor units (-1: the person types one)."""
+
+    provider: str
+    minor: Int64

@@ -1,0 +1,196 @@
+"""Top-ups in Telegram Stars: /topup and the shop's Top up button offer amounts, the invoice,
+its pre-checkout and its payment. Thin: the rules are bot.services.topups, the texts
+bot.views.topups.
+
+The payments' router is included before every other: a `successful_payment` message or a
+pre-checkout query taken by another handler would be money not credited or a query not
+answered within Telegram's 10 s.
+"""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    LabeledPrice,
+    Message,
+    PreCheckoutQuery,
+)
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.config import Settings
+from bot.keyboards.callbacks import TopupPick
+from bot.services.money import AmountError, parse_amount, to_minor_up
+from bot.services.topups import STARS_CURRENCY, TopupService
+from bot.storage.topups import Provider
+from bot.views import topups as views
+from bot.views.shop import ShopMoney
+
+OTHER = -1
+
+
+class TopupForm(StatesGroup):
+    amount = State()
+
+
+def _money(topups: TopupService) -> ShopMoney:
+    return ShopMoney(topups.currency, topups.digits)
+
+
+def _plain(topups: TopupService, minor: int) -> str:
+    """An amount for plain-text places (invoice descriptions, button labels)."""
+    return html.unescape(_money(topups)(minor))
+
+
+def _bounds(settings: Settings, topups: TopupService) -> tuple[int, int]:
+    return (
+        to_minor_up(settings.topup_min_amount, topups.digits),
+        to_minor_up(settings.topup_max_amount, topups.digits),
+    )
+
+
+def amounts_keyboard(
+    settings: Settings, topups: TopupService, provider: Provider
+) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for amount in settings.topup_amounts:
+        minor = to_minor_up(amount, topups.digits)
+        builder.button(
+            text=_plain(topups, minor),
+            callback_data=TopupPick(provider=provider.value, minor=minor),
+        )
+    builder.button(
+        text=views.other_amount_label(),
+        callback_data=TopupPick(provider=provider.value, minor=OTHER),
+    )
+    builder.adjust(4)
+    return builder.as_markup()
+
+
+def offer(settings: Settings, topups: TopupService) -> tuple[str, InlineKeyboardMarkup | None]:
+    """What /topup and the Top up button answer: the amounts, or that nothing is on."""
+    if Provider.STARS not in topups.providers:
+        return views.none_available(), None
+    return views.choose_amount(), amounts_keyboard(settings, topups, Provider.STARS)
+
+
+async def topup_command(message: Message, topups: TopupService, settings: Settings) -> None:
+    text, markup = offer(settings, topups)
+    await message.answer(text, reply_markup=markup)
+
+
+async def picked(
+    callback: CallbackQuery,
+    callback_data: TopupPick,
+    topups: TopupService,
+    settings: Settings,
+    state: FSMContext,
+    bot: Bot,
+) -> None:
+    if callback_data.provider != Provider.STARS.value or Provider.STARS not in topups.providers:
+        await callback.answer(views.none_available(), show_alert=True)
+        return
+    assert callback.message is not None
+    least, most = _bounds(settings, topups)
+    if callback_data.minor == OTHER:
+        await callback.answer()
+        await state.set_state(TopupForm.amount)
+        await bot.send_message(
+            callback.message.chat.id, views.ask_amount(_money(topups), least, most)
+        )
+        return
+    if not least <= callback_data.minor <= most:
+        await callback.answer(views.bad_amount(_money(topups), least, most), show_alert=True)
+        return
+    await callback.answer()
+    await _invoice(
+        bot, callback.message.chat.id, callback.from_user.id, callback_data.minor, topups
+    )
+
+
+async def typed_amount(
+    message: Message, state: FSMContext, topups: TopupService, settings: Settings, bot: Bot
+) -> None:
+    assert message.from_user is not None
+    least, most = _bounds(settings, topups)
+    try:
+        minor = parse_amount(message.text or "", topups.digits)
+    except AmountError:
+        minor = 0
+    if not least <= minor <= most:
+        await message.answer(views.bad_amount(_money(topups), least, most))
+        return
+    await state.clear()
+    await _invoice(bot, message.chat.id, message.from_user.id, minor, topups)
+
+
+async def _invoice(bot: Bot, chat_id: int, user_id: int, minor: int, topups: TopupService) -> None:
+    # The top-up is recorded first: a payment can only ever match a top-up we know of.
+    topup = await topups.start_stars(user_id, minor)
+    assert topup.stars is not None
+    await bot.send_invoice(
+        chat_id,
+        title=views.stars_title(),
+        description=views.stars_description(_plain(topups, minor)),
+        payload=topup.payload,
+        currency=STARS_CURRENCY,
+        prices=[LabeledPrice(label=views.stars_price_label(), amount=topup.stars)],
+    )
+
+
+async def pre_checkout(query: PreCheckoutQuery, topups: TopupService) -> None:
+    refusal = await topups.pre_checkout(
+        query.from_user.id, query.invoice_payload, query.currency, query.total_amount
+    )
+    if refusal is None:
+        await query.answer(ok=True)
+    else:
+        await query.answer(ok=False, error_message=views.checkout_refusal(refusal))
+
+
+async def paid(message: Message, topups: TopupService) -> None:
+    payment = message.successful_payment
+    assert payment is not None and message.from_user is not None
+    credited = await topups.stars_paid(
+        message.from_user.id,
+        payment.invoice_payload,
+        payment.telegram_payment_charge_id,
+        payment.currency,
+        payment.total_amount,
+    )
+    if credited is None:
+        return  # logged by the service for the admins: money for no top-up of ours
+    fmt = _money(topups)
+    if credited.fresh:
+        await message.answer(views.receipt(fmt, credited.amount, credited.balance))
+    else:
+        await message.answer(views.already_credited(fmt, credited.balance))
+
+
+async def refunded(message: Message, topups: TopupService) -> None:
+    refund = message.refunded_payment
+    assert refund is not None
+    await topups.stars_refunded(refund.telegram_payment_charge_id)
+
+
+def create_router() -> Router:
+    """Customers' top-ups. A new router each time: a router can belong to one Dispatcher."""
+    router = Router(name="topup")
+    router.message(Command("topup"))(topup_command)
+    router.callback_query(TopupPick.filter())(picked)
+    router.message(StateFilter(TopupForm.amount), F.text)(typed_amount)
+    return router
+
+
+def create_payments_router() -> Router:
+    router = Router(name="payments")
+    router.pre_checkout_query()(pre_checkout)
+    router.message(F.successful_payment)(paid)
+    router.message(F.refunded_payment)(refunded)
+    return router
