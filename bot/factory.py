@@ -245,7 +245,7 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
     admins = admin.create_router()
     admins.message.filter(F.from_user.id.in_(s.admin_ids))
     if s.shop_mode:
-        admins.include_router(shop_admin.create_router())
+        admins.include_routers(shop_admin.create_router(), topup.create_admin_router())
 
     account = Router(name="account")
     required = AccountRequired()

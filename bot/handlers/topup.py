@@ -1,6 +1,6 @@
 """Top-ups in Telegram Stars: /topup and the shop's Top up button offer amounts, the invoice,
-its pre-checkout and its payment. Thin: the rules are bot.services.topups, the texts
-bot.views.topups.
+its pre-checkout and its payment; the admins' /refund_stars. Thin: the rules are
+bot.services.topups, the texts bot.views.topups.
 
 The payments' router is included before every other: a `successful_payment` message or a
 pre-checkout query taken by another handler would be money not credited or a query not
@@ -12,7 +12,8 @@ from __future__ import annotations
 import html
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, StateFilter
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
@@ -27,7 +28,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import Settings
 from bot.keyboards.callbacks import TopupPick
 from bot.services.money import AmountError, parse_amount, to_minor_up
-from bot.services.topups import STARS_CURRENCY, TopupService
+from bot.services.topups import STARS_CURRENCY, RefundRefused, TopupService
 from bot.storage.topups import Provider
 from bot.views import topups as views
 from bot.views.shop import ShopMoney
@@ -179,6 +180,24 @@ async def refunded(message: Message, topups: TopupService) -> None:
     await topups.stars_refunded(refund.telegram_payment_charge_id)
 
 
+async def refund_stars(
+    message: Message, command: CommandObject, topups: TopupService, bot: Bot
+) -> None:
+    args = (command.args or "").split()
+    if len(args) != 1:
+        await message.answer(views.refund_usage())
+        return
+
+    async def refund(user_id: int, charge_id: str) -> None:
+        try:
+            await bot.refund_star_payment(user_id, charge_id)
+        except TelegramBadRequest as refused:
+            raise RefundRefused(refused.message) from None
+
+    outcome = await topups.refund_stars(args[0], refund)
+    await message.answer(views.refund_outcome(_money(topups), args[0], outcome))
+
+
 def create_router() -> Router:
     """Customers' top-ups. A new router each time: a router can belong to one Dispatcher."""
     router = Router(name="topup")
@@ -193,4 +212,10 @@ def create_payments_router() -> Router:
     router.pre_checkout_query()(pre_checkout)
     router.message(F.successful_payment)(paid)
     router.message(F.refunded_payment)(refunded)
+    return router
+
+
+def create_admin_router() -> Router:
+    router = Router(name="topup-admin")
+    router.message(Command("refund_stars"))(refund_stars)
     return router

@@ -14,7 +14,7 @@ from bot.sandbox.chats import ChatMessage
 from bot.sandbox.payments import Checkout
 from bot.sandbox.simulator import PanelSimulator
 from bot.services.ledger import check
-from tests.bot.harness import ALICE, BOB, Harness, running
+from tests.bot.harness import ADMIN, ALICE, BOB, Harness, running
 from tests.fakes.telegram import FakeTelegram
 
 SHOP = {"mode": "shop", "allowed_user_ids": frozenset(), "stars_per_unit": Decimal(50)}
@@ -142,3 +142,45 @@ async def test_a_flooding_payer_is_still_credited(
         assert not any("Your wallet" in t for t in h.texts(ALICE)), dropped
         assert await balance(h) == 1000
         await sound(h)
+
+
+async def paid_charge(h: Harness) -> str:
+    checkout = await pay(h, await invoice(h))
+    assert checkout.charge is not None
+    return checkout.charge.charge_id
+
+
+async def test_an_admin_refunds_stars_still_in_the_wallet_once(shop: Harness) -> None:
+    charge_id = await paid_charge(shop)
+    done = await shop.say(ADMIN, f"/refund_stars {charge_id}")
+    assert done.text.startswith(f"Refunded {charge_id}: 10.00 USD taken"), done.text
+    assert shop.tg.payments.charges[charge_id].refunded and await balance(shop) == 0
+    again = await shop.say(ADMIN, f"/refund_stars {charge_id}")
+    assert "refunded already" in again.text
+    # Telegram's refunded_payment message afterwards credits nothing.
+    shop.tg.payments.announce_refund(charge_id)
+    await shop.settle()
+    assert await balance(shop) == 0
+    await sound(shop)
+
+
+async def test_spent_stars_are_not_refunded(shop: Harness) -> None:
+    charge_id = await paid_charge(shop)
+    assert (await shop.say(ADMIN, f"/debit {ALICE} 1 fee")).text.startswith("Took")
+    told = await shop.say(ADMIN, f"/refund_stars {charge_id}")
+    assert told.text.startswith("Not refunded"), told.text
+    assert not shop.tg.payments.charges[charge_id].refunded and await balance(shop) == 900
+    await sound(shop)
+
+
+async def test_refund_stars_usage_unknown_charges_and_people_who_are_no_admins(
+    shop: Harness,
+) -> None:
+    assert "Usage: /refund_stars" in (await shop.say(ADMIN, "/refund_stars")).text
+    unknown = await shop.say(ADMIN, "/refund_stars <b>nope</b>")
+    # Escaped: shown as typed, not as bold.
+    assert unknown.text == "No Stars payment has the charge ID <b>nope</b>."
+    charge_id = await paid_charge(shop)
+    await shop.say(ALICE, f"/refund_stars {charge_id}")
+    assert not shop.tg.payments.charges[charge_id].refunded and await balance(shop) == 1000
+    await sound(shop)
