@@ -269,7 +269,7 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
     return dp
 
 
-def command_list(*, own_keys: bool, shop: bool = False) -> list[BotCommand]:
+def command_list(*, own_keys: bool, shop: bool = False, topup: bool = False) -> list[BotCommand]:
     """The menu of commands; /connect and /disconnect only where people bring their own key."""
     commands = [
         BotCommand(command="start", description=_("Main menu")),
@@ -279,6 +279,8 @@ def command_list(*, own_keys: bool, shop: bool = False) -> list[BotCommand]:
         BotCommand(command="order", description=_("One order by number")),
         BotCommand(command="balance", description=_("My wallet") if shop else _("Panel balance")),
     ]
+    if topup:
+        commands.append(BotCommand(command="topup", description=_("Top up my wallet")))
     if own_keys:
         commands += [
             BotCommand(command="connect", description=_("Connect your panel key")),
@@ -300,6 +302,7 @@ async def set_commands(bot: Bot, services: Services) -> None:
             commands = command_list(
                 own_keys=not services.settings.shared_key_mode,
                 shop=services.settings.shop_mode,
+                topup=services.topups is not None and bool(services.topups.providers),
             )
         if language == services.settings.default_language:
             await bot.set_my_commands(commands)

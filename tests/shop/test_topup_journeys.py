@@ -184,3 +184,13 @@ async def test_refund_stars_usage_unknown_charges_and_people_who_are_no_admins(
     await shop.say(ALICE, f"/refund_stars {charge_id}")
     assert not shop.tg.payments.charges[charge_id].refunded and await balance(shop) == 1000
     await sound(shop)
+
+
+async def test_the_command_menu_offers_topup_in_every_language(shop: Harness) -> None:
+    menus = {
+        c.params.get("language_code"): c.params["commands"]
+        for c in shop.tg.calls_of("setMyCommands")
+    }
+    assert set(menus) >= {None, "en", "ru", "ja"}
+    for commands in menus.values():
+        assert "topup" in [c["command"] for c in commands]
