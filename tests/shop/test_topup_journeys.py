@@ -21,8 +21,11 @@ SHOP = {"mode": "shop", "allowed_user_ids": frozenset(), "stars_per_unit": Decim
 
 
 @pytest.fixture
-async def shop(tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram) -> AsyncIterator[Harness]:
-    async with running(tmp_path, sim, tg, **SHOP) as h:
+async def shop(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, database_url: str
+) -> AsyncIterator[Harness]:
+    # SQLite, and PostgreSQL too when TEST_DATABASE_URL is set.
+    async with running(tmp_path, sim, tg, database_url=database_url, **SHOP) as h:
         yield h
 
 
