@@ -33,6 +33,7 @@ from bot.i18n import CatalogI18n, build_i18n
 from bot.runners.inflight import InFlight
 from bot.runners.inlet import UpdateInlet
 from bot.runners.webhook import WebhookServer, set_webhook
+from bot.services.invoice_poller import InvoicePoller
 from bot.storage import (
     Database,
     KeyRepository,
@@ -43,6 +44,7 @@ from bot.storage import (
     load_or_create_secret_key,
     shown_url,
 )
+from bot.storage.topups import Provider
 from bot.telegram.limiter import SendLimiter
 from bot.worker import Worker
 
@@ -180,6 +182,11 @@ class BotApp:
             ttl=self.settings.worker_lease_seconds,
             recover=recover,
             tracker=services.tracker,
+            others=[
+                InvoicePoller(services.topups.poll_invoices, self.settings.cryptopay_poll_seconds)
+            ]
+            if services.topups is not None and Provider.CRYPTOPAY in services.topups.providers
+            else [],
         )
 
     # --- running ------------------------------------------------------------------------------
@@ -256,6 +263,8 @@ class BotApp:
     async def close(self) -> None:
         """Close what `open()` opened (for an app that was opened and never run)."""
         await self.services.panel.close()
+        if self.services.topups is not None:
+            await self.services.topups.close()
         self.limiter.close()  # ends sends still waiting for a slot or a 429's pause
         await self.bot.session.close()
         await self.db.close()

@@ -38,6 +38,7 @@ from bot.middlewares.people import AllowListMiddleware, PersonLocaleMiddleware, 
 from bot.middlewares.private import PrivateChatsOnly
 from bot.middlewares.throttling import ThrottlingMiddleware, TokenBuckets
 from bot.panel.client import PanelClient
+from bot.payments.cryptopay import CryptoPayClient, api_url
 from bot.runners.inflight import CountingDispatcher, InFlight
 from bot.services.accounts import AccountResolver
 from bot.services.catalog import CatalogService
@@ -51,7 +52,7 @@ from bot.services.shop import ShopCatalog, ShopService
 from bot.services.shop_orders import ShopOrders
 from bot.services.shop_pricing import PriceRule
 from bot.services.topup_wallet import LedgerWallet
-from bot.services.topups import TopupService
+from bot.services.topups import Credited, TopupService
 from bot.services.tracking import OrderTracker
 from bot.storage import (
     Database,
@@ -63,11 +64,12 @@ from bot.storage import (
 from bot.storage.fsm import DatabaseStorage
 from bot.storage.repositories import OrderRow
 from bot.storage.shop import ShopRepository
-from bot.storage.topups import TopupRepository
+from bot.storage.topups import Provider, TopupRepository
 from bot.storage.wallets import WalletRepository
 from bot.telegram.limiter import SendLimiter
 from bot.telegram.retry import FloodControlMiddleware
 from bot.telegram.sender import make_bot_sender
+from bot.views import topups as topup_views
 from bot.views.notifications import NotificationViews
 from bot.views.shop import ShopMoney, panel_funds_alert
 
@@ -163,19 +165,43 @@ def build_services(
         tracker=tracker,
         shop=seller,
         wallets=wallets,
-        topups=_topups(s, db, wallets) if wallets is not None else None,
+        topups=_topups(s, db, wallets, notifier) if wallets is not None else None,
     )
 
 
-def _topups(s: Settings, db: Database, wallets: WalletRepository) -> TopupService:
-    # Crypto Pay is not wired yet: Stars only (none when STARS_PER_UNIT is unset).
+def _topups(
+    s: Settings, db: Database, wallets: WalletRepository, notifier: Notifier
+) -> TopupService:
+    digits = minor_digits(s.shop_currency)
+    money = ShopMoney(s.shop_currency, digits)
+    cryptopay = None
+    if s.cryptopay_token is not None:
+        cryptopay = CryptoPayClient(
+            s.cryptopay_token.get_secret_value(),
+            api_url(s.cryptopay_network, s.cryptopay_api_url),
+            timeout=s.panel_timeout_seconds,
+        )
+
+    async def receipt(credited: Credited) -> None:
+        # A Crypto Pay invoice is found paid by the worker, away from any chat: told by queue.
+        # (A Stars payment's receipt answers its successful_payment message.)
+        if credited.topup.provider is not Provider.CRYPTOPAY:
+            return
+        await notifier.tell(
+            [credited.topup.user_id],
+            lambda: topup_views.receipt(money, credited.amount, credited.balance),
+        )
+
     return TopupService(
         TopupRepository(db),
         LedgerWallet(wallets),
         currency=s.shop_currency,
-        digits=minor_digits(s.shop_currency),
+        digits=digits,
         stars_per_unit=s.stars_per_unit,
-        cryptopay=None,
+        cryptopay=cryptopay,
+        cryptopay_assets=s.cryptopay_assets,
+        invoice_seconds=s.cryptopay_invoice_minutes * 60,
+        on_paid=receipt,
     )
 
 

@@ -1,6 +1,6 @@
-"""Top-ups in Telegram Stars: /topup and the shop's Top up button offer amounts, the invoice,
-its pre-checkout and its payment; the admins' /refund_stars. Thin: the rules are
-bot.services.topups, the texts bot.views.topups.
+"""Top-ups: /topup and the shop's Top up button offer providers and amounts; a Stars invoice,
+its pre-checkout and its payment; a Crypto Pay invoice and its check button; the admins'
+/refund_stars. Thin: the rules are bot.services.topups, the texts bot.views.topups.
 
 The payments' router is included before every other: a `successful_payment` message or a
 pre-checkout query taken by another handler would be money not credited or a query not
@@ -26,10 +26,10 @@ from aiogram.types import (
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
-from bot.keyboards.callbacks import TopupPick
+from bot.keyboards.callbacks import TopupCheck, TopupPick
 from bot.services.money import AmountError, parse_amount, to_minor_up
-from bot.services.topups import STARS_CURRENCY, RefundRefused, TopupService
-from bot.storage.topups import Provider
+from bot.services.topups import STARS_CURRENCY, RefundRefused, TopupService, TopupUnavailable
+from bot.storage.topups import Provider, Topup
 from bot.views import topups as views
 from bot.views.shop import ShopMoney
 
@@ -74,11 +74,26 @@ def amounts_keyboard(
     return builder.as_markup()
 
 
+def providers_keyboard(topups: TopupService) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for provider in topups.providers:
+        builder.button(
+            text=views.provider_label(provider),
+            callback_data=TopupPick(provider=provider.value, minor=0),
+        )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
 def offer(settings: Settings, topups: TopupService) -> tuple[str, InlineKeyboardMarkup | None]:
-    """What /topup and the Top up button answer: the amounts, or that nothing is on."""
-    if Provider.STARS not in topups.providers:
+    """What /topup and the Top up button answer: the providers or the amounts, or that none
+    is on."""
+    providers = topups.providers
+    if not providers:
         return views.none_available(), None
-    return views.choose_amount(), amounts_keyboard(settings, topups, Provider.STARS)
+    if len(providers) > 1:
+        return views.choose_provider(), providers_keyboard(topups)
+    return views.choose_amount(), amounts_keyboard(settings, topups, providers[0])
 
 
 async def topup_command(message: Message, topups: TopupService, settings: Settings) -> None:
@@ -94,14 +109,24 @@ async def picked(
     state: FSMContext,
     bot: Bot,
 ) -> None:
-    if callback_data.provider != Provider.STARS.value or Provider.STARS not in topups.providers:
+    provider = next((p for p in topups.providers if p.value == callback_data.provider), None)
+    if provider is None:
         await callback.answer(views.none_available(), show_alert=True)
         return
     assert callback.message is not None
     least, most = _bounds(settings, topups)
+    if callback_data.minor == 0:
+        await callback.answer()
+        await bot.send_message(
+            callback.message.chat.id,
+            views.choose_amount(),
+            reply_markup=amounts_keyboard(settings, topups, provider),
+        )
+        return
     if callback_data.minor == OTHER:
         await callback.answer()
         await state.set_state(TopupForm.amount)
+        await state.update_data(topup_provider=provider.value)
         await bot.send_message(
             callback.message.chat.id, views.ask_amount(_money(topups), least, most)
         )
@@ -110,9 +135,8 @@ async def picked(
         await callback.answer(views.bad_amount(_money(topups), least, most), show_alert=True)
         return
     await callback.answer()
-    await _invoice(
-        bot, callback.message.chat.id, callback.from_user.id, callback_data.minor, topups
-    )
+    chat_id, user_id = callback.message.chat.id, callback.from_user.id
+    await _start(bot, chat_id, user_id, provider, callback_data.minor, topups, settings)
 
 
 async def typed_amount(
@@ -127,8 +151,56 @@ async def typed_amount(
     if not least <= minor <= most:
         await message.answer(views.bad_amount(_money(topups), least, most))
         return
+    provider = Provider((await state.get_data()).get("topup_provider", Provider.STARS.value))
     await state.clear()
-    await _invoice(bot, message.chat.id, message.from_user.id, minor, topups)
+    await _start(bot, message.chat.id, message.from_user.id, provider, minor, topups, settings)
+
+
+async def _start(
+    bot: Bot,
+    chat_id: int,
+    user_id: int,
+    provider: Provider,
+    minor: int,
+    topups: TopupService,
+    settings: Settings,
+) -> None:
+    if provider is Provider.STARS:
+        await _invoice(bot, chat_id, user_id, minor, topups)
+        return
+    try:
+        topup = await topups.start_cryptopay(user_id, minor, views.stars_title())
+    except TopupUnavailable:
+        await bot.send_message(chat_id, views.crypto_unavailable())
+        return
+    await bot.send_message(
+        chat_id,
+        views.crypto_invoice(
+            _money(topups), minor, settings.cryptopay_assets, settings.cryptopay_invoice_minutes
+        ),
+        reply_markup=crypto_keyboard(topups, topup),
+    )
+
+
+def crypto_keyboard(topups: TopupService, topup: Topup) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    assert topup.invoice_url is not None
+    builder.button(text=views.pay_button(_plain(topups, topup.amount)), url=topup.invoice_url)
+    builder.button(text=views.check_button(), callback_data=TopupCheck(id=topup.id))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+async def check(callback: CallbackQuery, callback_data: TopupCheck, topups: TopupService) -> None:
+    """'I have paid': look now (the worker looks too); a paid or expired invoice loses its
+    buttons (the receipt comes from the payment's crediting)."""
+    await topups.poll_invoices()
+    if await topups.usable(callback_data.id, callback.from_user.id) is not None:
+        await callback.answer(views.not_paid_yet(), show_alert=True)
+        return
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_reply_markup(reply_markup=None)
 
 
 async def _invoice(bot: Bot, chat_id: int, user_id: int, minor: int, topups: TopupService) -> None:
@@ -203,6 +275,7 @@ def create_router() -> Router:
     router = Router(name="topup")
     router.message(Command("topup"))(topup_command)
     router.callback_query(TopupPick.filter())(picked)
+    router.callback_query(TopupCheck.filter())(check)
     router.message(StateFilter(TopupForm.amount), F.text)(typed_amount)
     return router
 

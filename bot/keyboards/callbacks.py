@@ -68,7 +68,13 @@ class TopUp(CallbackData, prefix="tu"):
 
 
 class TopupPick(CallbackData, prefix="tp"):
-    """A top-up's provider and amount in minor units (-1: the person types one)."""
+    """A top-up's provider, then its amount in minor units (0: choose one; -1: type one)."""
 
     provider: str
     minor: Int64
+
+
+class TopupCheck(CallbackData, prefix="tk"):
+    """'I have paid' under a Crypto Pay invoice of the top-up `id`."""
+
+    id: Int64

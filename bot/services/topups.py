@@ -191,6 +191,10 @@ class TopupService:
         self._on_paid = on_paid
         self._clock = clock
 
+    async def close(self) -> None:
+        if self._cryptopay is not None:
+            await self._cryptopay.close()
+
     @property
     def providers(self) -> list[Provider]:
         """The providers that are on, in the order offered."""

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox.chats import ChatMessage
+from bot.sandbox.cryptopay import CryptoPaySimulator
 from bot.sandbox.payments import Checkout
 from bot.sandbox.simulator import PanelSimulator
 from bot.services.ledger import check
@@ -197,3 +198,32 @@ async def test_the_command_menu_offers_topup_in_every_language(shop: Harness) ->
     assert set(menus) >= {None, "en", "ru", "ja"}
     for commands in menus.values():
         assert "topup" in [c["command"] for c in commands]
+
+
+async def test_crypto_pay_invoice_found_paid_by_the_worker_credits_once(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with CryptoPaySimulator() as cryptopay:
+        both = {
+            **SHOP,
+            "cryptopay_token": cryptopay.token,
+            "cryptopay_api_url": cryptopay.url,
+            "cryptopay_poll_seconds": 0.05,
+        }
+        async with running(tmp_path, sim, tg, **both) as h:
+            assert "How would you like" in (await h.say(ALICE, "/topup")).text
+            await h.press(ALICE, "💎 Crypto (Crypto Pay)")
+            sent = await h.press(ALICE, "5.00 USD")
+            (invoice_id,) = cryptopay.invoices
+            assert "Pay 5.00 USD" in [b["text"] for b in sent.buttons]
+            not_yet = h.tap(ALICE, "I have paid", message=sent)
+            await h.settle()
+            assert "Not paid yet" in h.answer_of(not_yet)
+            await cryptopay.pay(invoice_id, notify=False)
+            await h.tg.wait_for(lambda: "5.00 USD was added" in h.last(ALICE).text, 10)
+            assert await balance(h) == 500
+            await h.press(ALICE, "I have paid", message=sent)  # paid: the buttons go
+            await h.settle()
+            assert await balance(h) == 500
+            assert sum("was added" in t for t in h.texts(ALICE)) == 1
+            await sound(h)
