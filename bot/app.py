@@ -30,9 +30,10 @@ from bot.config import ConfigError, Settings
 from bot.container import Services
 from bot.factory import build_bot, build_dispatcher, build_services, set_commands
 from bot.i18n import CatalogI18n, build_i18n
+from bot.payments.webhook import CryptoPayWebhook
 from bot.runners.inflight import InFlight
 from bot.runners.inlet import UpdateInlet
-from bot.runners.webhook import WebhookServer, set_webhook
+from bot.runners.webhook import Route, WebhookServer, set_webhook
 from bot.services.invoice_poller import InvoicePoller
 from bot.storage import (
     Database,
@@ -205,6 +206,14 @@ class BotApp:
         finally:
             await self._shutdown()
 
+    def _payment_routes(self) -> dict[str, Route]:
+        """Crypto Pay's webhook beside Telegram's path (the worker's polling finds the rest)."""
+        s, topups = self.settings, self.services.topups
+        if s.cryptopay_webhook_path is None or s.cryptopay_token is None or topups is None:
+            return {}
+        hook = CryptoPayWebhook(s.cryptopay_token.get_secret_value(), topups.invoice_paid)
+        return {s.cryptopay_webhook_path: hook.handle}
+
     async def _start_front(self, **polling: Any) -> None:
         s = self.settings
         await set_commands(self.bot, self.services)
@@ -219,6 +228,7 @@ class BotApp:
                 host=s.webhook_host,
                 port=s.webhook_port,
                 grace=s.shutdown_grace_seconds,
+                routes=self._payment_routes(),
             )
             await self.webhook.start()
             await set_webhook(self.bot, url=s.webhook_url, secret=secret, allowed_updates=allowed)

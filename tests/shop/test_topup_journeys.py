@@ -1,6 +1,6 @@
-"""Top-ups in Telegram Stars end to end: the real Dispatcher, database and wallet against the
-fake Bot API's payments (STARS_PER_UNIT=50: 10.00 USD is 500 Stars). The ledger's audit
-(`python -m bot ledger-check`) is clean after each."""
+"""Top-ups end to end: the real Dispatcher, database and wallet against the fake Bot API's
+payments (STARS_PER_UNIT=50: 10.00 USD is 500 Stars) and the Crypto Pay simulator. The
+ledger's audit (`python -m bot ledger-check`) is clean after each."""
 
 from __future__ import annotations
 
@@ -200,6 +200,41 @@ async def test_the_command_menu_offers_topup_in_every_language(shop: Harness) ->
         assert "topup" in [c["command"] for c in commands]
 
 
+async def crypto_invoice(h: Harness, cryptopay: CryptoPaySimulator) -> tuple[ChatMessage, int]:
+    assert "How would you like" in (await h.say(ALICE, "/topup")).text
+    await h.press(ALICE, "💎 Crypto (Crypto Pay)")
+    sent = await h.press(ALICE, "5.00 USD")
+    (invoice_id,) = cryptopay.invoices
+    return sent, invoice_id
+
+
+async def test_crypto_pay_webhook_in_webhook_mode_credits_once(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with CryptoPaySimulator() as cryptopay:
+        hooked = {
+            **SHOP,
+            "cryptopay_token": cryptopay.token,
+            "cryptopay_api_url": cryptopay.url,
+            "cryptopay_webhook_path": "/cryptopay",
+            "cryptopay_poll_seconds": 3600,  # the webhook, not the poll, must credit
+        }
+        h = Harness(tmp_path, sim, tg, runner="webhook", **hooked)
+        await h.start()
+        try:
+            port = h.overrides["webhook_port"]
+            cryptopay.webhook_url = f"http://127.0.0.1:{port}/cryptopay"
+            _, invoice_id = await crypto_invoice(h, cryptopay)
+            await cryptopay.pay(invoice_id)
+            await h.tg.wait_for(lambda: "5.00 USD was added" in h.last(ALICE).text, 10)
+            await cryptopay.deliver(invoice_id)  # Crypto Pay sends it again
+            assert await balance(h) == 500
+            assert sum("was added" in t for t in h.texts(ALICE)) == 1
+            await sound(h)
+        finally:
+            await h.stop()
+
+
 async def test_crypto_pay_invoice_found_paid_by_the_worker_credits_once(
     tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
@@ -211,10 +246,7 @@ async def test_crypto_pay_invoice_found_paid_by_the_worker_credits_once(
             "cryptopay_poll_seconds": 0.05,
         }
         async with running(tmp_path, sim, tg, **both) as h:
-            assert "How would you like" in (await h.say(ALICE, "/topup")).text
-            await h.press(ALICE, "💎 Crypto (Crypto Pay)")
-            sent = await h.press(ALICE, "5.00 USD")
-            (invoice_id,) = cryptopay.invoices
+            sent, invoice_id = await crypto_invoice(h, cryptopay)
             assert "Pay 5.00 USD" in [b["text"] for b in sent.buttons]
             not_yet = h.tap(ALICE, "I have paid", message=sent)
             await h.settle()
