@@ -31,9 +31,11 @@ from bot.config import ConfigError, Settings
 from bot.container import Services
 from bot.factory import build_bot, build_dispatcher, build_services, set_commands
 from bot.i18n import CatalogI18n, build_i18n
+from bot.payments.webhook import CryptoPayWebhook
 from bot.runners.inflight import InFlight
 from bot.runners.inlet import UpdateInlet
-from bot.runners.webhook import WebhookServer, set_webhook
+from bot.runners.webhook import Route, WebhookServer, set_webhook
+from bot.services.invoice_poller import InvoicePoller
 from bot.shared.connection import SharedRedis
 from bot.storage import (
     Database,
@@ -45,6 +47,7 @@ from bot.storage import (
     load_or_create_secret_key,
     shown_url,
 )
+from bot.storage.topups import Provider
 from bot.telegram.limiter import SendLimiter
 from bot.worker import Together, Worker
 
@@ -208,6 +211,11 @@ class BotApp:
             ttl=self.settings.worker_lease_seconds,
             recover=recover,
             tracker=Together(services.tracker, services.broadcaster),
+            others=[
+                InvoicePoller(services.topups.poll_invoices, self.settings.cryptopay_poll_seconds)
+            ]
+            if services.topups is not None and Provider.CRYPTOPAY in services.topups.providers
+            else [],
         )
 
     # --- running ------------------------------------------------------------------------------
@@ -226,6 +234,14 @@ class BotApp:
         finally:
             await self._shutdown()
 
+    def _payment_routes(self) -> dict[str, Route]:
+        """Crypto Pay's webhook beside Telegram's path (the worker's polling finds the rest)."""
+        s, topups = self.settings, self.services.topups
+        if s.cryptopay_webhook_path is None or s.cryptopay_token is None or topups is None:
+            return {}
+        hook = CryptoPayWebhook(s.cryptopay_token.get_secret_value(), topups.invoice_paid)
+        return {s.cryptopay_webhook_path: hook.handle}
+
     async def _start_front(self, **polling: Any) -> None:
         s = self.settings
         await set_commands(self.bot, self.services)
@@ -240,6 +256,7 @@ class BotApp:
                 host=s.webhook_host,
                 port=s.webhook_port,
                 grace=s.shutdown_grace_seconds,
+                routes=self._payment_routes(),
             )
             await self.webhook.start()
             async with self._one_instance_at_a_time("webhook"):
@@ -294,6 +311,8 @@ class BotApp:
     async def close(self) -> None:
         """Close what `open()` opened (for an app that was opened and never run)."""
         await self.services.panel.close()
+        if self.services.topups is not None:
+            await self.services.topups.close()
         self.limiter.close()  # ends sends still waiting for a slot or a 429's pause
         await self.bot.session.close()
         await self._close_shared()

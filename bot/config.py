@@ -30,6 +30,8 @@ DEFAULT_USER_AGENT = (
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.sqlite3"
 
 IdList = Annotated[frozenset[int], NoDecode]
+AmountList = Annotated[tuple[Decimal, ...], NoDecode]
+NameList = Annotated[tuple[str, ...], NoDecode]
 
 
 class ConfigError(Exception):
@@ -93,6 +95,19 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = None
     redis_prefix: str = Field("smmbot", min_length=1)
     redis_state_ttl_seconds: float = Field(7 * 24 * 3600.0, gt=0)
+    # Top-ups. Stars: how many buy one unit of the shop's currency (unset: Stars are off).
+    stars_per_unit: Decimal | None = Field(None, gt=0, allow_inf_nan=False)
+    topup_amounts: AmountList = (Decimal(5), Decimal(10), Decimal(25), Decimal(50))
+    topup_min_amount: Decimal = Field(Decimal(1), gt=0, allow_inf_nan=False)
+    topup_max_amount: Decimal = Field(Decimal(1000), gt=0, allow_inf_nan=False)
+    cryptopay_token: SecretStr | None = None  # unset: Crypto Pay is off
+    cryptopay_network: Literal["mainnet", "testnet"] = "mainnet"
+    cryptopay_api_url: str | None = None  # another API (the simulator); default: the network's
+    cryptopay_assets: NameList = ("USDT", "TON", "BTC")
+    cryptopay_invoice_minutes: int = Field(60, ge=1, le=44640)
+    cryptopay_poll_seconds: float = Field(30.0, gt=0)
+    # Where the webhook server takes Crypto Pay's webhook (RUNNER=webhook); unset: polling only.
+    cryptopay_webhook_path: str | None = None
 
     @field_validator("allowed_user_ids", "admin_ids", mode="before")
     @classmethod
@@ -109,7 +124,53 @@ class Settings(BaseSettings):
             return frozenset(ids)
         return value
 
-    @field_validator("panel_url", "telegram_api_url", "webhook_url")
+    @field_validator("stars_per_unit", mode="before")
+    @classmethod
+    def _blank_is_off(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("topup_amounts", mode="before")
+    @classmethod
+    def _split_amounts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("topup_amounts")
+    @classmethod
+    def _positive_amounts(cls, value: tuple[Decimal, ...]) -> tuple[Decimal, ...]:
+        if not value or any(not a.is_finite() or a <= 0 for a in value):
+            raise ValueError("expected comma-separated positive amounts, such as 5,10,25,50")
+        return tuple(sorted(set(value)))
+
+    @field_validator("cryptopay_assets", mode="before")
+    @classmethod
+    def _split_assets(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(part.strip().upper() for part in value.split(",") if part.strip())
+        if isinstance(value, tuple) and (
+            not value or not all(a.isascii() and a.isalnum() and len(a) <= 10 for a in value)
+        ):
+            raise ValueError("expected comma-separated asset codes, such as USDT,TON,BTC")
+        return value
+
+    @field_validator("cryptopay_token")
+    @classmethod
+    def _cryptopay_token(cls, value: SecretStr | None) -> SecretStr | None:
+        token = value.get_secret_value().strip() if value is not None else ""
+        if not token:
+            return None
+        head, _, tail = token.partition(":")
+        if not head.isdigit() or not tail:
+            raise ValueError("expected an app token like 12345:AA... from @CryptoBot's Crypto Pay")
+        return SecretStr(token)
+
+    @field_validator("cryptopay_network", mode="before")
+    @classmethod
+    def _network(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("panel_url", "telegram_api_url", "webhook_url", "cryptopay_api_url")
     @classmethod
     def _http_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or not value.strip():
@@ -206,7 +267,7 @@ class Settings(BaseSettings):
     def _runner(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("webhook_path")
+    @field_validator("webhook_path", "cryptopay_webhook_path")
     @classmethod
     def _webhook_path(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
@@ -258,7 +319,30 @@ class Settings(BaseSettings):
             raise ValueError("WEBHOOK_URL is required when RUNNER=webhook")
         if self.webhook_secret is None:
             raise ValueError("WEBHOOK_SECRET is required when RUNNER=webhook")
+        if self.cryptopay_webhook_path is not None and (
+            self.cryptopay_webhook_path == self.listen_path
+        ):
+            raise ValueError("CRYPTOPAY_WEBHOOK_PATH must differ from Telegram's webhook path")
         return self
+
+    @model_validator(mode="after")
+    def _topups_consistent(self) -> Settings:
+        if self.topup_min_amount > self.topup_max_amount:
+            raise ValueError("TOPUP_MIN_AMOUNT must not exceed TOPUP_MAX_AMOUNT")
+        # A path nobody serves would leave the operator believing webhooks arrive.
+        if self.cryptopay_webhook_path is not None and (
+            self.runner != "webhook" or self.cryptopay_token is None
+        ):
+            raise ValueError("CRYPTOPAY_WEBHOOK_PATH needs RUNNER=webhook and CRYPTOPAY_TOKEN")
+        return self
+
+    @property
+    def stars_on(self) -> bool:
+        return self.stars_per_unit is not None
+
+    @property
+    def cryptopay_on(self) -> bool:
+        return self.cryptopay_token is not None
 
     @property
     def listen_path(self) -> str:

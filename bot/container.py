@@ -21,6 +21,7 @@ from bot.services.notifying import Notifier
 from bot.services.ordering import OrderService
 from bot.services.people import People
 from bot.services.shop import ShopService
+from bot.services.topups import TopupService
 from bot.services.tracking import OrderTracker
 from bot.shared.connection import SharedRedis
 from bot.storage import Database, KeyRepository, OrderRepository, RefillRepository, UserRepository
@@ -44,6 +45,7 @@ class Injected:
     order_stats: OrderStats
     people: People
     shop: ShopService | None  # shop mode only
+    topups: TopupService | None  # shop mode only
 
     def as_data(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -74,6 +76,7 @@ class Services:
     shop: ShopService | None = None  # shop mode only
     wallets: WalletRepository | None = None
     shared: SharedRedis | None = None  # Redis, when several instances run
+    topups: TopupService | None = None  # shop mode only
 
     def injected(self) -> Injected:
         return Injected(
@@ -89,4 +92,5 @@ class Services:
             order_stats=self.order_stats,
             people=self.people,
             shop=self.shop,
+            topups=self.topups,
         )

@@ -32,6 +32,7 @@ from bot.handlers import (
     orders,
     shop,
     shop_admin,
+    topup,
     wizard,
 )
 from bot.i18n import CatalogI18n, _
@@ -47,6 +48,7 @@ from bot.middlewares.people import (
 from bot.middlewares.private import PrivateChatsOnly
 from bot.middlewares.throttling import Buckets, ThrottlingMiddleware, TokenBuckets
 from bot.panel.client import PanelClient
+from bot.payments.cryptopay import CryptoPayClient, api_url
 from bot.runners.inflight import CountingDispatcher, InFlight
 from bot.services.accounts import AccountResolver
 from bot.services.broadcast import Broadcaster
@@ -62,6 +64,8 @@ from bot.services.people import People
 from bot.services.shop import ShopCatalog, ShopService
 from bot.services.shop_orders import ShopOrders
 from bot.services.shop_pricing import PriceRule
+from bot.services.topup_wallet import LedgerWallet
+from bot.services.topups import Credited, TopupService
 from bot.services.tracking import OrderTracker
 from bot.shared.catalogues import RedisCatalogues
 from bot.shared.claims import RedisClaims
@@ -79,11 +83,13 @@ from bot.storage.console import BroadcastRepository, OrderStats, PeopleStore, Se
 from bot.storage.fsm import DatabaseStorage
 from bot.storage.repositories import OrderRow
 from bot.storage.shop import ShopRepository
+from bot.storage.topups import Provider, TopupRepository
 from bot.storage.wallets import WalletRepository
 from bot.telegram.broadcast_progress import ProgressReporter
 from bot.telegram.limiter import SendLimiter
 from bot.telegram.retry import FloodControlMiddleware
 from bot.telegram.sender import make_bot_sender
+from bot.views import topups as topup_views
 from bot.views.broadcast import content_markup
 from bot.views.notifications import NotificationViews
 from bot.views.shop import ShopMoney, panel_funds_alert
@@ -206,6 +212,43 @@ def build_services(
         shop=seller,
         wallets=wallets,
         shared=shared,
+        topups=_topups(s, db, wallets, notifier) if wallets is not None else None,
+    )
+
+
+def _topups(
+    s: Settings, db: Database, wallets: WalletRepository, notifier: Notifier
+) -> TopupService:
+    digits = minor_digits(s.shop_currency)
+    money = ShopMoney(s.shop_currency, digits)
+    cryptopay = None
+    if s.cryptopay_token is not None:
+        cryptopay = CryptoPayClient(
+            s.cryptopay_token.get_secret_value(),
+            api_url(s.cryptopay_network, s.cryptopay_api_url),
+            timeout=s.panel_timeout_seconds,
+        )
+
+    async def receipt(credited: Credited) -> None:
+        # A Crypto Pay invoice is found paid by the worker, away from any chat: told by queue.
+        # (A Stars payment's receipt answers its successful_payment message.)
+        if credited.topup.provider is not Provider.CRYPTOPAY:
+            return
+        await notifier.tell(
+            [credited.topup.user_id],
+            lambda: topup_views.receipt(money, credited.amount, credited.balance),
+        )
+
+    return TopupService(
+        TopupRepository(db),
+        LedgerWallet(wallets),
+        currency=s.shop_currency,
+        digits=digits,
+        stars_per_unit=s.stars_per_unit,
+        cryptopay=cryptopay,
+        cryptopay_assets=s.cryptopay_assets,
+        invoice_seconds=s.cryptopay_invoice_minutes * 60,
+        on_paid=receipt,
     )
 
 
@@ -294,7 +337,7 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
     admins.callback_query.filter(F.from_user.id.in_(s.admin_ids))
     if s.shop_mode:
         # First: the shop's /stats (money) hands on to the console's (the 30-day chart).
-        admins.include_router(shop_admin.create_router())
+        admins.include_routers(shop_admin.create_router(), topup.create_admin_router())
     admins.include_routers(
         console.create_router(), console_people.create_router(), broadcast.create_router()
     )
@@ -317,12 +360,16 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
     )
 
     root = errors.create_router()
+    if s.shop_mode:
+        # Payments first: nothing else may take a payment's message or its pre-checkout query.
+        root.include_router(topup.create_payments_router())
+        account.include_router(topup.create_router())
     root.include_routers(public, admins, account, common.create_fallback_router())
     dp.include_router(root)
     return dp
 
 
-def command_list(*, own_keys: bool, shop: bool = False) -> list[BotCommand]:
+def command_list(*, own_keys: bool, shop: bool = False, topup: bool = False) -> list[BotCommand]:
     """The menu of commands; /connect and /disconnect only where people bring their own key."""
     commands = [
         BotCommand(command="start", description=_("Main menu")),
@@ -332,6 +379,8 @@ def command_list(*, own_keys: bool, shop: bool = False) -> list[BotCommand]:
         BotCommand(command="order", description=_("One order by number")),
         BotCommand(command="balance", description=_("My wallet") if shop else _("Panel balance")),
     ]
+    if topup:
+        commands.append(BotCommand(command="topup", description=_("Top up my wallet")))
     if own_keys:
         commands += [
             BotCommand(command="connect", description=_("Connect your panel key")),
@@ -353,6 +402,7 @@ async def set_commands(bot: Bot, services: Services) -> None:
             commands = command_list(
                 own_keys=not services.settings.shared_key_mode,
                 shop=services.settings.shop_mode,
+                topup=services.topups is not None and bool(services.topups.providers),
             )
         if language == services.settings.default_language:
             await bot.set_my_commands(commands)

@@ -15,7 +15,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -67,13 +67,15 @@ class Worker:
         ttl: float,
         recover: Callable[[], Awaitable[None]],
         tracker: Startable,
+        others: Sequence[Startable] = (),
         holder: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`others`: more background loops run while the lease is held (invoice polling)."""
         self._lease = lease
         self._ttl = ttl
         self._recover = recover
-        self._tracker = tracker
+        self._loops = [tracker, *others]
         self.holder = holder or holder_name()
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
@@ -103,7 +105,8 @@ class Worker:
             try:
                 await self._work()
             finally:
-                await self._tracker.stop()
+                for loop in self._loops:
+                    await loop.stop()
                 self._holding.clear()
                 with contextlib.suppress(Exception):
                     await asyncio.shield(self._lease.release(LEASE_NAME, self.holder))
@@ -126,7 +129,8 @@ class Worker:
         self._holding.set()
         log.info("worker started")
         await self._recover()
-        self._tracker.start()
+        for loop in self._loops:
+            loop.start()
         renewed_at = time.monotonic()
         while not self._stopping.is_set():
             await self._pause(self._ttl / 3)

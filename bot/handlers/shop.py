@@ -9,12 +9,15 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.config import Settings
+from bot.handlers import topup
 from bot.i18n import _
 from bot.keyboards import menus
 from bot.keyboards.callbacks import TopUp
 from bot.services.ordering import PlacementResult
 from bot.services.shop import Checkout, Outcome, ShopService
 from bot.services.shop_pricing import Charge
+from bot.services.topups import TopupService
 from bot.views.shop import (
     ShopMoney,
     briefly_unavailable,
@@ -42,12 +45,17 @@ async def balance(message: Message, shop: ShopService) -> None:
     await message.answer(wallet_balance(_money(shop), amount), reply_markup=top_up_button())
 
 
-async def top_up(callback: CallbackQuery) -> None:
+async def top_up(callback: CallbackQuery, topups: TopupService | None, settings: Settings) -> None:
     await callback.answer()
-    if callback.message is not None:
-        await callback.bot.send_message(  # type: ignore[union-attr]
-            callback.message.chat.id, top_up_help(callback.from_user.id)
-        )
+    if callback.message is None:
+        return
+    # Without a payment provider, top-ups go through an admin.
+    text, markup = top_up_help(callback.from_user.id), None
+    if topups is not None and topups.providers:
+        text, markup = topup.offer(settings, topups)
+    await callback.bot.send_message(  # type: ignore[union-attr]
+        callback.message.chat.id, text, reply_markup=markup
+    )
 
 
 async def confirmation_lines(shop: ShopService, owner_id: int, charge: Charge) -> list[str]:

@@ -64,4 +64,17 @@ class Noop(CallbackData, prefix="nop"):
 
 
 class TopUp(CallbackData, prefix="tu"):
-    """The shop's Top up button (how to top up, until payments exist)."""
+    """The shop's Top up button: the amounts to pay, or how to top up without payments."""
+
+
+class TopupPick(CallbackData, prefix="tp"):
+    """A top-up's provider, then its amount in minor units (0: choose one; -1: type one)."""
+
+    provider: str
+    minor: Int64
+
+
+class TopupCheck(CallbackData, prefix="tk"):
+    """'I have paid' under a Crypto Pay invoice of the top-up `id`."""
+
+    id: Int64

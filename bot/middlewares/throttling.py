@@ -46,6 +46,13 @@ class TokenBuckets:
         self._buckets = {u: b for u, b in self._buckets.items() if now - b[1] < idle}
 
 
+def is_payment(event: TelegramObject) -> bool:
+    """Telegram's word that money moved: dropping one loses a credit (it is sent once)."""
+    return isinstance(event, Message) and (
+        event.successful_payment is not None or event.refunded_payment is not None
+    )
+
+
 class ThrottlingMiddleware(BaseMiddleware):
     """Drops what comes too fast; needs the FSM's `raw_state` (Dispatcher's own middleware)."""
 
@@ -62,7 +69,7 @@ class ThrottlingMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         user: User | None = data.get("event_from_user")
-        if user is None:
+        if user is None or is_payment(event):
             return await handler(event, data)
         if await self._buckets.allow(user.id):
             self._told.discard(user.id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiogram import Bot
 from aiohttp import web
@@ -20,6 +21,8 @@ from bot.runners.inlet import UpdateInlet
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class WebhookServer:
@@ -32,8 +35,12 @@ class WebhookServer:
         host: str,
         port: int,
         grace: float,
+        routes: Mapping[str, Route] | None = None,
     ) -> None:
+        """`routes`: other POST endpoints served beside Telegram's (a payment provider's
+        webhook), by path; each checks its own caller."""
         self._inlet = inlet
+        self._routes = dict(routes or {})
         self._secret = secret.encode()
         self._path = path
         self._host = host
@@ -45,6 +52,8 @@ class WebhookServer:
     async def start(self) -> None:
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_post(self._path, self._handle)
+        for path, handler in self._routes.items():
+            app.router.add_post(path, handler)
         # handle_signals=False: the bot owns SIGTERM and orders the whole shutdown itself.
         self._runner = web.AppRunner(
             app, handle_signals=False, shutdown_timeout=self._grace, access_log=None

@@ -27,6 +27,8 @@ from aiohttp import web
 from bot.sandbox.chats import Chat, ChatBook, ChatMessage
 from bot.sandbox.events import Changes, EventFeed, EventKind
 from bot.sandbox.faults import Faults
+from bot.sandbox.payments import STRING_FIELDS as PAYMENT_STRING_FIELDS
+from bot.sandbox.payments import StarsPayments
 from bot.sandbox.person import Person
 from bot.sandbox.rules import (
     ApiError,
@@ -65,6 +67,7 @@ _STRING_FIELDS = frozenset(
         "emoji",
     }
 )
+_STRING_FIELDS |= PAYMENT_STRING_FIELDS
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"
@@ -128,6 +131,8 @@ class FakeTelegramServer:
         self.chats = ChatBook(self.bot_user)
         self.updates = UpdateQueue(self.changes)
         self.webhook = Webhook(self.updates, self.changes, self._run_webhook_reply)
+        # Telegram gives the bot 10 s to answer a pre-checkout query.
+        self.payments = StarsPayments(self.chats, self.updates, self.events, answer_timeout=10.0)
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._poll_generation = 0
         # Callback queries the bot may still answer, with the chat each came from.
@@ -156,6 +161,7 @@ class FakeTelegramServer:
                 "deleteMessage": self._delete_message,
                 "sendChatAction": self._send_chat_action,
                 "setChatMenuButton": self._set_chat_menu_button,
+                **self.payments.methods(),
             }.items()
         }
 

@@ -1,8 +1,7 @@
 """A person in a private chat with the bot: what they can do in Telegram, turned into the updates
 Telegram would send (and into their own messages in the chat, so that the chat reads as theirs).
 
-Payments come later (issue 13): paying an invoice is ``pre_checkout_query`` then a message with
-``successful_payment``, built the same way (``updates.add`` and ``_message_update``).
+Paying a Stars invoice is in payments.py (``fake.payments.pay(user_id, message_id)``).
 """
 
 from __future__ import annotations

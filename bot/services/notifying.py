@@ -177,8 +177,12 @@ class Notifier:
 
     async def alert_admins(self, admin_ids: Iterable[int], text_fn: Callable[[], str]) -> int:
         """Queue `text_fn()` to every admin, rendered in the admin's language; return how many."""
+        return await self.tell(admin_ids, text_fn)
+
+    async def tell(self, people: Iterable[int], text_fn: Callable[[], str]) -> int:
+        """Queue `text_fn()` to each person not blocking the bot, in their language."""
         queued = 0
-        for admin_id in sorted(set(admin_ids)):
+        for admin_id in sorted(set(people)):
             user = await self._users.get(admin_id)
             if user is not None and user.blocked:
                 continue

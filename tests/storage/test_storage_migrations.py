@@ -28,11 +28,11 @@ from bot.storage.fsm import DatabaseStorage
 from tests.intents import write_intent
 from tests.storage.sql import rows, run
 
-HEAD = "0005"
+HEAD = "0006"
 LEGACY_SCHEMA = Path(__file__).parent / "fixtures" / "schema_v2.sql"
 TABLES = {
     *("users", "panel_keys", "orders", "refills", "fsm", "leases", "alembic_version"),
-    *("wallets", "ledger_entries", "shop_sales", "shop_overrides"),
+    *("wallets", "ledger_entries", "shop_sales", "shop_overrides", "topups"),
     *("broadcasts", "broadcast_recipients", "console_people", "console_settings"),
 }
 
