@@ -141,6 +141,9 @@ class Broadcaster:
                 except Exception:
                     log.exception("broadcasts: cannot read the running broadcasts")
                 self._wake.clear()
+                if self._stopping.is_set():
+                    # A stop that came during the read above: its wake-up was just cleared.
+                    break
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._poll_seconds):
                         await self._wake.wait()
