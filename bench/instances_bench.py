@@ -30,11 +30,10 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 from redis.asyncio import Redis
-from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import make_url
 
 from bot.sandbox.simulator import PanelSimulator
-from bot.storage.db import sqlite_url
+from tests.databases import database
 from tests.fakes.telegram import FakeTelegram
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -106,30 +105,6 @@ async def rate(tg: FakeTelegram, ports: list[int], people: range) -> float:
     async with asyncio.timeout(TIMEOUT):
         await tg.webhook.wait_delivered()
     return len(people) / (time.perf_counter() - started)
-
-
-@contextlib.asynccontextmanager
-async def database(url: str | None, folder: Path) -> AsyncIterator[str]:
-    """A SQLite file in `folder`, or a fresh schema in the PostgreSQL database at `url`."""
-    if url is None:
-        yield sqlite_url(folder / "bot.sqlite3")
-        return
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(url)
-    try:
-        async with admin.begin() as conn:
-            await conn.execute(text(f"CREATE SCHEMA {schema}"))
-        try:
-            yield (
-                make_url(url)
-                .update_query_dict({"schema": schema})
-                .render_as_string(hide_password=False)
-            )
-        finally:
-            async with admin.begin() as conn:
-                await conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    finally:
-        await admin.dispose()
 
 
 async def main(count: int, database_url: str | None) -> None:

@@ -23,13 +23,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import cProfile
-import secrets
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -38,14 +36,12 @@ from aiogram import Dispatcher, F
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from cryptography.fernet import Fernet
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import BotApp
 from bot.config import Settings
 from bot.sandbox.simulator import PanelSimulator
-from bot.storage import shown_url, sqlite_url
+from bot.storage import shown_url
+from tests.databases import database
 from tests.fakes.telegram import FakeTelegram
 
 KEY = "bench-throughput-key-0123456789"
@@ -255,35 +251,11 @@ async def measure(
     return rates
 
 
-@contextlib.asynccontextmanager
-async def database(url: str | None) -> AsyncIterator[str]:
-    """A new SQLite file, or a new schema (dropped after) in the PostgreSQL database at `url`."""
-    if url is None:
-        with tempfile.TemporaryDirectory() as folder:
-            yield sqlite_url(Path(folder) / "bot.sqlite3")
-        return
-    schema = f"bench_{secrets.token_hex(6)}"
-    admin = create_async_engine(url)
-    try:
-        async with admin.begin() as conn:
-            await conn.execute(text(f"CREATE SCHEMA {schema}"))
-        try:
-            yield (
-                make_url(url)
-                .update_query_dict({"schema": schema})
-                .render_as_string(hide_password=False)
-            )
-        finally:
-            async with admin.begin() as conn:
-                await conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    finally:
-        await admin.dispose()
-
-
 async def main_async(count: int, rounds: int, url: str | None, profile: str | None) -> None:
     profiler = cProfile.Profile() if profile else None
-    async with database(url) as db:
-        rates = await measure(count, rounds, db, profiler)
+    with tempfile.TemporaryDirectory() as folder:
+        async with database(url, Path(folder)) as db:
+            rates = await measure(count, rounds, db, profiler)
     where = "SQLite" if url is None else f"PostgreSQL ({shown_url(url)})"
     print(
         f"{count:,} people a round, {rounds} rounds, {where}; updates handled per second "

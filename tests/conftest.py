@@ -8,15 +8,11 @@ several people and CI can run the suite on one database at once.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.storage import (
     Database,
@@ -25,8 +21,8 @@ from bot.storage import (
     RefillRepository,
     SecretBox,
     UserRepository,
-    sqlite_url,
 )
+from tests.databases import database
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", *(["postgresql"] if TEST_DATABASE_URL else [])]
@@ -41,20 +37,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(params=BACKENDS)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield sqlite_url(tmp_path / "data" / "bot.sqlite3")
-        return
-    schema = f"test_{secrets.token_hex(8)}"
-    admin = create_async_engine(TEST_DATABASE_URL)
-    try:
-        async with admin.begin() as conn:
-            await conn.execute(text(f"CREATE SCHEMA {schema}"))
-        url = make_url(TEST_DATABASE_URL).update_query_dict({"schema": schema})
-        yield url.render_as_string(hide_password=False)
-        async with admin.begin() as conn:
-            await conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    finally:
-        await admin.dispose()
+    server = TEST_DATABASE_URL if request.param == "postgresql" else None
+    async with database(server, tmp_path / "data") as url:
+        yield url
 
 
 @pytest.fixture
