@@ -138,10 +138,21 @@ class Worker:
                 return
             if await self._try_acquire():
                 renewed_at = time.monotonic()
+                # Again at each renewal: an intent too young to be taken for a crash's
+                # leftover at start (another instance may have been waiting for the panel)
+                # is recovered once it is old enough, not at the next restart.
+                await self._recover_safely()
             elif time.monotonic() - renewed_at >= self._ttl * 2 / 3:
                 # Another worker may take over once the lease expires: stop before it does.
                 log.warning("worker: lost the lease; pausing until it can be taken again")
                 return
+
+    async def _recover_safely(self) -> None:
+        try:
+            await self._recover()
+        except Exception:
+            # The database is briefly unavailable: the next renewal tries again.
+            log.exception("worker: recovery of interrupted orders failed")
 
     async def _try_acquire(self) -> bool:
         try:

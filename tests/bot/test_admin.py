@@ -175,3 +175,20 @@ async def test_admins_settle_orders_in_own_key_mode_without_a_key(
     h = own_key_harness
     assert "No order has an unknown outcome" in (await h.say(ADMIN, "/unknown")).text
     assert "Usage" in (await h.say(ADMIN, "/resolve")).text
+
+
+async def test_a_crash_leftover_too_young_at_start_is_recovered_once_old_enough(
+    harness: Harness,
+) -> None:
+    """An intent younger than twice the panel timeout may be another instance's Confirm at the
+    start; once older, the running worker hands it to the admins (no restart needed)."""
+    assert harness.app is not None
+    await harness.say(ADMIN, "/start")
+    intent = await write_intent(
+        harness.app.services.orders, "young", owner_id=ALICE, service_id=LIKES, age=0.0
+    )
+    # Lease renewals (and so recovery) every 0.5 s; the panel timeout is 0.5 s: old at 1 s.
+    await harness.restart_with(worker_lease_seconds=1.5)
+    await harness.tg.wait_for(
+        lambda: any(f"Local ID: {intent.id}" in t for t in harness.texts(ADMIN)), 10
+    )
