@@ -3,11 +3,19 @@ Crypto Pay invoice paid on the simulated Crypto Pay's page, then an order from t
 
 from __future__ import annotations
 
+import json
+
+import aiohttp
 from playwright.async_api import Page, expect
 
-from bot.sandbox.run import Sandbox
+from bot.payments.cryptopay import TOKEN_HEADER
+from bot.sandbox.run import ADMIN_ID, Sandbox
 from tests.sandbox_page.browser import screenshot
+from tests.sandbox_page.test_escaping_in_browser import PWN, assert_nothing_injected
 from tests.sandbox_page.test_order_in_browser import last_bot_message, press, say
+
+EVIL_TITLE = f"<img src=x onerror={PWN}>"[:32]
+EVIL_DESCRIPTION = f'<b>bold?</b><img src=x onerror="{PWN}"> &amp;'
 
 
 async def test_a_stars_top_up_from_amount_to_receipt(page: Page, sandbox: Sandbox) -> None:
@@ -74,3 +82,50 @@ async def test_a_crypto_pay_top_up_then_an_order_from_it(page: Page, sandbox: Sa
     await expect(page.locator(".msg", has_text="Placed: Order #1000")).to_have_count(1)
     assert sandbox.cryptopay is not None
     assert [i.status for i in sandbox.cryptopay.invoices.values()] == ["paid"]
+
+
+async def test_invoice_texts_from_the_bot_are_shown_as_text(page: Page, sandbox: Sandbox) -> None:
+    """Titles and descriptions are the bot's (so anyone's): text on the chat and the pay page."""
+    assert sandbox.cryptopay is not None
+    async with aiohttp.ClientSession() as http:
+        form = {
+            "chat_id": str(ADMIN_ID),
+            "title": EVIL_TITLE,
+            "description": EVIL_DESCRIPTION,
+            "payload": "not-ours",
+            "currency": "XTR",
+            "prices": json.dumps([{"label": "x", "amount": 7}]),
+        }
+        url = f"{sandbox.fake.base_url}/bot{sandbox.fake.token}/sendInvoice"
+        async with http.post(url, data=form) as answer:
+            assert (await answer.json())["ok"], await answer.text()
+        async with http.post(
+            f"{sandbox.cryptopay.url}/createInvoice",
+            json={
+                "currency_type": "fiat",
+                "fiat": "USD",
+                "amount": "3",
+                "accepted_assets": "USDT",
+                "description": EVIL_DESCRIPTION,
+            },
+            headers={TOKEN_HEADER: sandbox.cryptopay.token},
+        ) as answer:
+            pay_url = (await answer.json())["result"]["bot_invoice_url"]
+    invoice = page.locator(".msg.has-invoice").last
+    await expect(invoice.locator(".invoice-title")).to_have_text(EVIL_TITLE)
+    await expect(invoice.locator(".invoice-description")).to_have_text(EVIL_DESCRIPTION)
+    await assert_nothing_injected(page)
+
+    # The bot refuses a payload of no top-up of its own: Telegram's alert says why.
+    await press(page, "Pay ⭐️7")
+    await expect(page.locator("#alert")).to_be_visible()
+    await page.click("#alert-ok")
+
+    pay_page = page  # the chat is done with: the same tab opens the pay page
+    await pay_page.goto(pay_url)
+    await expect(pay_page.locator("#description")).to_have_text(EVIL_DESCRIPTION)
+    assert await pay_page.evaluate("document.querySelectorAll('img, b').length") == 0
+    assert await pay_page.evaluate("document.body.dataset.pwned") is None
+    # The pay page is served under the page's own rules.
+    answer = await pay_page.request.get(pay_url)
+    assert "script-src 'self'" in answer.headers["content-security-policy"]
