@@ -336,9 +336,7 @@ class SandboxPage:
     def message_json(self, chat_id: int | None, message: ChatMessage) -> dict[str, Any]:
         payments = self.fake.payments
         key = (chat_id or 0, message.message_id)
-        return message_json(
-            message, payments.invoices.get(key), payments.service_messages.get(key)
-        )
+        return message_json(message, payments.invoices.get(key), payments.service_messages.get(key))
 
     # --- Crypto Pay's pay page -----------------------------------------------------------------
 
