@@ -99,14 +99,14 @@ class _Calls:
 
 
 class CryptoPaySimulator:
-    def __init__(self, token: str = DEFAULT_TOKEN) -> None:
+    def __init__(self, token: str = DEFAULT_TOKEN, *, first_invoice_id: int = 1001) -> None:
         self.token = token
         self.invoices: dict[int, SimInvoice] = {}
         self.webhook_url: str | None = None
         self.deliveries: list[Delivery] = []
         self.calls = _Calls()
         self._failures = 0
-        self._ids = itertools.count(1001)
+        self._ids = itertools.count(first_invoice_id)
         self._update_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._url: str | None = None

@@ -15,6 +15,7 @@ import logging
 import signal
 import sys
 import tempfile
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,12 @@ class Sandbox:
         self.sim = PanelSimulator(services=services, keys=keys)
         self.fake = FakeTelegramServer(username="smm_sandbox_bot", first_name="SMM Panel Bot")
         # The shop's Crypto Pay: the bot calls its API, a visitor pays on the page's pay page.
-        self.cryptopay = CryptoPaySimulator() if mode == "shop" else None
+        # Its invoices live in memory only, but the bot's database (--data) keeps their ids:
+        # ids from the clock in milliseconds never meet an earlier run's, so a new invoice is
+        # never refused as, or taken for, an old top-up's (whose lost invoice the bot expires).
+        self.cryptopay = (
+            CryptoPaySimulator(first_invoice_id=int(time.time() * 1000)) if mode == "shop" else None
+        )
         self.page = SandboxPage(
             self.fake, self.sim, self.visitors, mode=mode, cryptopay=self.cryptopay
         )

@@ -201,3 +201,22 @@ async def test_a_kept_data_folder_keeps_the_panel_too(tmp_path: Path) -> None:
         assert second.sim.balance_of(SHARED_KEY) == Decimal("99.91")
         async with panel.post(second.sim.url, data={**form, "quantity": "100"}) as answer:
             assert (await answer.json())["order"] == "1001"
+
+
+async def test_a_kept_data_folder_never_takes_a_new_invoice_for_an_old_top_up(
+    tmp_path: Path,
+) -> None:
+    """The simulated Crypto Pay forgets its invoices at a stop; the bot's database does not. An
+    invoice of the next run with an old invoice's id would credit the old top-up instead."""
+    async with Sandbox(data_dir=tmp_path) as first:
+        old = await first.app.services.topups.start_cryptopay(1002, 500, "top-up")
+    async with Sandbox(data_dir=tmp_path) as second:
+        topups = second.app.services.topups
+        new = await topups.start_cryptopay(1002, 500, "top-up")
+        assert new.charge_id != old.charge_id
+        assert second.cryptopay is not None
+        await second.cryptopay.pay(int(str(new.charge_id)))
+        await topups.poll_invoices()
+        assert (await topups.usable(new.id, 1002)) is None  # credited
+        assert (await topups.usable(old.id, 1002)) is not None  # still waiting for its invoice
+        assert await second.app.services.wallets.balance(1002) == 1000 + 500
