@@ -220,3 +220,23 @@ async def test_a_kept_data_folder_never_takes_a_new_invoice_for_an_old_top_up(
         assert (await topups.usable(new.id, 1002)) is None  # credited
         assert (await topups.usable(old.id, 1002)) is not None  # still waiting for its invoice
         assert await second.app.services.wallets.balance(1002) == 1000 + 500
+
+
+async def test_the_crypto_pay_page_refuses_what_crypto_pay_would(
+    http: aiohttp.ClientSession, sandbox: Sandbox
+) -> None:
+    topup = await sandbox.app.services.topups.start_cryptopay(1001, 200, "top-up")
+    assert topup.invoice_url is not None and topup.invoice_url.startswith(sandbox.page.url)
+    path = "/api/cryptopay/" + topup.invoice_url.rsplit("/", 1)[1]
+    async with http.get("/cryptopay/IVnosuchinvoice") as answer:
+        assert answer.status == 404
+    async with http.post(path + "/pay", data={"asset": "USDT"}) as answer:
+        assert answer.status == 415  # another site's form cannot pay
+    async with http.post(path + "/pay", json={"asset": "DOGE"}) as answer:
+        assert answer.status == 409  # not an asset the invoice takes
+    async with http.post(path + "/pay", json={"asset": "USDT"}) as answer:
+        assert (await answer.json())["invoice"]["status"] == "paid"
+    async with http.post(path + "/pay", json={"asset": "TON"}) as answer:
+        assert answer.status == 409  # paid already
+    assert sandbox.cryptopay is not None
+    assert [i.paid_asset for i in sandbox.cryptopay.invoices.values()] == ["USDT"]
