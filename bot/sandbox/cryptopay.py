@@ -5,7 +5,8 @@ Invoices are in fiat with accepted assets, as the bot creates them. The operator
 expires an invoice on demand (`pay`, `expire`) and, when a webhook URL is set, POSTs a signed
 `invoice_paid` update to it, recording each delivery's HTTP status (`deliveries`). `fail_next`
 makes the next calls answer 500, as an outage would. Point the bot at it with
-`CRYPTOPAY_API_URL=<sim.url>`.
+`CRYPTOPAY_API_URL=<sim.url>`. The simulator serves no pay page itself: invoices' pay URLs are
+`<pay_page_url>/<hash>`, where the sandbox page serves one (bot/sandbox/web/page.py).
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class SimInvoice:
     paid_amount: Decimal | None = None
     paid_at: datetime | None = None
 
-    def json(self, base_url: str) -> dict[str, Any]:
+    def json(self, pay_url: str) -> dict[str, Any]:
+        """`pay_url`: where a person pays invoices (the hash is appended)."""
         data: dict[str, Any] = {
             "invoice_id": self.invoice_id,
             "hash": self.hash,
@@ -59,9 +61,9 @@ class SimInvoice:
             "fiat": self.fiat,
             "amount": str(self.amount),
             "accepted_assets": self.accepted_assets,
-            "bot_invoice_url": f"{base_url}/pay/{self.hash}",
-            "mini_app_invoice_url": f"{base_url}/pay/{self.hash}?mode=compact",
-            "web_app_invoice_url": f"{base_url}/pay/{self.hash}",
+            "bot_invoice_url": f"{pay_url}/{self.hash}",
+            "mini_app_invoice_url": f"{pay_url}/{self.hash}?mode=compact",
+            "web_app_invoice_url": f"{pay_url}/{self.hash}",
             "description": self.description,
             "status": self.status,
             "created_at": _iso(self.created_at),
@@ -97,17 +99,19 @@ class _Calls:
 
 
 class CryptoPaySimulator:
-    def __init__(self, token: str = DEFAULT_TOKEN) -> None:
+    def __init__(self, token: str = DEFAULT_TOKEN, *, first_invoice_id: int = 1001) -> None:
         self.token = token
         self.invoices: dict[int, SimInvoice] = {}
         self.webhook_url: str | None = None
         self.deliveries: list[Delivery] = []
         self.calls = _Calls()
         self._failures = 0
-        self._ids = itertools.count(1001)
+        self._ids = itertools.count(first_invoice_id)
         self._update_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
+        # Where a person pays an invoice (the hash is appended); default: under the API's host.
+        self.pay_page_url: str | None = None
         self._client: aiohttp.ClientSession | None = None
 
     @property
@@ -148,6 +152,13 @@ class CryptoPaySimulator:
         """The next `count` API calls answer 500 and do nothing."""
         self._failures += count
 
+    def by_hash(self, invoice_hash: str) -> SimInvoice:
+        """The invoice whose pay URL ends in `invoice_hash`."""
+        found = [i for i in self.invoices.values() if i.hash == invoice_hash]
+        if not found:
+            raise LookupError("no invoice has that hash")
+        return found[0]
+
     def by_payload(self, payload: str) -> SimInvoice:
         """The newest invoice carrying `payload` (the bot's top-up ID)."""
         found = [i for i in self.invoices.values() if i.payload == payload]
@@ -185,7 +196,7 @@ class CryptoPaySimulator:
             "update_id": next(self._update_ids),
             "update_type": "invoice_paid",
             "request_date": _iso(datetime.now(UTC)),
-            "payload": self.invoices[invoice_id].json(self._url or ""),
+            "payload": self.invoices[invoice_id].json(self._pay_url()),
         }
         return json.dumps(update).encode()
 
@@ -215,6 +226,9 @@ class CryptoPaySimulator:
             status = 0
         self.deliveries.append(Delivery(invoice_id, status))
         return status
+
+    def _pay_url(self) -> str:
+        return (self.pay_page_url or f"{self._url or ''}/pay").rstrip("/")
 
     # --- the API ------------------------------------------------------------------------------
 
@@ -290,7 +304,7 @@ class CryptoPaySimulator:
             expiration_date=now + timedelta(seconds=expires_in) if expires_in else None,
         )
         self.invoices[invoice.invoice_id] = invoice
-        return invoice.json(self._url or "")
+        return invoice.json(self._pay_url())
 
     def _get_invoices(self, params: dict[str, Any]) -> dict[str, Any]:
         chosen = list(self.invoices.values())
@@ -311,7 +325,7 @@ class CryptoPaySimulator:
         if not 1 <= count <= MAX_PAGE:
             raise _Refused("COUNT_INVALID")
         page = chosen[::-1][offset : offset + count]  # newest first, as Crypto Pay lists them
-        return {"items": [i.json(self._url or "") for i in page]}
+        return {"items": [i.json(self._pay_url()) for i in page]}
 
     def _delete_invoice(self, params: dict[str, Any]) -> bool:
         invoice_id = params.get("invoice_id")

@@ -53,6 +53,7 @@ class SentInvoice:
     payload: str
     currency: str
     total_amount: int
+    description: str = ""
 
 
 @dataclass
@@ -94,6 +95,9 @@ class StarsPayments:
         self.answer_timeout = answer_timeout
         self.invoices: dict[tuple[int, int], SentInvoice] = {}
         self.charges: dict[str, Charge] = {}
+        # The person's service messages ("successful_payment", "refunded_payment") by (chat,
+        # message id), so that a chat can be drawn as Telegram draws them.
+        self.service_messages: dict[tuple[int, int], tuple[str, Charge]] = {}
         self._waiting: dict[str, asyncio.Future[tuple[bool, str | None]]] = {}
 
     def methods(self) -> dict[str, Any]:
@@ -141,18 +145,18 @@ class StarsPayments:
             return Checkout(ok=False, error_message=error_message)
         charge = Charge(f"stxfake{next(_charge_ids):08d}", user_id, payload, currency, total)
         self.charges[charge.charge_id] = charge
-        self._service_message(user_id, "successful_payment", charge.json())
+        self._service_message(charge, "successful_payment")
         return Checkout(ok=True, charge=charge)
 
     def replay(self, charge_id: str) -> int:
         """Queue the payment's `successful_payment` message again; the update's id."""
         charge = self.charges[charge_id]
-        return self._service_message(charge.user_id, "successful_payment", charge.json())
+        return self._service_message(charge, "successful_payment")
 
     def announce_refund(self, charge_id: str) -> int:
         """Queue the `refunded_payment` message for a charge (refunded or not); the update id."""
         charge = self.charges[charge_id]
-        return self._service_message(charge.user_id, "refunded_payment", charge.json())
+        return self._service_message(charge, "refunded_payment")
 
     def refund_outside(self, charge_id: str) -> int:
         """The Stars go back without the bot asking (Telegram support): the update's id."""
@@ -201,7 +205,7 @@ class StarsPayments:
         )
         total = int(prices[0]["amount"])
         self.invoices[(chat_id, message.message_id)] = SentInvoice(
-            chat_id, message.message_id, title, payload, STARS, total
+            chat_id, message.message_id, title, payload, STARS, total, description
         )
         self._events.publish(EventKind.MESSAGE_SENT, chat_id, message)
         data = self._chats.message_json(chat, message)
@@ -238,9 +242,11 @@ class StarsPayments:
         charge.refunded = True
         return True
 
-    def _service_message(self, user_id: int, kind: str, content: dict[str, Any]) -> int:
+    def _service_message(self, charge: Charge, kind: str) -> int:
+        user_id = charge.user_id
         chat = self._chats.chat(user_id)
         message = chat.add(from_bot=False, text="", raw_text="", date=int(time.time()))
+        self.service_messages[(user_id, message.message_id)] = (kind, charge)
         self._events.publish(EventKind.MESSAGE_SENT, user_id, message)
         return self._updates.add(
             {
@@ -249,7 +255,7 @@ class StarsPayments:
                     "from": self._chats.remember(user_id),
                     "chat": chat.json(),
                     "date": message.date,
-                    kind: content,
+                    kind: charge.json(),
                 }
             }
         )

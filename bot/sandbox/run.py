@@ -15,6 +15,7 @@ import logging
 import signal
 import sys
 import tempfile
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from bot.config import Settings
+from bot.sandbox.cryptopay import CryptoPaySimulator
 from bot.sandbox.fake_telegram import FakeTelegramServer
 from bot.sandbox.simulator import PanelSimulator
 from bot.sandbox.web.page import SandboxPage, Visitor
@@ -30,8 +32,12 @@ from bot.storage.ledger import EntryKind, Movement
 MODES = ("shop", "shared-key", "own-key")
 DEFAULT_MODE = "shop"
 # In a shop, each visitor's wallet starts with this much (USD cents), credited once, so that a
-# newcomer can buy at once; top-ups come from an admin's /credit in the sandbox.
+# newcomer can buy at once; more comes from top-ups (Stars or the simulated Crypto Pay, paid on
+# the page) or an admin's /credit.
 WELCOME_CREDIT_CENTS = 1000
+# The shop's top-ups: Telegram Stars at about their price, amounts a visitor can try at once.
+STARS_PER_UNIT = Decimal(50)
+TOPUP_AMOUNTS = (Decimal(1), Decimal(5), Decimal(10))
 SHARED_KEY = "sandbox-shared-key"
 PANEL_BALANCE = Decimal(100)
 OWN_KEY_BALANCE = Decimal(25)
@@ -96,7 +102,16 @@ class Sandbox:
         )
         self.sim = PanelSimulator(services=services, keys=keys)
         self.fake = FakeTelegramServer(username="smm_sandbox_bot", first_name="SMM Panel Bot")
-        self.page = SandboxPage(self.fake, self.sim, self.visitors, mode=mode)
+        # The shop's Crypto Pay: the bot calls its API, a visitor pays on the page's pay page.
+        # Its invoices live in memory only, but the bot's database (--data) keeps their ids:
+        # ids from the clock in milliseconds never meet an earlier run's, so a new invoice is
+        # never refused as, or taken for, an old top-up's (whose lost invoice the bot expires).
+        self.cryptopay = (
+            CryptoPaySimulator(first_invoice_id=int(time.time() * 1000)) if mode == "shop" else None
+        )
+        self.page = SandboxPage(
+            self.fake, self.sim, self.visitors, mode=mode, cryptopay=self.cryptopay
+        )
         self._bot_task: asyncio.Task[None] | None = None
         self._keeper: asyncio.Task[None] | None = None
         self.app: Any = None  # the BotApp, once started
@@ -118,6 +133,15 @@ class Sandbox:
             "panel_timeout_seconds": 10.0,
             "log_level": "WARNING",
         }
+        if self.cryptopay is not None:
+            values.update(
+                stars_per_unit=STARS_PER_UNIT,
+                topup_amounts=TOPUP_AMOUNTS,
+                cryptopay_token=self.cryptopay.token,
+                cryptopay_api_url=self.cryptopay.url,
+                # The worker finds a paid invoice as soon as a status change on the panel would.
+                cryptopay_poll_seconds=self._poll_interval,
+            )
         return SandboxSettings(**values)  # type: ignore[arg-type]
 
     async def start(self) -> str:
@@ -130,6 +154,9 @@ class Sandbox:
         try:
             self._restore_panel()
             await self.sim.start()
+            if self.cryptopay is not None:
+                await self.cryptopay.start()
+                self.cryptopay.pay_page_url = url + "cryptopay"
             await self.fake.start()
             self.app = BotApp(self.settings(), bot_session=self.fake.create_session())
             await self.app.open()
@@ -212,6 +239,8 @@ class Sandbox:
             self._save_panel()  # with what the bot did while it stopped
         await self.fake.stop()
         await self.sim.stop()
+        if self.cryptopay is not None:
+            await self.cryptopay.stop()
         if self._temporary is not None:
             self._temporary.cleanup()
 

@@ -201,3 +201,42 @@ async def test_a_kept_data_folder_keeps_the_panel_too(tmp_path: Path) -> None:
         assert second.sim.balance_of(SHARED_KEY) == Decimal("99.91")
         async with panel.post(second.sim.url, data={**form, "quantity": "100"}) as answer:
             assert (await answer.json())["order"] == "1001"
+
+
+async def test_a_kept_data_folder_never_takes_a_new_invoice_for_an_old_top_up(
+    tmp_path: Path,
+) -> None:
+    """The simulated Crypto Pay forgets its invoices at a stop; the bot's database does not. An
+    invoice of the next run with an old invoice's id would credit the old top-up instead."""
+    async with Sandbox(data_dir=tmp_path) as first:
+        old = await first.app.services.topups.start_cryptopay(1002, 500, "top-up")
+    async with Sandbox(data_dir=tmp_path) as second:
+        topups = second.app.services.topups
+        new = await topups.start_cryptopay(1002, 500, "top-up")
+        assert new.charge_id != old.charge_id
+        assert second.cryptopay is not None
+        await second.cryptopay.pay(int(str(new.charge_id)))
+        await topups.poll_invoices()
+        assert (await topups.usable(new.id, 1002)) is None  # credited
+        assert (await topups.usable(old.id, 1002)) is not None  # still waiting for its invoice
+        assert await second.app.services.wallets.balance(1002) == 1000 + 500
+
+
+async def test_the_crypto_pay_page_refuses_what_crypto_pay_would(
+    http: aiohttp.ClientSession, sandbox: Sandbox
+) -> None:
+    topup = await sandbox.app.services.topups.start_cryptopay(1001, 200, "top-up")
+    assert topup.invoice_url is not None and topup.invoice_url.startswith(sandbox.page.url)
+    path = "/api/cryptopay/" + topup.invoice_url.rsplit("/", 1)[1]
+    async with http.get("/cryptopay/IVnosuchinvoice") as answer:
+        assert answer.status == 404
+    async with http.post(path + "/pay", data={"asset": "USDT"}) as answer:
+        assert answer.status == 415  # another site's form cannot pay
+    async with http.post(path + "/pay", json={"asset": "DOGE"}) as answer:
+        assert answer.status == 409  # not an asset the invoice takes
+    async with http.post(path + "/pay", json={"asset": "USDT"}) as answer:
+        assert (await answer.json())["invoice"]["status"] == "paid"
+    async with http.post(path + "/pay", json={"asset": "TON"}) as answer:
+        assert answer.status == 409  # paid already
+    assert sandbox.cryptopay is not None
+    assert [i.paid_asset for i in sandbox.cryptopay.invoices.values()] == ["USDT"]

@@ -20,8 +20,10 @@ from aiohttp import web
 
 from bot.panel.models import is_final_order_status, is_final_refill_status
 from bot.sandbox.chats import ChatMessage
+from bot.sandbox.cryptopay import CryptoPaySimulator
 from bot.sandbox.events import ChatEvent
 from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.payments import Charge, SentInvoice
 from bot.sandbox.simulator import REFILL_STATUSES, Outage, PanelSimulator
 from bot.sandbox.web.markup import to_nodes
 
@@ -42,8 +44,8 @@ _SECURITY_HEADERS = {
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
-# Paying an invoice (top-ups bring invoices): (user_id, message_id) -> None.
-PayHook = Callable[[int, int], Awaitable[None]]
+# What the page says when the bot left a pre-checkout query unanswered (Telegram's wording).
+CHECKOUT_TIMEOUT = "The bot didn't respond in time. Please try again later."
 
 
 @dataclass
@@ -68,13 +70,14 @@ class SandboxPage:
         visitors: list[Visitor],
         *,
         mode: str,
-        pay: PayHook | None = None,
+        cryptopay: CryptoPaySimulator | None = None,
     ) -> None:
+        """`cryptopay`: the simulated Crypto Pay whose invoices the page lets a visitor pay."""
         self.fake = fake
         self.sim = sim
         self.visitors = {visitor.user_id: visitor for visitor in visitors}
         self.mode = mode
-        self.pay = pay
+        self.cryptopay = cryptopay
         self._streams: set[asyncio.Queue[dict[str, Any] | None]] = set()
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
@@ -96,6 +99,10 @@ class SandboxPage:
         app.router.add_get("/api/events", self._events)
         app.router.add_post("/api/people/{user_id}/{action}", self._person_action)
         app.router.add_post("/api/panel/{action}", self._panel_action)
+        # Crypto Pay's side: an invoice's pay page, and paying it.
+        app.router.add_get("/cryptopay/{hash}", self._cryptopay_page)
+        app.router.add_get("/api/cryptopay/{hash}", self._cryptopay_invoice)
+        app.router.add_post("/api/cryptopay/{hash}/pay", self._cryptopay_pay)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -123,11 +130,11 @@ class SandboxPage:
             "type": "snapshot",
             "mode": self.mode,
             "languages": list(LANGUAGES),
-            "can_pay": self.pay is not None,
             "people": [self._visitor_json(v) for v in self.visitors.values()],
             "chats": {
                 str(user_id): [
-                    message_json(m) for m in self.fake.transcript(user_id, include_user=True)
+                    self.message_json(user_id, m)
+                    for m in self.fake.transcript(user_id, include_user=True)
                 ]
                 for user_id in self.visitors
             },
@@ -274,7 +281,7 @@ class SandboxPage:
             return None if visitor is None else {"type": "person", **self._visitor_json(visitor)}
         item: dict[str, Any] = {"type": "chat", "kind": kind, "chat": event.chat_id}
         if event.message is not None:
-            item["message"] = message_json(event.message)
+            item["message"] = self.message_json(event.chat_id, event.message)
         if kind == "message_sent" and event.message is not None and event.message.from_bot:
             item["reply_keyboard"] = event.details.get("reply_keyboard")
         elif kind == "callback_answered":
@@ -311,9 +318,13 @@ class SandboxPage:
             elif action == "restart":
                 person.rejoin()
             elif action == "pay":
-                if self.pay is None:
-                    raise ActionRefused("payments are not part of this sandbox yet")
-                await self.pay(visitor.user_id, _int(body, "message_id"))
+                checkout = await self.fake.payments.pay(visitor.user_id, _int(body, "message_id"))
+                if not checkout.ok:
+                    # Telegram shows the bot's reason (or its own, on no answer) over the form.
+                    refusal = checkout.error_message or CHECKOUT_TIMEOUT
+                    return web.json_response(
+                        {"ok": True, "person": self._visitor_json(visitor), "refusal": refusal}
+                    )
             else:
                 return _refusal(404, "no such action")
         except ActionRefused as exc:
@@ -321,6 +332,54 @@ class SandboxPage:
         except LookupError:
             return _refusal(409, "that message or button is gone")
         return web.json_response({"ok": True, "person": self._visitor_json(visitor)})
+
+    def message_json(self, chat_id: int | None, message: ChatMessage) -> dict[str, Any]:
+        payments = self.fake.payments
+        key = (chat_id or 0, message.message_id)
+        return message_json(message, payments.invoices.get(key), payments.service_messages.get(key))
+
+    # --- Crypto Pay's pay page -----------------------------------------------------------------
+
+    def _sim_invoice(self, request: web.Request) -> Any:
+        if self.cryptopay is None:
+            raise web.HTTPNotFound()
+        try:
+            return self.cryptopay.by_hash(request.match_info["hash"])
+        except LookupError:
+            raise web.HTTPNotFound() from None
+
+    async def _cryptopay_page(self, request: web.Request) -> web.FileResponse:
+        self._sim_invoice(request)
+        return web.FileResponse(STATIC / "cryptopay.html")
+
+    async def _cryptopay_invoice(self, request: web.Request) -> web.Response:
+        invoice = self._sim_invoice(request)
+        return web.json_response(
+            {
+                "ok": True,
+                "invoice": {
+                    "description": invoice.description,
+                    "amount": _money(invoice.amount),
+                    "fiat": invoice.fiat,
+                    "assets": invoice.accepted_assets,
+                    "status": invoice.status,
+                    "paid_asset": invoice.paid_asset,
+                },
+            }
+        )
+
+    async def _cryptopay_pay(self, request: web.Request) -> web.Response:
+        invoice = self._sim_invoice(request)
+        assert self.cryptopay is not None
+        body = await _json_body(request)
+        try:
+            asset = _text(body, "asset")
+            if asset not in invoice.accepted_assets:
+                raise ActionRefused("this invoice does not take that asset")
+            await self.cryptopay.pay(invoice.invoice_id, asset)
+        except (ActionRefused, ValueError) as exc:
+            return _refusal(409, str(exc))
+        return await self._cryptopay_invoice(request)
 
     async def _panel_action(self, request: web.Request) -> web.Response:
         body = await _json_body(request)
@@ -358,12 +417,29 @@ class SandboxPage:
         return web.json_response({"ok": True})
 
 
-def message_json(message: ChatMessage) -> dict[str, Any]:
-    """A chat message as the page draws it: text as nodes (see markup), buttons as rows."""
+def message_json(
+    message: ChatMessage,
+    invoice: SentInvoice | None = None,
+    service: tuple[str, Charge] | None = None,
+) -> dict[str, Any]:
+    """A chat message as the page draws it: text as nodes (see markup), buttons as rows; an
+    invoice's terms and a payment's service line as plain strings (the bot's, so untrusted)."""
     rows = (message.reply_markup or {}).get("inline_keyboard", [])
-    if message.media == "invoice" and not rows:
-        rows = [[{"text": "Pay", "pay": True}]]  # Telegram's own button under an invoice
+    if invoice is not None and not rows:
+        # Telegram's own button under a Stars invoice.
+        rows = [[{"text": f"Pay ⭐️{invoice.total_amount}", "pay": True}]]
+    extra: dict[str, Any] = {}
+    if invoice is not None:
+        extra["invoice"] = {
+            "title": invoice.title,
+            "description": invoice.description,
+            "stars": invoice.total_amount,
+        }
+    if service is not None:
+        kind, charge = service
+        extra["service"] = {"kind": kind, "stars": charge.total_amount}
     return {
+        **extra,
         "id": message.message_id,
         "from_bot": message.from_bot,
         "nodes": to_nodes(message.raw_text, message.parse_mode if message.from_bot else None),

@@ -13,7 +13,6 @@ const state = {
   current: null,
   unread: new Map(),
   mode: "",
-  canPay: false,
 };
 
 function el(tag, props, children) {
@@ -79,15 +78,39 @@ function person() {
   return state.people.find((p) => p.id === state.current);
 }
 
+// A payment's service line, centred in the chat as Telegram draws it.
+function serviceLine(message) {
+  const service = message.service;
+  const text = service.kind === "refunded_payment"
+    ? `⭐️${service.stars} were refunded to you`
+    : `You successfully transferred ⭐️${service.stars} to SMM Panel Bot`;
+  return el("div", { class: "service", dataset: { id: String(message.id) }, text });
+}
+
+// An invoice: the bot's title, description and price, each a text node.
+function invoiceBody(invoice) {
+  return el("div", { class: "invoice" }, [
+    el("div", { class: "invoice-title", text: invoice.title }),
+    el("div", { class: "invoice-description", text: invoice.description }),
+    el("div", { class: "invoice-price", text: `⭐️${invoice.stars} · Telegram Stars` }),
+  ]);
+}
+
 function renderMessage(message) {
+  if (message.service) return [serviceLine(message)];
   const bubble = el("div", {
     class: message.from_bot ? "msg" : "msg mine",
     dataset: { id: String(message.id) },
   });
   if (message.media) bubble.append(el("div", { class: "media", text: message.media === "photo" ? "🖼 Photo" : "📎 " + message.media }));
-  const text = el("div", { class: "text" });
-  renderNodes(message.nodes, text);
-  bubble.append(text);
+  if (message.invoice) {
+    bubble.classList.add("has-invoice");
+    bubble.append(invoiceBody(message.invoice));
+  } else {
+    const text = el("div", { class: "text" });
+    renderNodes(message.nodes, text);
+    bubble.append(text);
+  }
   const time = new Date(message.date * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   bubble.append(el("div", { class: "meta", text: (message.edited ? "edited " : "") + time }));
   const items = [bubble];
@@ -112,7 +135,7 @@ function inlineButton(message, button) {
       return;
     }
     if (button.pay) {
-      act("pay", { message_id: message.id });
+      pay(node, message.id);
       return;
     }
     act("press", { message_id: message.id, data: button.data });
@@ -184,7 +207,8 @@ function renderPeople() {
   const hints = {
     "own-key": "Own-key mode: send /connect, then the person's panel key shown above.",
     "shared-key": "Shared-key mode: everyone here uses the operator's panel key. Alice is an admin.",
-    shop: "Shop mode: each person pays from a wallet in the bot (it starts with $10). " +
+    shop: "Shop mode: each person pays from a wallet in the bot (it starts with $10); " +
+      "/topup adds more with Telegram Stars or Crypto Pay, both simulated: nothing is charged. " +
       "Alice is an admin: /credit, /markup, /stats.",
   };
   hint.textContent = hints[state.mode] || "";
@@ -227,6 +251,19 @@ async function act(action, body) {
     updatePerson(answer.person);
   } catch (error) {
     toast(error.message);
+  }
+}
+
+// Pay a Stars invoice: the bot's pre-checkout answer decides; a refusal shows as Telegram's.
+async function pay(button, messageId) {
+  button.disabled = true;
+  try {
+    const answer = await post(`/api/people/${state.current}/pay`, { message_id: messageId });
+    if (answer.refusal) showAlert(answer.refusal);
+  } catch (error) {
+    toast(error.message);
+  } finally {
+    button.disabled = false;
   }
 }
 
@@ -329,7 +366,6 @@ function refillCard(refill, statuses) {
 
 function applySnapshot(snapshot) {
   state.mode = snapshot.mode;
-  state.canPay = snapshot.can_pay;
   state.people = snapshot.people;
   state.commands = snapshot.commands;
   state.panel = snapshot.panel;
