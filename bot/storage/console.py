@@ -224,13 +224,12 @@ class PeopleStore:
         self, telegram_id: int, column: Literal["username", "banned"], value: Any
     ) -> None:
         """One fact about the person; their row is made on first use (the others default)."""
-        async with self._src.transaction() as tx:
-            await tx.execute(
-                f"INSERT INTO console_people (telegram_id, {column}, updated_at) "
-                "VALUES (:id, :value, :now) ON CONFLICT (telegram_id) DO UPDATE SET "
-                f"{column} = excluded.{column}, updated_at = excluded.updated_at",
-                {"id": telegram_id, "value": value, "now": time.time()},
-            )
+        await self._src.write_statement(
+            f"INSERT INTO console_people (telegram_id, {column}, updated_at) "
+            "VALUES (:id, :value, :now) ON CONFLICT (telegram_id) DO UPDATE SET "
+            f"{column} = excluded.{column}, updated_at = excluded.updated_at",
+            {"id": telegram_id, "value": value, "now": time.time()},
+        )
 
 
 class SettingsStore:
@@ -240,11 +239,10 @@ class SettingsStore:
         self._src = source
 
     async def get(self, name: str) -> str | None:
-        async with self._src.read() as tx:
-            row = await tx.fetchone(
-                "SELECT value FROM console_settings WHERE name = :name", {"name": name}
-            )
-        return None if row is None else str(row[0])
+        rows = await self._src.read_statement(
+            "SELECT value FROM console_settings WHERE name = :name", {"name": name}
+        )
+        return str(rows[0][0]) if rows else None
 
     async def set(self, name: str, value: str) -> None:
         async with self._src.transaction() as tx:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple
 
@@ -158,13 +158,12 @@ class DatabaseStorage(BaseStorage):
         if known is not None:
             self._known.move_to_end(name)
             return known
-        row = None
+        rows: Sequence[Sequence[Any]] = ()
         if name in await self._stored_keys():
-            async with self._src.read() as tx:
-                row = await tx.fetchone(
-                    "SELECT state, data FROM fsm WHERE key = :key", {"key": name}
-                )
-        dialog = NONE if row is None else Dialog(row[0], row[1])
+            rows = await self._src.read_statement(
+                "SELECT state, data FROM fsm WHERE key = :key", {"key": name}
+            )
+        dialog = Dialog(rows[0][0], rows[0][1]) if rows else NONE
         self._remember(name, dialog)
         return dialog
 
@@ -176,22 +175,16 @@ class DatabaseStorage(BaseStorage):
         self._known.pop(name, None)
         assert self._stored is not None  # read by _load
         try:
-            async with self._src.transaction() as tx:
-                # Fetched, not executed: on SQLite a statement that returns rows is one
-                # hand-off to the database thread, one without is two (its cursor is closed by
-                # another).
-                if new == NONE:
-                    # A cleared dialog leaves no row behind: the table holds only live ones.
-                    await tx.fetchall(
-                        "DELETE FROM fsm WHERE key = :key RETURNING key", {"key": name}
-                    )
-                else:
-                    await tx.fetchall(
-                        "INSERT INTO fsm (key, state, data) VALUES (:key, :state, :data) "
-                        "ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
-                        "data = excluded.data RETURNING key",
-                        {"key": name, "state": new.state, "data": new.data},
-                    )
+            if new == NONE:
+                # A cleared dialog leaves no row behind: the table holds only live ones.
+                await self._src.write_statement("DELETE FROM fsm WHERE key = :key", {"key": name})
+            else:
+                await self._src.write_statement(
+                    "INSERT INTO fsm (key, state, data) VALUES (:key, :state, :data) "
+                    "ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
+                    "data = excluded.data",
+                    {"key": name, "state": new.state, "data": new.data},
+                )
         except BaseException:
             # The outcome may be unknown (the connection lost at COMMIT): the next use of the
             # key reads what the database holds.
