@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any, NamedTuple
 
 from aiogram.exceptions import DataNotDictLikeError
+from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
@@ -48,6 +49,10 @@ def _key(key: StorageKey) -> str:
         ],
         separators=(",", ":"),
     )
+
+
+def _state(state: StateType) -> str | None:
+    return state.state if isinstance(state, State) else state
 
 
 def _dump(data: Mapping[str, Any]) -> str:
@@ -111,11 +116,18 @@ class DatabaseStorage(BaseStorage):
         self._locks = KeyLocks()
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
-        value = state.state if isinstance(state, State) else state
         name = _key(key)
         async with self._locks.hold(name):
             old = await self._load(name)
-            await self._write(name, old, Dialog(value, old.data))
+            await self._write(name, old, Dialog(_state(state), old.data))
+
+    async def set_dialog(self, key: StorageKey, state: StateType, data: Mapping[str, Any]) -> None:
+        """State and data in one write (see `set_dialog` below)."""
+        text = _dump(data)
+        name = _key(key)
+        async with self._locks.hold(name):
+            old = await self._load(name)
+            await self._write(name, old, Dialog(_state(state), text))
 
     async def get_state(self, key: StorageKey) -> str | None:
         return (await self._known_or_load(_key(key))).state
@@ -210,3 +222,13 @@ class DatabaseStorage(BaseStorage):
         self._known.move_to_end(name)
         while len(self._known) > self._capacity:
             self._known.popitem(last=False)
+
+
+async def set_dialog(context: FSMContext, state: StateType, data: Mapping[str, Any]) -> None:
+    """A new state with new data: in one database write where aiogram's `set_state` and
+    `set_data` make two (a shared Redis storage gets the two)."""
+    if isinstance(context.storage, DatabaseStorage):
+        await context.storage.set_dialog(context.key, state, data)
+        return
+    await context.set_state(state)
+    await context.set_data(data)
