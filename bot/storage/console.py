@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
@@ -194,7 +194,25 @@ class PeopleStore:
         self._src = source
 
     async def remember_username(self, telegram_id: int, username: str | None) -> None:
-        await self._put(telegram_id, "username", username.lower() if username else None)
+        await self.remember_usernames({telegram_id: username})
+
+    async def remember_usernames(self, usernames: Mapping[int, str | None]) -> None:
+        """Each person's username (lowercased), in one statement."""
+        if not usernames:
+            return
+        now = time.time()
+        params: dict[str, Any] = {"now": now}
+        values = []
+        for i, (telegram_id, username) in enumerate(usernames.items()):
+            params[f"id{i}"] = telegram_id
+            params[f"name{i}"] = username.lower() if username else None
+            values.append(f"(:id{i}, :name{i}, :now)")
+        await self._src.write_statement(
+            "INSERT INTO console_people (telegram_id, username, updated_at) "
+            f"VALUES {', '.join(values)} ON CONFLICT (telegram_id) DO UPDATE SET "
+            "username = excluded.username, updated_at = excluded.updated_at",
+            params,
+        )
 
     async def username(self, telegram_id: int) -> str | None:
         async with self._src.read() as tx:
