@@ -303,6 +303,7 @@ class BotApp:
                     log.error("some updates did not end when cut off")
             if self.worker is not None:
                 await self.worker.stop()
+            await self.services.people.written()  # before the database closes
             await self.services.queue.stop(drain=True, timeout=QUEUE_DRAIN_SECONDS)
         finally:
             await self.close()

@@ -43,6 +43,7 @@ from bot.services.ordering import OrderService, PlacementResult
 from bot.services.pricing import Quote
 from bot.services.shop import ShopService
 from bot.services.shop_pricing import Charge
+from bot.storage.fsm import set_dialog
 from bot.storage.repositories import FailureKind, OrderRepository
 from bot.texts import (
     field_label,
@@ -131,8 +132,7 @@ async def start_order(
     if service is None:
         await callback.answer(_("This service is no longer offered."), show_alert=True)
         return
-    await state.set_state(OrderWizard.answering)
-    await state.set_data(Draft.new(service, account))
+    await set_dialog(state, OrderWizard.answering, Draft.new(service, account))
     draft = await _draft(state)
     assert draft is not None
     await _ask(callback, state, draft, account, shop)

@@ -2,19 +2,30 @@
 
 Every update asks "banned?" and brings a username: both are answered from memory, the ban
 list re-read at most every ``CACHE_SECONDS`` (so a ban by another instance takes effect
-within that), a username written only when it changed.
+within that), a username written only when it changed, and not by the update itself: the
+updates go on, and the names met while one write is under way go in the next, in one
+statement (a write each was a database round trip on every newcomer's first message). This
+process finds a name at once (`find` waits for the names not yet written); another instance
+a write later. A name that failed to be written, or was still unwritten when the process
+ended, is written again at that person's next update.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
+from collections.abc import Mapping
 from typing import Protocol
 
 CACHE_SECONDS = 2.0
+BATCH = 500  # names a statement
+
+log = logging.getLogger(__name__)
 
 
 class PeoplePort(Protocol):
-    async def remember_username(self, telegram_id: int, username: str | None) -> None: ...
+    async def remember_usernames(self, usernames: Mapping[int, str | None]) -> None: ...
 
     async def username(self, telegram_id: int) -> str | None: ...
 
@@ -29,7 +40,9 @@ class People:
     def __init__(self, store: PeoplePort, *, cache_seconds: float = CACHE_SECONDS) -> None:
         self._store = store
         self._cache_seconds = cache_seconds
-        self._usernames: dict[int, str | None] = {}
+        self._usernames: dict[int, str | None] = {}  # as written, or about to be
+        self._unwritten: dict[int, str | None] = {}
+        self._writing: asyncio.Task[None] | None = None
         self._banned: set[int] = set()
         self._banned_read_at: float | None = None
 
@@ -37,8 +50,28 @@ class People:
         name = username.lower() if username else None
         if telegram_id in self._usernames and self._usernames[telegram_id] == name:
             return
-        await self._store.remember_username(telegram_id, name)
         self._usernames[telegram_id] = name
+        self._unwritten[telegram_id] = name
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write(), name="usernames")
+
+    async def written(self) -> None:
+        """Every name seen so far is written (or failed to be)."""
+        while self._writing is not None and not self._writing.done():
+            await asyncio.shield(self._writing)
+
+    async def _write(self) -> None:
+        while self._unwritten:
+            batch = dict(list(self._unwritten.items())[:BATCH])
+            for telegram_id in batch:
+                del self._unwritten[telegram_id]
+            try:
+                await self._store.remember_usernames(batch)
+            except Exception:
+                log.warning("usernames not written; tried again at the next update", exc_info=True)
+                for telegram_id, name in batch.items():
+                    if self._usernames.get(telegram_id, name) == name:
+                        self._usernames.pop(telegram_id, None)
 
     async def is_banned(self, telegram_id: int) -> bool:
         now = time.monotonic()
@@ -59,7 +92,11 @@ class People:
         query = query.strip()
         if query.isdecimal():
             return int(query)
-        return await self._store.find_username(query.removeprefix("@")) if query else None
+        if not query:
+            return None
+        await self.written()
+        return await self._store.find_username(query.removeprefix("@"))
 
     async def username(self, telegram_id: int) -> str | None:
+        await self.written()
         return await self._store.username(telegram_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
@@ -194,7 +194,25 @@ class PeopleStore:
         self._src = source
 
     async def remember_username(self, telegram_id: int, username: str | None) -> None:
-        await self._put(telegram_id, "username", username.lower() if username else None)
+        await self.remember_usernames({telegram_id: username})
+
+    async def remember_usernames(self, usernames: Mapping[int, str | None]) -> None:
+        """Each person's username (lowercased), in one statement."""
+        if not usernames:
+            return
+        now = time.time()
+        params: dict[str, Any] = {"now": now}
+        values = []
+        for i, (telegram_id, username) in enumerate(usernames.items()):
+            params[f"id{i}"] = telegram_id
+            params[f"name{i}"] = username.lower() if username else None
+            values.append(f"(:id{i}, :name{i}, :now)")
+        await self._src.write_statement(
+            "INSERT INTO console_people (telegram_id, username, updated_at) "
+            f"VALUES {', '.join(values)} ON CONFLICT (telegram_id) DO UPDATE SET "
+            "username = excluded.username, updated_at = excluded.updated_at",
+            params,
+        )
 
     async def username(self, telegram_id: int) -> str | None:
         async with self._src.read() as tx:
@@ -224,13 +242,12 @@ class PeopleStore:
         self, telegram_id: int, column: Literal["username", "banned"], value: Any
     ) -> None:
         """One fact about the person; their row is made on first use (the others default)."""
-        async with self._src.transaction() as tx:
-            await tx.execute(
-                f"INSERT INTO console_people (telegram_id, {column}, updated_at) "
-                "VALUES (:id, :value, :now) ON CONFLICT (telegram_id) DO UPDATE SET "
-                f"{column} = excluded.{column}, updated_at = excluded.updated_at",
-                {"id": telegram_id, "value": value, "now": time.time()},
-            )
+        await self._src.write_statement(
+            f"INSERT INTO console_people (telegram_id, {column}, updated_at) "
+            "VALUES (:id, :value, :now) ON CONFLICT (telegram_id) DO UPDATE SET "
+            f"{column} = excluded.{column}, updated_at = excluded.updated_at",
+            {"id": telegram_id, "value": value, "now": time.time()},
+        )
 
 
 class SettingsStore:
@@ -240,11 +257,10 @@ class SettingsStore:
         self._src = source
 
     async def get(self, name: str) -> str | None:
-        async with self._src.read() as tx:
-            row = await tx.fetchone(
-                "SELECT value FROM console_settings WHERE name = :name", {"name": name}
-            )
-        return None if row is None else str(row[0])
+        rows = await self._src.read_statement(
+            "SELECT value FROM console_settings WHERE name = :name", {"name": name}
+        )
+        return str(rows[0][0]) if rows else None
 
     async def set(self, name: str, value: str) -> None:
         async with self._src.transaction() as tx:

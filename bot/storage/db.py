@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from types import TracebackType
@@ -18,7 +19,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 
 from bot.storage.errors import StorageError
 from bot.storage.migrations import upgrade
-from bot.storage.session import AlchemyStatements, Dialect, SqliteStatements, translate
+from bot.storage.session import AlchemyStatements, Dialect, Params, SqliteStatements, translate
 from bot.storage.uow import UnitOfWork
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -101,6 +102,66 @@ def _postgres_engine(url: URL) -> AsyncEngine:
     )
 
 
+class LoopReader:
+    """A second connection to a SQLite file, for reads of a few rows made at once in the
+    event loop's own thread (the thread that opened it): a hand-off to aiosqlite's thread costs
+    far more than such a read, and waits behind every other statement queued there.
+
+    It never waits: busy_timeout 0, and a read that finds the file busy (a WAL recovery, a
+    lock another process holds) answers None, for the caller to read the usual way. In WAL
+    mode a reader is otherwise never blocked by writers, and each statement alone sees the
+    last commit of every connection, this process's writer's included.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._thread: int | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    def fetchall(self, statement: str, params: Params) -> list[Any] | None:
+        conn = self._connection()
+        if conn is None:
+            return None
+        try:
+            cursor = conn.execute(statement, params)
+            try:
+                return cursor.fetchall()
+            finally:
+                cursor.close()
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+                return None
+            raise translate(exc) from exc
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
+
+    def _connection(self) -> sqlite3.Connection | None:
+        if self._conn is None and self._thread is None:
+            self._thread = threading.get_ident()
+            try:
+                conn = sqlite3.connect(self._path, isolation_level=None)
+                conn.execute("PRAGMA busy_timeout = 0")
+                conn.execute("PRAGMA query_only = ON")  # it only ever reads
+            except sqlite3.Error:
+                return None  # the thread's connection answers instead
+            self._conn = conn
+        return self._conn if self._thread == threading.get_ident() else None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _loop_reader(engine: AsyncEngine) -> LoopReader | None:
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.query:
+        return None  # PostgreSQL; or a SQLite URL with options the reader would not share
+    if not url.database or url.database == ":memory:":
+        return None  # another connection would open another database
+    return LoopReader(url.database)
+
+
 class Database:
     """The engine, and transactions on it. Repositories take a Database (a transaction per
     call) or a UnitOfWork from `transaction()` (all calls in one transaction)."""
@@ -108,6 +169,7 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.dialect = Dialect(postgres=engine.dialect.name == "postgresql")
+        self._reader = _loop_reader(engine)
 
     @classmethod
     async def open(cls, url: str | Path) -> Database:
@@ -125,6 +187,8 @@ class Database:
         return cls(engine)
 
     async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
         await self.engine.dispose()
 
     async def __aenter__(self) -> Self:
@@ -146,6 +210,47 @@ class Database:
     def read(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """A transaction for reading only (SQLite: takes no write lock)."""
         return self._transaction(readonly=True)
+
+    async def read_statement(
+        self, statement: str, params: Params | None = None
+    ) -> Sequence[Sequence[Any]]:
+        """One statement that reads a few rows (by key: it may run in the event loop's thread,
+        see LoopReader), in a transaction of its own."""
+        if self.dialect.postgres:
+            async with self.read() as tx:
+                return await tx.fetchall(statement, params)
+        if self._reader is not None:
+            rows = self._reader.fetchall(statement, params or {})
+            if rows is not None:
+                return rows
+        return await self._sqlite_alone(statement, params or {})
+
+    async def write_statement(
+        self, statement: str, params: Params | None = None
+    ) -> Sequence[Sequence[Any]]:
+        """One statement that writes, in a transaction of its own; its rows (RETURNING)."""
+        if self.dialect.postgres:
+            async with self.transaction() as tx:
+                return await tx.fetchall(statement, params)
+        return await self._sqlite_alone(statement, params or {})
+
+    async def _sqlite_alone(self, statement: str, params: Params) -> Sequence[Sequence[Any]]:
+        # Without BEGIN (autocommit) a statement is a transaction of its own: one hand-off to
+        # the database thread, where BEGIN, it and COMMIT would be three. A statement that
+        # writes takes the write lock before it reads anything, as BEGIN IMMEDIATE would.
+        try:
+            pooled = await self.engine.raw_connection()
+        except Exception as exc:
+            raise translate(exc) from exc
+        conn: aiosqlite.Connection = pooled.driver_connection
+        try:
+            return list(await conn.execute_fetchall(statement, params))
+        except Exception as exc:
+            raise translate(exc) from exc
+        finally:
+            # Back to the pool even if cancelled: the statement still runs first in the
+            # connection's thread, before whatever the next holder queues.
+            pooled.close()
 
     def _transaction(self, *, readonly: bool) -> AbstractAsyncContextManager[UnitOfWork]:
         if self.dialect.postgres:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple
 
 from aiogram.exceptions import DataNotDictLikeError
+from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
@@ -48,6 +49,10 @@ def _key(key: StorageKey) -> str:
         ],
         separators=(",", ":"),
     )
+
+
+def _state(state: StateType) -> str | None:
+    return state.state if isinstance(state, State) else state
 
 
 def _dump(data: Mapping[str, Any]) -> str:
@@ -111,11 +116,18 @@ class DatabaseStorage(BaseStorage):
         self._locks = KeyLocks()
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
-        value = state.state if isinstance(state, State) else state
         name = _key(key)
         async with self._locks.hold(name):
             old = await self._load(name)
-            await self._write(name, old, Dialog(value, old.data))
+            await self._write(name, old, Dialog(_state(state), old.data))
+
+    async def set_dialog(self, key: StorageKey, state: StateType, data: Mapping[str, Any]) -> None:
+        """State and data in one write (see `set_dialog` below)."""
+        text = _dump(data)
+        name = _key(key)
+        async with self._locks.hold(name):
+            old = await self._load(name)
+            await self._write(name, old, Dialog(_state(state), text))
 
     async def get_state(self, key: StorageKey) -> str | None:
         return (await self._known_or_load(_key(key))).state
@@ -158,13 +170,12 @@ class DatabaseStorage(BaseStorage):
         if known is not None:
             self._known.move_to_end(name)
             return known
-        row = None
+        rows: Sequence[Sequence[Any]] = ()
         if name in await self._stored_keys():
-            async with self._src.read() as tx:
-                row = await tx.fetchone(
-                    "SELECT state, data FROM fsm WHERE key = :key", {"key": name}
-                )
-        dialog = NONE if row is None else Dialog(row[0], row[1])
+            rows = await self._src.read_statement(
+                "SELECT state, data FROM fsm WHERE key = :key", {"key": name}
+            )
+        dialog = Dialog(rows[0][0], rows[0][1]) if rows else NONE
         self._remember(name, dialog)
         return dialog
 
@@ -176,22 +187,16 @@ class DatabaseStorage(BaseStorage):
         self._known.pop(name, None)
         assert self._stored is not None  # read by _load
         try:
-            async with self._src.transaction() as tx:
-                # Fetched, not executed: on SQLite a statement that returns rows is one
-                # hand-off to the database thread, one without is two (its cursor is closed by
-                # another).
-                if new == NONE:
-                    # A cleared dialog leaves no row behind: the table holds only live ones.
-                    await tx.fetchall(
-                        "DELETE FROM fsm WHERE key = :key RETURNING key", {"key": name}
-                    )
-                else:
-                    await tx.fetchall(
-                        "INSERT INTO fsm (key, state, data) VALUES (:key, :state, :data) "
-                        "ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
-                        "data = excluded.data RETURNING key",
-                        {"key": name, "state": new.state, "data": new.data},
-                    )
+            if new == NONE:
+                # A cleared dialog leaves no row behind: the table holds only live ones.
+                await self._src.write_statement("DELETE FROM fsm WHERE key = :key", {"key": name})
+            else:
+                await self._src.write_statement(
+                    "INSERT INTO fsm (key, state, data) VALUES (:key, :state, :data) "
+                    "ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
+                    "data = excluded.data",
+                    {"key": name, "state": new.state, "data": new.data},
+                )
         except BaseException:
             # The outcome may be unknown (the connection lost at COMMIT): the next use of the
             # key reads what the database holds.
@@ -217,3 +222,13 @@ class DatabaseStorage(BaseStorage):
         self._known.move_to_end(name)
         while len(self._known) > self._capacity:
             self._known.popitem(last=False)
+
+
+async def set_dialog(context: FSMContext, state: StateType, data: Mapping[str, Any]) -> None:
+    """A new state with new data: in one database write where aiogram's `set_state` and
+    `set_data` make two (a shared Redis storage gets the two)."""
+    if isinstance(context.storage, DatabaseStorage):
+        await context.storage.set_dialog(context.key, state, data)
+        return
+    await context.set_state(state)
+    await context.set_data(data)

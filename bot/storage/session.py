@@ -107,7 +107,9 @@ class AlchemyStatements:
         self._conn = conn
 
     async def fetchall(self, statement: str, params: Params) -> Sequence[Sequence[Any]]:
-        return (await self._conn.execute(sql(statement), params)).all()
+        result = await self._conn.execute(sql(statement), params)
+        # A write without RETURNING has no rows (sqlite3 answers an empty list for it).
+        return result.all() if result.returns_rows else []
 
     async def execute(self, statement: str, params: Params) -> int:
         result = await self._conn.execute(sql(statement), params)
@@ -180,6 +182,17 @@ class Session:
         except Exception as exc:
             raise translate(exc) from exc
 
+    async def read_statement(
+        self, statement: str, params: Params | None = None
+    ) -> Sequence[Sequence[Any]]:
+        """Inside a transaction already: one more statement of it (see Source)."""
+        return await self.fetchall(statement, params)
+
+    async def write_statement(
+        self, statement: str, params: Params | None = None
+    ) -> Sequence[Sequence[Any]]:
+        return await self.fetchall(statement, params)
+
 
 class Source(Protocol):
     """What repositories run on: the database (a transaction per call) or a unit of work."""
@@ -189,3 +202,17 @@ class Source(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Session]: ...
 
     def read(self) -> AbstractAsyncContextManager[Session]: ...
+
+    async def read_statement(
+        self, statement: str, params: Params | None = None
+    ) -> Sequence[Sequence[Any]]:
+        """The rows of one statement that only reads, as `read()` would run it alone
+        (the database may run it faster: see Database.read_statement)."""
+        ...
+
+    async def write_statement(
+        self, statement: str, params: Params | None = None
+    ) -> Sequence[Sequence[Any]]:
+        """One statement that writes, as `transaction()` would run it alone; its rows
+        (RETURNING) come back, its row count does not."""
+        ...

@@ -35,9 +35,8 @@ class UserRepository:
         self._src = source
 
     async def get(self, telegram_id: int) -> UserRow | None:
-        async with self._src.read() as tx:
-            row = await tx.fetchone(_SELECT, {"id": telegram_id})
-        return None if row is None else _user(row)
+        rows = await self._src.read_statement(_SELECT, {"id": telegram_id})
+        return _user(rows[0]) if rows else None
 
     async def ensure(
         self, telegram_id: int, language: str | None, *, now: float | None = None
@@ -46,32 +45,27 @@ class UserRepository:
         user = await self.get(telegram_id)
         if user is not None:
             return user
-        async with self._src.transaction() as tx:
-            # Created and read back in one statement; another writer's row, if it came first,
-            # is read in the same transaction.
-            row = await tx.fetchone(
-                _UPSERT + f"DO NOTHING RETURNING {_COLUMNS}",
-                {"id": telegram_id, "language": language, "blocked": 0, "ts": now_or(now)},
-            ) or await tx.fetchone(_SELECT, {"id": telegram_id})
-        assert row is not None  # users are never deleted
-        return _user(row)
+        # Created and read back in one statement; a row another writer made first (nothing
+        # returned) is read after it: users are never deleted.
+        rows = await self._src.write_statement(
+            _UPSERT + f"DO NOTHING RETURNING {_COLUMNS}",
+            {"id": telegram_id, "language": language, "blocked": 0, "ts": now_or(now)},
+        ) or await self._src.read_statement(_SELECT, {"id": telegram_id})
+        return _user(rows[0])
 
     async def set_language(
         self, telegram_id: int, language: str | None, *, now: float | None = None
     ) -> None:
-        async with self._src.transaction() as tx:
-            await tx.execute(
-                _UPSERT + "DO UPDATE SET language = excluded.language, "
-                "updated_at = excluded.updated_at",
-                {"id": telegram_id, "language": language, "blocked": 0, "ts": now_or(now)},
-            )
+        await self._src.write_statement(
+            _UPSERT + "DO UPDATE SET language = excluded.language, "
+            "updated_at = excluded.updated_at",
+            {"id": telegram_id, "language": language, "blocked": 0, "ts": now_or(now)},
+        )
 
     async def set_blocked(
         self, telegram_id: int, blocked: bool, *, now: float | None = None
     ) -> None:
-        async with self._src.transaction() as tx:
-            await tx.execute(
-                _UPSERT + "DO UPDATE SET blocked = excluded.blocked, "
-                "updated_at = excluded.updated_at",
-                {"id": telegram_id, "language": None, "blocked": int(blocked), "ts": now_or(now)},
-            )
+        await self._src.write_statement(
+            _UPSERT + "DO UPDATE SET blocked = excluded.blocked, updated_at = excluded.updated_at",
+            {"id": telegram_id, "language": None, "blocked": int(blocked), "ts": now_or(now)},
+        )

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from decimal import Decimal
 
 from bot.broadcasts import Audience, BroadcastState, Content, Outcome, Segment
-from bot.storage import Database, OrderRepository, UserRepository
+from bot.services.people import People
+from bot.storage import Database, OrderRepository, StorageUnavailable, UserRepository
 from bot.storage.console import BroadcastRepository, OrderStats, PeopleStore, SettingsStore
 from tests.intents import write_intent
 
@@ -85,3 +87,48 @@ async def test_people_and_settings_are_remembered(database_url: str) -> None:
         await settings.set("maintenance", "on")
         await settings.set("maintenance", "off")
         assert await settings.get("maintenance") == "off"
+
+
+async def test_usernames_of_many_newcomers_at_once_are_written_in_few_statements(
+    database_url: str,
+) -> None:
+    async with await Database.open(database_url) as db:
+        store = PeopleStore(db)
+        batches: list[int] = []
+        write = store.remember_usernames
+
+        async def counted(usernames: Mapping[int, str | None]) -> None:
+            batches.append(len(usernames))
+            await write(usernames)
+
+        store.remember_usernames = counted  # type: ignore[method-assign]
+        people = People(store)
+        await asyncio.gather(*(people.seen(n, f"Person_{n}") for n in range(1, 301)))
+        await people.seen(5, "person_5")  # the same name again: nothing to write
+        assert await people.find("@PERSON_300") == 300  # waits for the names not yet written
+        assert await people.username(1) == "person_1"
+        assert sum(batches) == 300 and len(batches) <= 3
+        # Another instance reads the database itself.
+        assert await PeopleStore(db).find_username("person_150") == 150
+
+
+async def test_a_username_that_failed_to_be_written_is_written_at_the_next_update(
+    database_url: str,
+) -> None:
+    async with await Database.open(database_url) as db:
+        store = PeopleStore(db)
+        write = store.remember_usernames
+        failing = True
+
+        async def flaky(usernames: Mapping[int, str | None]) -> None:
+            if failing:
+                raise StorageUnavailable("locked")
+            await write(usernames)
+
+        store.remember_usernames = flaky  # type: ignore[method-assign]
+        people = People(store)
+        await people.seen(7, "Alice")
+        assert await people.find("@alice") is None
+        failing = False
+        await people.seen(7, "Alice")
+        assert await people.find("@alice") == 7

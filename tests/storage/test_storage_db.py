@@ -1,9 +1,11 @@
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from bot.storage import Database, IntegrityViolation, StorageUnavailable
+from bot.storage.db import LoopReader
 from tests.storage.sql import rows, run
 
 
@@ -127,3 +129,74 @@ async def test_an_unwritable_sqlite_folder_is_a_storage_error(tmp_path: Path) ->
     blocker.write_text("not a folder")
     with pytest.raises(OSError):
         await Database.open(blocker / "bot.sqlite3")
+
+
+async def test_a_statement_alone_waits_for_an_open_transaction_and_stays_apart(
+    db: Database,
+) -> None:
+    """On SQLite the one connection is shared: a statement alone must not slip into a
+    transaction that another task holds open (and be rolled back with it)."""
+    inside = asyncio.Event()
+    alone: asyncio.Task[object] | None = None
+
+    async def failing() -> None:
+        nonlocal alone
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO fsm (key) VALUES ('rolled back')")
+            alone = asyncio.create_task(
+                db.write_statement("INSERT INTO fsm (key) VALUES ('alone')")
+            )
+            inside.set()
+            await asyncio.sleep(0)  # the statement alone gets its chance to run
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await failing()
+    assert inside.is_set() and alone is not None
+    await alone
+    assert await rows(db, "SELECT key FROM fsm") == [("alone",)]
+
+
+async def test_a_read_alone_sees_every_commit_and_nothing_uncommitted(db: Database) -> None:
+    await db.write_statement("INSERT INTO fsm (key, state) VALUES ('a', 'one')")
+    assert await db.read_statement("SELECT state FROM fsm WHERE key = :key", {"key": "a"}) == [
+        ("one",)
+    ]
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE fsm SET state = 'two' WHERE key = 'a'")
+        # Not committed yet: the read answers what the database held before.
+        assert await db.read_statement("SELECT state FROM fsm") == [("one",)]
+    assert await db.read_statement("SELECT state FROM fsm") == [("two",)]
+
+
+async def test_a_broken_constraint_alone_is_a_storage_error_and_leaves_no_transaction(
+    db: Database,
+) -> None:
+    await db.write_statement("INSERT INTO fsm (key) VALUES ('a')")
+    with pytest.raises(IntegrityViolation):
+        await db.write_statement("INSERT INTO fsm (key) VALUES ('a')")
+    # The connection is usable at once: no transaction was left open on it.
+    assert await db.write_statement("INSERT INTO fsm (key) VALUES ('b') RETURNING key") == [("b",)]
+    assert await rows(db, "SELECT key FROM fsm ORDER BY key") == [("a",), ("b",)]
+
+
+async def test_the_loop_reader_never_waits_for_a_lock(tmp_path: Path) -> None:
+    """A file another connection holds exclusively: the loop's reader answers None at once
+    (the caller then reads through the database thread, which may wait)."""
+    path = tmp_path / "bot.sqlite3"
+    async with await Database.open(path):
+        pass
+    holder = sqlite3.connect(path, isolation_level=None)
+    reader = LoopReader(str(path))
+    try:
+        holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("INSERT INTO fsm (key) VALUES ('a')")
+        assert reader.fetchall("SELECT key FROM fsm", {}) is None
+        holder.execute("COMMIT")
+        holder.execute("PRAGMA locking_mode = NORMAL")
+        holder.execute("SELECT 1").fetchall()  # the exclusive lock is let go at the next use
+        holder.close()
+        assert reader.fetchall("SELECT key FROM fsm", {}) == [("a",)]
+    finally:
+        reader.close()

@@ -2,11 +2,13 @@ import asyncio
 
 import pytest
 from aiogram.exceptions import DataNotDictLikeError
+from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
+from aiogram.fsm.storage.memory import MemoryStorage
 
 from bot.storage import Database, StorageError
-from bot.storage.fsm import DatabaseStorage
+from bot.storage.fsm import DatabaseStorage, set_dialog
 from tests.storage.sql import rows
 
 
@@ -207,3 +209,32 @@ async def test_only_this_process_writes_the_table(db: Database) -> None:
         )
     assert await storage.get_state(other) is None
     assert await DatabaseStorage(db).get_state(other) == "Form:quantity"  # a restart sees it
+
+
+async def test_a_new_dialog_is_one_write_and_survives_a_restart(database_url: str) -> None:
+    async with await Database.open(database_url) as db:
+        storage = DatabaseStorage(db)
+        await storage.set_state(KEY, Form.link)
+        await storage.set_data(KEY, {"old": True})
+        writes: list[str] = []
+        write = db.write_statement
+
+        async def counted(statement: str, params: object = None) -> object:
+            writes.append(statement)
+            return await write(statement, params)  # type: ignore[arg-type]
+
+        db.write_statement = counted  # type: ignore[method-assign]
+        await set_dialog(FSMContext(storage, KEY), Form.quantity, {"link": "https://x"})
+        assert len(writes) == 1
+        assert await storage.get_state(KEY) == "Form:quantity"
+    async with await Database.open(database_url) as db:
+        storage = DatabaseStorage(db)
+        assert await storage.get_state(KEY) == "Form:quantity"
+        assert await storage.get_data(KEY) == {"link": "https://x"}
+
+
+async def test_a_new_dialog_on_another_storage_is_its_state_then_its_data() -> None:
+    storage = MemoryStorage()
+    await set_dialog(FSMContext(storage, KEY), Form.link, {"a": 1})
+    assert await storage.get_state(KEY) == "Form:link"
+    assert await storage.get_data(KEY) == {"a": 1}
