@@ -22,9 +22,9 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from bot.sandbox.fake_telegram import FakeTelegramServer
 from bot.sandbox.simulator import PanelSimulator
 from bot.storage import Database
+from tests.fakes.telegram import FakeTelegram
 
 KEY = "bench-footprint-key-0123456789"
 PERSON = 10_000_000  # the first seeded person's Telegram ID
@@ -56,7 +56,7 @@ async def seed(path: Path, people: int, orders: int) -> None:
 async def measure(people: int, orders: int, folder: Path) -> list[tuple[str, float, float]]:
     db = folder / "bot.sqlite3"
     await seed(db, people, orders)
-    async with PanelSimulator(keys={KEY: Decimal(1000)}) as sim, FakeTelegramServer() as tg:
+    async with PanelSimulator(keys={KEY: Decimal(1000)}) as sim, FakeTelegram() as tg:
         child = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",

@@ -10,16 +10,17 @@ from __future__ import annotations
 import asyncio
 import io
 
-import matplotlib
-
-matplotlib.use("Agg")  # before pyplot is imported: no display on a server
-
-from matplotlib.figure import Figure
-
 from bot.services.stats import Day
 
 
 def _draw(days: list[Day]) -> bytes:
+    # Imported at the first chart, in the drawing thread: matplotlib and numpy are 80 MB and
+    # two seconds at every start of a bot whose admins may never ask for /stats.
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on a server
+    from matplotlib.figure import Figure
+
     # Figure, not pyplot: no global state shared between threads.
     figure = Figure(figsize=(9, 4.5), dpi=100)
     axes = figure.add_subplot()
