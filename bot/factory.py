@@ -38,6 +38,7 @@ from bot.handlers import (
 from bot.i18n import CatalogI18n, _
 from bot.middlewares.access import AccountLookup, AccountRequired
 from bot.middlewares.banned import BanGate
+from bot.middlewares.checkout_unlocked import CheckoutUnlocked
 from bot.middlewares.maintenance import MaintenanceGate
 from bot.middlewares.people import (
     REFUSAL_INTERVAL,
@@ -301,7 +302,11 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
         if shared is None
         else shared.fsm_storage(s.redis_state_ttl_seconds),
         events_isolation=SimpleEventIsolation() if shared is None else shared.event_isolation(),
+        disable_fsm=True,  # registered below as CheckoutUnlocked, in aiogram's own place
     )
+    # First of the outer middlewares after aiogram's own, as the stock FSM middleware would be.
+    dp.fsm = CheckoutUnlocked(dp.fsm.storage, dp.fsm.events_isolation, dp.fsm.strategy)
+    dp.update.outer_middleware(dp.fsm)
     dp.workflow_data.update(services.injected().as_data())
     dp.update.outer_middleware(PrivateChatsOnly(services.i18n))
     rate, burst = s.throttle_updates_per_second, s.throttle_burst
