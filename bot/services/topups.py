@@ -364,12 +364,15 @@ class TopupService:
             if charge_id not in listed and topup.expires_at is not None and topup.expires_at < now:
                 await self._store.settle(topup.id, TopupStatus.EXPIRED, None)
 
+    async def own(self, topup_id: int, user_id: int) -> Topup | None:
+        """The person's own top-up (another's, forged into a button, is None)."""
+        topup = await self._store.get(topup_id)
+        return topup if topup is not None and topup.user_id == user_id else None
+
     async def usable(self, topup_id: int, user_id: int) -> Topup | None:
         """The person's own pending top-up, if its invoice may still be paid (for buttons)."""
-        topup = await self._store.get(topup_id)
-        if topup is None or topup.user_id != user_id or topup.status is not TopupStatus.PENDING:
-            return None
-        return topup
+        topup = await self.own(topup_id, user_id)
+        return topup if topup is not None and topup.status is TopupStatus.PENDING else None
 
     # --- shared --------------------------------------------------------------------------------
 

@@ -7,13 +7,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from bot.sandbox.cryptopay import CryptoPaySimulator
 from bot.sandbox.simulator import PanelSimulator
-from tests.bot.harness import ALICE, running
+from bot.storage.topups import TopupStatus
+from tests.bot.harness import ALICE, Harness, running
 from tests.fakes.telegram import FakeTelegram
 from tests.panel.hostile import serving
-from tests.shop.test_topup_journeys import SHOP, balance, invoice, sound
+from tests.shop.test_topup_journeys import (
+    SHOP,
+    balance,
+    crypto_invoice,
+    invoice,
+    sound,
+)
 
 CATALOGUE = json.dumps(
     [{"service": 1, "name": "Followers", "type": "Default", "category": "Instagram",
@@ -51,3 +63,107 @@ async def test_a_pre_checkout_is_answered_while_the_payers_other_update_hangs(
             assert sum("10.00 USD was added" in t for t in h.texts(ALICE)) == 1
             assert await balance(h) == 1000
             await sound(h)
+
+
+# --- Crypto Pay: expired invoices, typed amounts -----------------------------------------------
+
+
+def crypto(cryptopay: CryptoPaySimulator, poll_seconds: float = 3600) -> dict[str, Any]:
+    """Stars and Crypto Pay; by default the worker's poll never comes in a test's time."""
+    return {
+        **SHOP,
+        "cryptopay_token": cryptopay.token,
+        "cryptopay_api_url": cryptopay.url,
+        "cryptopay_poll_seconds": poll_seconds,
+    }
+
+
+async def status(h: Harness, cryptopay: CryptoPaySimulator, invoice_id: int) -> TopupStatus:
+    assert h.app is not None and h.app.services.topups is not None
+    topup_id = int(cryptopay.invoices[invoice_id].payload)
+    topup = await h.app.services.topups.own(topup_id, ALICE)
+    assert topup is not None
+    return topup.status
+
+
+RU_EXPIRED = "Срок этого счёта истёк. Начните новое пополнение: /topup."
+
+
+async def test_an_expired_crypto_invoices_button_says_so_in_the_persons_language(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with (
+        CryptoPaySimulator() as cryptopay,
+        running(tmp_path, sim, tg, **crypto(cryptopay)) as h,
+    ):
+        assert "Как вы хотите" in (await h.say(ALICE, "/topup", language="ru")).text
+        await h.press(ALICE, "💎 Криптовалюта (Crypto Pay)", language="ru")
+        sent = h.last(ALICE)
+        sent = await h.press(ALICE, sent.buttons[0]["text"], language="ru")
+        (invoice_id,) = cryptopay.invoices
+        cryptopay.expire(invoice_id)  # Crypto Pay's time for it ran out
+        # Crypto Pay takes no payment for an expired invoice: the Pay button leads nowhere.
+        with pytest.raises(ValueError, match="expired"):
+            await cryptopay.pay(invoice_id)
+        check = h.button_data(ALICE, "Я оплатил", message=sent)
+        pressed = h.tap(ALICE, "Я оплатил", message=sent)
+        await h.settle()
+        assert h.answer_of(pressed) == RU_EXPIRED
+        assert await status(h, cryptopay, invoice_id) is TopupStatus.EXPIRED
+        assert h.last(ALICE).buttons == []  # the invoice's buttons went
+        # The old button, pressed again from a client that still shows it: the same answer.
+        again = h.forge_press(ALICE, check, message=sent)
+        await h.settle()
+        assert h.answer_of(again) == RU_EXPIRED
+        assert await balance(h) == 0 and not any("USD" in t and "+" in t for t in h.texts(ALICE))
+        await sound(h)
+
+
+async def test_the_worker_marks_an_expired_invoice_and_its_button_then_says_so(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with (
+        CryptoPaySimulator() as cryptopay,
+        running(tmp_path, sim, tg, **crypto(cryptopay, poll_seconds=0.05)) as h,
+    ):
+        sent, invoice_id = await crypto_invoice(h, cryptopay)
+        cryptopay.expire(invoice_id)
+        # A poll that began after the expiry has ended: the next one has begun.
+        seen = cryptopay.calls.count("getInvoices")
+        await h.tg.wait_for(lambda: cryptopay.calls.count("getInvoices") >= seen + 2, 10)
+        assert await status(h, cryptopay, invoice_id) is TopupStatus.EXPIRED
+        pressed = h.tap(ALICE, "I have paid", message=sent)
+        await h.settle()
+        assert h.answer_of(pressed) == "This invoice has expired. Start a new top-up with /topup."
+        assert await balance(h) == 0
+        await sound(h)
+
+
+NOT_AN_AMOUNT = "That is not an amount from 1.00 USD to 1,000.00 USD."
+
+
+async def test_a_typed_crypto_amount_refuses_what_is_no_amount_and_stays_in_the_question(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with (
+        CryptoPaySimulator() as cryptopay,
+        running(tmp_path, sim, tg, **crypto(cryptopay)) as h,
+    ):
+        await h.say(ALICE, "/topup")
+        await h.press(ALICE, "💎 Crypto (Crypto Pay)")
+        asked = await h.press(ALICE, "Other amount")
+        assert "Send the amount, from 1.00 USD to 1,000.00 USD." in asked.text
+        for typed in ["0", "-5", "ten", "1000.01", "99999999999999999999999", "1e9", "12.345",
+                      "NaN", "Infinity", "12.3.4", "9" * 4000, "<b>5</b>"]:  # fmt: skip
+            told = await h.say(ALICE, typed)
+            assert told.text.startswith(NOT_AN_AMOUNT), (typed, told.text)
+        assert cryptopay.invoices == {}
+        sent = await h.say(ALICE, "12,34")
+        (made,) = cryptopay.invoices.values()
+        assert made.amount == Decimal("12.34") and made.fiat == "USD"
+        assert "Pay 12.34 USD" in [b["text"] for b in sent.buttons]
+        await cryptopay.pay(made.invoice_id, notify=False)
+        await h.press(ALICE, "I have paid", message=sent)
+        await h.tg.wait_for(lambda: "12.34 USD was added" in h.last(ALICE).text, 10)
+        assert await balance(h) == 1234
+        await sound(h)
