@@ -127,6 +127,10 @@ async def test_the_worker_marks_an_expired_invoice_and_its_button_then_says_so(
         running(tmp_path, sim, tg, **crypto(cryptopay, poll_seconds=0.05)) as h,
     ):
         sent, invoice_id = await crypto_invoice(h, cryptopay)
+        # A second invoice, still open, keeps the worker asking Crypto Pay.
+        await h.say(ALICE, "/topup")
+        await h.press(ALICE, "💎 Crypto (Crypto Pay)")
+        await h.press(ALICE, "10.00 USD")
         cryptopay.expire(invoice_id)
         # A poll that began after the expiry has ended: the next one has begun.
         seen = cryptopay.calls.count("getInvoices")
