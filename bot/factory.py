@@ -66,7 +66,7 @@ from bot.services.shop import ShopCatalog, ShopService
 from bot.services.shop_orders import ShopOrders
 from bot.services.shop_pricing import PriceRule
 from bot.services.topup_wallet import LedgerWallet
-from bot.services.topups import Credited, TopupService
+from bot.services.topups import Credited, OutsideRefund, TopupService
 from bot.services.tracking import OrderTracker
 from bot.shared.catalogues import RedisCatalogues
 from bot.shared.claims import RedisClaims
@@ -240,6 +240,11 @@ def _topups(
             lambda: topup_views.receipt(money, credited.amount, credited.balance),
         )
 
+    async def refunded_outside(outside: OutsideRefund) -> None:
+        await notifier.alert_admins(
+            s.admin_ids, lambda: topup_views.refunded_outside(money, outside)
+        )
+
     return TopupService(
         TopupRepository(db),
         LedgerWallet(wallets),
@@ -250,6 +255,7 @@ def _topups(
         cryptopay_assets=s.cryptopay_assets,
         invoice_seconds=s.cryptopay_invoice_minutes * 60,
         on_paid=receipt,
+        on_refunded_outside=refunded_outside,
     )
 
 

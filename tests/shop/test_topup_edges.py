@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,10 @@ from typing import Any
 import pytest
 
 from bot.sandbox.cryptopay import CryptoPaySimulator
+from bot.sandbox.payments import Charge
 from bot.sandbox.simulator import PanelSimulator
 from bot.storage.topups import TopupStatus
-from tests.bot.harness import ALICE, Harness, running
+from tests.bot.harness import ADMIN, ALICE, Harness, running
 from tests.fakes.telegram import FakeTelegram
 from tests.panel.hostile import serving
 from tests.shop.test_topup_journeys import (
@@ -24,6 +26,7 @@ from tests.shop.test_topup_journeys import (
     balance,
     crypto_invoice,
     invoice,
+    pay,
     sound,
 )
 
@@ -171,3 +174,65 @@ async def test_a_typed_crypto_amount_refuses_what_is_no_amount_and_stays_in_the_
         await h.tg.wait_for(lambda: "12.34 USD was added" in h.last(ALICE).text, 10)
         assert await balance(h) == 1234
         await sound(h)
+
+
+# --- Stars refunded outside the bot ------------------------------------------------------------
+
+
+@pytest.fixture
+async def shop(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, database_url: str
+) -> AsyncIterator[Harness]:
+    async with running(tmp_path, sim, tg, database_url=database_url, **SHOP) as h:
+        yield h
+
+
+async def paid_stars(h: Harness) -> str:
+    checkout = await pay(h, await invoice(h))
+    assert checkout.ok and checkout.charge is not None
+    assert await balance(h) == 1000
+    return checkout.charge.charge_id
+
+
+def alerts(h: Harness) -> list[str]:
+    return [t for t in h.texts(ADMIN) if "outside the bot" in t]
+
+
+@pytest.mark.parametrize(
+    ("spent", "taken_back", "left", "lost"),
+    [("", "10.00 USD", 0, "0.00 USD"),  # all of it still in the wallet
+     ("4", "6.00 USD", 0, "4.00 USD"),  # part of it spent on an order, say
+     ("10", "0.00 USD", 0, "10.00 USD")],  # all of it spent
+)  # fmt: skip
+async def test_stars_refunded_by_telegram_take_back_what_the_wallet_holds_and_tell_the_admins(
+    shop: Harness, spent: str, taken_back: str, left: int, lost: str
+) -> None:
+    charge_id = await paid_stars(shop)
+    if spent:
+        assert (await shop.say(ADMIN, f"/debit {ALICE} {spent} order")).text.startswith("Took")
+    shop.tg.payments.refund_outside(charge_id)  # Telegram's support gave the Stars back
+    await shop.settle()
+    await shop.tg.wait_for(lambda: len(alerts(shop)) == 1, 10)
+    (alert,) = alerts(shop)
+    assert f"{taken_back} was taken back" in alert and f"{lost} had been spent" in alert
+    assert charge_id in alert and str(ALICE) in alert
+    assert await balance(shop) == left
+    # The same update again: nothing more taken, nobody told twice, nothing ever credited.
+    shop.tg.payments.announce_refund(charge_id)
+    await shop.settle()
+    assert await balance(shop) == left and len(alerts(shop)) == 1
+    assert sum("was added" in t for t in shop.texts(ALICE)) == 1  # the payment's receipt
+    # The admins' own refund of it is refused: it is refunded already.
+    told = await shop.say(ADMIN, f"/refund_stars {charge_id}")
+    assert "refunded already" in told.text and await balance(shop) == left
+    await sound(shop)
+
+
+async def test_a_refunded_payment_for_a_charge_we_never_saw_changes_nothing(shop: Harness) -> None:
+    await shop.say(ALICE, "/start")
+    stranger = Charge("stxnotours", ALICE, "999", "XTR", 500, refunded=True)
+    shop.tg.payments.charges[stranger.charge_id] = stranger
+    shop.tg.payments.announce_refund(stranger.charge_id)
+    await shop.settle()
+    assert await balance(shop) == 0 and alerts(shop) == []
+    await sound(shop)
