@@ -236,3 +236,65 @@ async def test_a_refunded_payment_for_a_charge_we_never_saw_changes_nothing(shop
     await shop.settle()
     assert await balance(shop) == 0 and alerts(shop) == []
     await sound(shop)
+
+
+# --- a restart between the invoice and the payment ---------------------------------------------
+
+
+async def test_a_stars_invoice_sent_before_a_restart_is_paid_and_credited_once_after_it(
+    shop: Harness,
+) -> None:
+    sent = await invoice(shop)
+    await shop.restart()  # a new process, the same database
+    checkout = await pay(shop, sent)
+    assert checkout.ok and checkout.charge is not None
+    assert "10.00 USD was added to your wallet" in shop.last(ALICE).text
+    await shop.restart()
+    shop.tg.payments.replay(checkout.charge.charge_id)  # redelivered to the next process
+    await shop.settle()
+    assert "already in your wallet" in shop.last(ALICE).text
+    assert await balance(shop) == 1000
+    await sound(shop)
+
+
+async def test_a_crypto_invoice_made_before_a_restart_is_credited_once_by_the_new_worker(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with CryptoPaySimulator() as cryptopay:
+        h = Harness(tmp_path, sim, tg, **crypto(cryptopay, poll_seconds=0.05))
+        await h.start()
+        try:
+            sent, invoice_id = await crypto_invoice(h, cryptopay)
+            await h.stop()
+            await cryptopay.pay(invoice_id, notify=False)  # paid while no bot runs
+            await h.start()
+            await h.tg.wait_for(lambda: "5.00 USD was added" in h.last(ALICE).text, 10)
+            await h.press(ALICE, "I have paid", message=sent)
+            assert await balance(h) == 500
+            assert sum("was added" in t for t in h.texts(ALICE)) == 1
+            await sound(h)
+        finally:
+            await h.stop()
+
+
+async def test_a_crypto_invoice_made_before_a_restart_is_credited_once_by_the_webhook(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with CryptoPaySimulator() as cryptopay:
+        hooked = {**crypto(cryptopay), "cryptopay_webhook_path": "/cryptopay"}
+        h = Harness(tmp_path, sim, tg, runner="webhook", **hooked)
+        await h.start()
+        try:
+            cryptopay.webhook_url = f"http://127.0.0.1:{h.overrides['webhook_port']}/cryptopay"
+            _, invoice_id = await crypto_invoice(h, cryptopay)
+            await h.restart()
+            await cryptopay.pay(invoice_id)  # the webhook reaches the new process
+            await h.tg.wait_for(lambda: "5.00 USD was added" in h.last(ALICE).text, 10)
+            assert [d.status for d in cryptopay.deliveries] == [200]
+            await h.restart()
+            assert await cryptopay.deliver(invoice_id) == 200  # redelivered: nothing more
+            assert await balance(h) == 500
+            assert sum("was added" in t for t in h.texts(ALICE)) == 1
+            await sound(h)
+        finally:
+            await h.stop()
