@@ -258,6 +258,13 @@ class TopupService:
             # Telegram charged what the invoice said: a mismatch means the invoice was not ours.
             log.error("Stars payment %s does not match top-up %s", charge_id, topup.id)
             return None
+        if topup.user_id != payer_id:
+            # Someone paid another's (forwarded) invoice: the payer's Stars, not the owner's
+            # credit. The pre-checkout refuses it; one that got through is refunded by hand.
+            log.error(
+                "Stars payment %s by %s for another's top-up %s", charge_id, payer_id, topup.id
+            )
+            return None
         return await self._credit(topup, charge_id)
 
     async def refund_stars(self, charge_id: str, refund: StarsRefunder) -> Refund:

@@ -131,6 +131,19 @@ async def test_a_payment_for_no_top_up_credits_nothing(
     assert await wallet.balances() == {}
 
 
+async def test_a_payment_by_someone_else_for_a_persons_top_up_credits_no_one(
+    service: TopupService, wallet: AuditedWallet
+) -> None:
+    # Bob paid Alice's (forwarded) invoice: crediting Alice with Bob's Stars is money to the
+    # wrong person. The pre-checkout refuses it; should one get through, nobody is credited
+    # and the admins refund Bob by hand (logged).
+    topup = await service.start_stars(ALICE, 1000)
+    assert await service.stars_paid(BOB, topup.payload, "charge-b", "XTR", 500) is None
+    assert await wallet.balances() == {}
+    credited = await service.stars_paid(ALICE, topup.payload, "charge-a", "XTR", 500)
+    assert credited is not None and await wallet.balances() == {ALICE: 1000}
+
+
 async def test_refund_while_the_money_is_in_the_wallet(
     service: TopupService, store: TopupRepository, wallet: AuditedWallet
 ) -> None:
