@@ -38,6 +38,7 @@ from bot.handlers import (
 from bot.i18n import CatalogI18n, _
 from bot.middlewares.access import AccountLookup, AccountRequired
 from bot.middlewares.banned import BanGate
+from bot.middlewares.checkout_unlocked import CheckoutUnlocked
 from bot.middlewares.maintenance import MaintenanceGate
 from bot.middlewares.people import (
     REFUSAL_INTERVAL,
@@ -65,7 +66,7 @@ from bot.services.shop import ShopCatalog, ShopService
 from bot.services.shop_orders import ShopOrders
 from bot.services.shop_pricing import PriceRule
 from bot.services.topup_wallet import LedgerWallet
-from bot.services.topups import Credited, TopupService
+from bot.services.topups import Credited, OutsideRefund, TopupService
 from bot.services.tracking import OrderTracker
 from bot.shared.catalogues import RedisCatalogues
 from bot.shared.claims import RedisClaims
@@ -239,6 +240,11 @@ def _topups(
             lambda: topup_views.receipt(money, credited.amount, credited.balance),
         )
 
+    async def refunded_outside(outside: OutsideRefund) -> None:
+        await notifier.alert_admins(
+            s.admin_ids, lambda: topup_views.refunded_outside(money, outside)
+        )
+
     return TopupService(
         TopupRepository(db),
         LedgerWallet(wallets),
@@ -249,6 +255,7 @@ def _topups(
         cryptopay_assets=s.cryptopay_assets,
         invoice_seconds=s.cryptopay_invoice_minutes * 60,
         on_paid=receipt,
+        on_refunded_outside=refunded_outside,
     )
 
 
@@ -301,7 +308,11 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
         if shared is None
         else shared.fsm_storage(s.redis_state_ttl_seconds),
         events_isolation=SimpleEventIsolation() if shared is None else shared.event_isolation(),
+        disable_fsm=True,  # registered below as CheckoutUnlocked, in aiogram's own place
     )
+    # First of the outer middlewares after aiogram's own, as the stock FSM middleware would be.
+    dp.fsm = CheckoutUnlocked(dp.fsm.storage, dp.fsm.events_isolation, dp.fsm.strategy)
+    dp.update.outer_middleware(dp.fsm)
     dp.workflow_data.update(services.injected().as_data())
     dp.update.outer_middleware(PrivateChatsOnly(services.i18n))
     rate, burst = s.throttle_updates_per_second, s.throttle_burst

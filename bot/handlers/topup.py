@@ -29,7 +29,7 @@ from bot.config import Settings
 from bot.keyboards.callbacks import TopupCheck, TopupPick
 from bot.services.money import AmountError, parse_amount, to_minor_up
 from bot.services.topups import STARS_CURRENCY, RefundRefused, TopupService, TopupUnavailable
-from bot.storage.topups import Provider, Topup
+from bot.storage.topups import Provider, Topup, TopupStatus
 from bot.views import topups as views
 from bot.views.shop import ShopMoney
 
@@ -195,10 +195,14 @@ async def check(callback: CallbackQuery, callback_data: TopupCheck, topups: Topu
     """'I have paid': look now (the worker looks too); a paid or expired invoice loses its
     buttons (the receipt comes from the payment's crediting)."""
     await topups.poll_invoices()
-    if await topups.usable(callback_data.id, callback.from_user.id) is not None:
+    topup = await topups.own(callback_data.id, callback.from_user.id)
+    if topup is not None and topup.status is TopupStatus.PENDING:
         await callback.answer(views.not_paid_yet(), show_alert=True)
         return
-    await callback.answer()
+    if topup is not None and topup.status is TopupStatus.EXPIRED:
+        await callback.answer(views.expired(), show_alert=True)
+    else:
+        await callback.answer()
     if isinstance(callback.message, Message):
         await callback.message.edit_reply_markup(reply_markup=None)
 

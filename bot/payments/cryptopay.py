@@ -124,6 +124,18 @@ def signature_valid(token: str, body: bytes, given: str | None) -> bool:
     return hmac.compare_digest(signature(token, body).encode(), given.strip().lower().encode())
 
 
+async def read_capped(stream: aiohttp.StreamReader, cap: int) -> bytes:
+    """The stream's bytes to its end, given up once more than `cap` came (the caller refuses
+    those). One `read(n)` returns only what has arrived so far: a body in several TCP segments
+    was cut, and a signed update was refused as badly signed."""
+    body = bytearray()
+    async for chunk in stream.iter_any():
+        body += chunk
+        if len(body) > cap:
+            break
+    return bytes(body)
+
+
 def parse_update(body: bytes) -> Update:
     """A webhook body as an Update; ValueError when it is not one."""
     try:
@@ -215,7 +227,7 @@ class CryptoPayClient:
             async with self._session.post(
                 f"{self._url}/{method}", json=params, headers={TOKEN_HEADER: self._token}
             ) as response:
-                raw = await response.content.read(MAX_ANSWER_BYTES + 1)
+                raw = await read_capped(response.content, MAX_ANSWER_BYTES)
                 status = response.status
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise CryptoPayUnavailable(f"{method}: {type(exc).__name__}") from None

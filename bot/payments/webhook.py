@@ -14,7 +14,13 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.payments.cryptopay import SIGNATURE_HEADER, Invoice, parse_update, signature_valid
+from bot.payments.cryptopay import (
+    SIGNATURE_HEADER,
+    Invoice,
+    parse_update,
+    read_capped,
+    signature_valid,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +34,7 @@ class CryptoPayWebhook:
         self._on_paid = on_paid
 
     async def handle(self, request: web.Request) -> web.Response:
-        body = await request.content.read(MAX_BODY_BYTES + 1)
+        body = await read_capped(request.content, MAX_BODY_BYTES)
         if len(body) > MAX_BODY_BYTES:
             return web.Response(status=413)
         if not signature_valid(self._token, body, request.headers.get(SIGNATURE_HEADER)):

@@ -218,7 +218,12 @@ class CryptoPaySimulator:
         """POST exactly `body` with exactly `headers` to the webhook URL (forgeries, replays)."""
         assert self.webhook_url is not None
         if self._client is None:
-            self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+            # A connection per delivery: a kept-alive one to a bot that restarted meanwhile
+            # would fail the next delivery, which Crypto Pay's own deliveries do not.
+            self._client = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=10),
+                connector=aiohttp.TCPConnector(force_close=True),
+            )
         try:
             async with self._client.post(self.webhook_url, data=body, headers=headers) as answer:
                 status = answer.status

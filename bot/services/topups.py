@@ -140,6 +140,16 @@ class Refund:
     balance: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class OutsideRefund:
+    """Stars refunded without /refund_stars: what the wallet gave back of the credit."""
+
+    topup: Topup
+    taken: int  # debited from the wallet now
+    spent: int  # of the credit, already spent: the operator's loss
+    balance: int
+
+
 class TopupUnavailable(Exception):
     """The provider could not make an invoice now; the top-up was closed, nothing is owed."""
 
@@ -178,6 +188,7 @@ class TopupService:
         cryptopay_assets: Sequence[str] = (),
         invoice_seconds: int = 3600,
         on_paid: Callable[[Credited], Awaitable[None]] | None = None,
+        on_refunded_outside: Callable[[OutsideRefund], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
@@ -189,6 +200,7 @@ class TopupService:
         self._assets = list(cryptopay_assets)
         self._invoice_seconds = invoice_seconds
         self._on_paid = on_paid
+        self._on_refunded_outside = on_refunded_outside
         self._clock = clock
 
     async def close(self) -> None:
@@ -246,6 +258,13 @@ class TopupService:
             # Telegram charged what the invoice said: a mismatch means the invoice was not ours.
             log.error("Stars payment %s does not match top-up %s", charge_id, topup.id)
             return None
+        if topup.user_id != payer_id:
+            # Someone paid another's (forwarded) invoice: the payer's Stars, not the owner's
+            # credit. The pre-checkout refuses it; one that got through is refunded by hand.
+            log.error(
+                "Stars payment %s by %s for another's top-up %s", charge_id, payer_id, topup.id
+            )
+            return None
         return await self._credit(topup, charge_id)
 
     async def refund_stars(self, charge_id: str, refund: StarsRefunder) -> Refund:
@@ -283,17 +302,49 @@ class TopupService:
         await self._store.settle(topup.id, TopupStatus.REFUNDED, None)
         return Refund(RefundOutcome.REFUNDED, topup, await self._wallet.balance(topup.user_id))
 
-    async def stars_refunded(self, charge_id: str) -> Topup | None:
-        """Telegram says the Stars went back (refunded_payment): recorded, never credited."""
+    async def stars_refunded(self, charge_id: str) -> OutsideRefund | None:
+        """Telegram says the Stars went back (refunded_payment): recorded, never credited.
+
+        After /refund_stars the wallet was debited already. Refunded from outside the bot
+        (Telegram support), the payer holds the Stars and the credit: the credit is taken back
+        as far as the wallet still holds it, and what was spent already is the operator's loss,
+        told to the admins (`on_refunded_outside`) rather than left as a negative balance."""
         topup = await self._store.by_charge(Provider.STARS, charge_id)
         if topup is None:
             log.warning("refunded_payment for an unknown Stars charge %s", charge_id)
             return None
+        outside = None
         if topup.status is TopupStatus.PAID:
-            # Refunded without /refund_stars: the wallet still holds the credit.
-            log.error("Stars charge %s refunded outside the bot; top-up %s", charge_id, topup.id)
+            outside = await self._withdraw(topup, charge_id)
         await self._store.settle(topup.id, TopupStatus.REFUNDED, None)
-        return await self._store.get(topup.id)
+        if outside is not None:
+            log.error(
+                "Stars charge %s refunded outside the bot; top-up %s: %s taken back, %s spent",
+                charge_id,
+                topup.id,
+                outside.taken,
+                outside.spent,
+            )
+            if self._on_refunded_outside is not None:
+                await self._on_refunded_outside(outside)
+        return outside
+
+    async def _withdraw(self, topup: Topup, charge_id: str) -> OutsideRefund | None:
+        """Take back up to the top-up's credit, once per charge; None if done before."""
+        key = f"{credit_key(Provider.STARS, charge_id)}:refunded-outside"
+        available = await self._wallet.balance(topup.user_id)
+        while (take := min(topup.amount, available)) > 0:
+            try:
+                moved = await self._wallet.debit(
+                    topup.user_id, take, key=key, reference=reference(topup.id)
+                )
+            except InsufficientFunds as short:
+                available = short.balance  # spent meanwhile: take what is left
+                continue
+            if not moved.fresh:
+                return None  # a replay of this refund: taken back before
+            return OutsideRefund(topup, take, topup.amount - take, moved.balance)
+        return OutsideRefund(topup, 0, topup.amount, max(available, 0))
 
     # --- Crypto Pay ----------------------------------------------------------------------------
 
@@ -364,12 +415,15 @@ class TopupService:
             if charge_id not in listed and topup.expires_at is not None and topup.expires_at < now:
                 await self._store.settle(topup.id, TopupStatus.EXPIRED, None)
 
+    async def own(self, topup_id: int, user_id: int) -> Topup | None:
+        """The person's own top-up (another's, forged into a button, is None)."""
+        topup = await self._store.get(topup_id)
+        return topup if topup is not None and topup.user_id == user_id else None
+
     async def usable(self, topup_id: int, user_id: int) -> Topup | None:
         """The person's own pending top-up, if its invoice may still be paid (for buttons)."""
-        topup = await self._store.get(topup_id)
-        if topup is None or topup.user_id != user_id or topup.status is not TopupStatus.PENDING:
-            return None
-        return topup
+        topup = await self.own(topup_id, user_id)
+        return topup if topup is not None and topup.status is TopupStatus.PENDING else None
 
     # --- shared --------------------------------------------------------------------------------
 

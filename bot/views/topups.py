@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from html import escape
 
 from bot.i18n import _, __
-from bot.services.topups import CheckoutRefusal, Refund, RefundOutcome
+from bot.services.topups import CheckoutRefusal, OutsideRefund, Refund, RefundOutcome
 from bot.storage.topups import Provider
 
 Money = Callable[[int], str]
@@ -155,3 +155,19 @@ def refund_outcome(fmt: Money, charge_id: str, refund: Refund) -> str:
         ),
     }
     return texts[refund.outcome].format(charge=charge, amount=amount, balance=balance)
+
+
+def refunded_outside(fmt: Money, outside: OutsideRefund) -> str:
+    """To the admins: Stars refunded without /refund_stars (by Telegram's support)."""
+    charge = f"<code>{escape((outside.topup.charge_id or '')[:100])}</code>"
+    return _(
+        "Telegram refunded the Stars of {charge} (user <code>{user}</code>) outside the bot: "
+        "{taken} was taken back from the wallet, {spent} had been spent already and is lost. "
+        "Balance: {balance}."
+    ).format(
+        charge=charge,
+        user=outside.topup.user_id,
+        taken=fmt(outside.taken),
+        spent=fmt(outside.spent),
+        balance=fmt(outside.balance),
+    )

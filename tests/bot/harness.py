@@ -126,8 +126,16 @@ class Harness:
         self.app = BotApp(self.settings(), bot_session=self.tg.create_session())
         await self.app.open()
         if self.runner == "webhook":
+            # This run's look at the webhook, not an earlier run's: it comes once the server
+            # listens (a restart finds the webhook active from the run before).
+            earlier = len(self.tg.calls_of("getWebhookInfo"))
             self._task = asyncio.create_task(self.app.run(handle_signals=False))
-            await self.tg.wait_for(lambda: self.tg.webhook.active, 10)
+            await self.tg.wait_for(
+                lambda: (
+                    len(self.tg.calls_of("getWebhookInfo")) > earlier and self.tg.webhook.active
+                ),
+                10,
+            )
             return
         self._task = asyncio.create_task(self.app.run(handle_signals=False, polling_timeout=1))
         await self.tg.wait_for_call("getUpdates", timeout=10)

@@ -152,3 +152,12 @@ async def test_the_token_is_never_logged(
         await client.close()
     assert caplog.records
     assert cryptopay.token not in caplog.text + str(down.value) + repr(client)
+
+
+async def test_an_answer_that_arrives_in_many_pieces_is_read_whole(
+    client: CryptoPayClient, cryptopay: CryptoPaySimulator
+) -> None:
+    # Hundreds of open invoices: getInvoices answers far more than one network read carries.
+    made = [await _invoice(client, str(n)) for n in range(400)]
+    found = await client.get_invoices(i.invoice_id for i in made)
+    assert {i.invoice_id for i in found} == {i.invoice_id for i in made}

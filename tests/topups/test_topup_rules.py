@@ -4,9 +4,12 @@ each payment credited once, refunds only from money still in the wallet."""
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.payments.cryptopay import CryptoPayClient
 from bot.sandbox.cryptopay import CryptoPaySimulator
@@ -131,6 +134,19 @@ async def test_a_payment_for_no_top_up_credits_nothing(
     assert await wallet.balances() == {}
 
 
+async def test_a_payment_by_someone_else_for_a_persons_top_up_credits_no_one(
+    service: TopupService, wallet: AuditedWallet
+) -> None:
+    # Bob paid Alice's (forwarded) invoice: crediting Alice with Bob's Stars is money to the
+    # wrong person. The pre-checkout refuses it; should one get through, nobody is credited
+    # and the admins refund Bob by hand (logged).
+    topup = await service.start_stars(ALICE, 1000)
+    assert await service.stars_paid(BOB, topup.payload, "charge-b", "XTR", 500) is None
+    assert await wallet.balances() == {}
+    credited = await service.stars_paid(ALICE, topup.payload, "charge-a", "XTR", 500)
+    assert credited is not None and await wallet.balances() == {ALICE: 1000}
+
+
 async def test_refund_while_the_money_is_in_the_wallet(
     service: TopupService, store: TopupRepository, wallet: AuditedWallet
 ) -> None:
@@ -187,8 +203,9 @@ async def test_a_refund_of_unknown_outcome_keeps_the_debit_and_is_not_resent(
     assert lost.outcome is RefundOutcome.UNCERTAIN and await wallet.balances() == {ALICE: 0}
     assert (await service.refund_stars("charge-1", refunds)).outcome is RefundOutcome.NOT_PAID
     assert len(refunds.asked) == 1
-    settled = await service.stars_refunded("charge-1")
-    assert settled is not None and settled.status is TopupStatus.REFUNDED
+    # Our own refund's debit stands: nothing more is taken.
+    assert await service.stars_refunded("charge-1") is None
+    assert (await store.get(topup.id)).status is TopupStatus.REFUNDED  # type: ignore[union-attr]
     assert await wallet.balances() == {ALICE: 0}
 
 
@@ -297,3 +314,41 @@ async def test_an_invoice_that_is_not_the_top_ups_credits_nothing(
     await cryptopay.pay(invoice.invoice_id)
     await service.poll_invoices()
     assert await wallet.balances() == {}
+
+
+_people = itertools.count(10_000)
+# Per top-up: its amount, then what is spent from the wallet before Telegram refunds it.
+refund_cases = st.lists(
+    st.tuples(st.integers(1, 5000), st.integers(0, 6000), st.booleans()), min_size=1, max_size=4
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(cases=refund_cases)
+async def test_refunds_outside_the_bot_take_back_each_credit_once_and_never_below_zero(
+    service: TopupService, wallet: AuditedWallet, cases: list[tuple[int, int, bool]]
+) -> None:
+    person = next(_people)  # a fresh wallet for every example
+    expected = 0
+    for n, (amount, spend, replayed) in enumerate(cases):
+        topup = await service.start_stars(person, amount)
+        charge = f"charge-{person}-{n}"
+        assert (
+            await service.stars_paid(person, topup.payload, charge, "XTR", topup.stars or 0)
+            is not None
+        )
+        expected += amount
+        spent = min(spend, expected)
+        if spent:
+            await wallet.debit(person, spent, key=f"spend-{charge}", reference="order")
+            expected -= spent
+        outside = await service.stars_refunded(charge)
+        assert outside is not None and outside.taken + outside.spent == amount
+        assert outside.taken == min(amount, expected) and outside.balance >= 0
+        expected -= outside.taken
+        if replayed:
+            assert await service.stars_refunded(charge) is None
+        assert await wallet.balance(person) == expected
+    await wallet.check()

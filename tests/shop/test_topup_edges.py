@@ -1,0 +1,300 @@
+"""Top-ups at their edges, end to end through the fake Bot API and the Crypto Pay simulator:
+a pre-checkout while the payer's other update hangs on the panel, expired Crypto Pay invoices
+and their buttons, typed amounts that are not amounts, a refund made outside the bot, and a
+restart between the invoice and the payment. The ledger's audit is clean after each."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.sandbox.cryptopay import CryptoPaySimulator
+from bot.sandbox.payments import Charge
+from bot.sandbox.simulator import PanelSimulator
+from bot.storage.topups import TopupStatus
+from tests.bot.harness import ADMIN, ALICE, Harness, running
+from tests.fakes.telegram import FakeTelegram
+from tests.panel.hostile import serving
+from tests.shop.test_topup_journeys import (
+    SHOP,
+    balance,
+    crypto_invoice,
+    invoice,
+    pay,
+    sound,
+)
+
+CATALOGUE = json.dumps(
+    [{"service": 1, "name": "Followers", "type": "Default", "category": "Instagram",
+      "rate": "0.9", "min": 10, "max": 1000}]
+)  # fmt: skip
+
+
+# --- a pre-checkout never waits behind the payer's slow update -------------------------------
+
+
+async def test_a_pre_checkout_is_answered_while_the_payers_other_update_hangs(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with serving() as panel:
+        panel.answer("services", CATALOGUE)
+        hanging = {
+            **SHOP,
+            "panel_url": panel.url,
+            "panel_timeout_seconds": 30,
+            "panel_interactive_deadline_seconds": 30,
+            "catalog_ttl_seconds": 0,
+        }
+        async with running(tmp_path, sim, tg, **hanging) as h:
+            sent = await invoice(h)
+            panel.hang("services")
+            h.tg.send_text(ALICE, "/new")  # Alice's catalogue waits on the panel…
+            await asyncio.wait_for(panel.hung.wait(), 10)
+            # …and her payment's pre-checkout is answered meanwhile, not after it.
+            checkout = await h.tg.payments.pay(ALICE, sent.message_id)
+            assert checkout.ok, checkout
+            assert panel.hung.is_set() and not any("Instagram" in t for t in h.texts(ALICE))
+            panel.release()
+            await h.settle()
+            # The payment's message came after /new and was handled after it, once.
+            assert sum("10.00 USD was added" in t for t in h.texts(ALICE)) == 1
+            assert await balance(h) == 1000
+            await sound(h)
+
+
+# --- Crypto Pay: expired invoices, typed amounts -----------------------------------------------
+
+
+def crypto(cryptopay: CryptoPaySimulator, poll_seconds: float = 3600) -> dict[str, Any]:
+    """Stars and Crypto Pay; by default the worker's poll never comes in a test's time."""
+    return {
+        **SHOP,
+        "cryptopay_token": cryptopay.token,
+        "cryptopay_api_url": cryptopay.url,
+        "cryptopay_poll_seconds": poll_seconds,
+    }
+
+
+async def status(h: Harness, cryptopay: CryptoPaySimulator, invoice_id: int) -> TopupStatus:
+    assert h.app is not None and h.app.services.topups is not None
+    topup_id = int(cryptopay.invoices[invoice_id].payload)
+    topup = await h.app.services.topups.own(topup_id, ALICE)
+    assert topup is not None
+    return topup.status
+
+
+RU_EXPIRED = "Срок этого счёта истёк. Начните новое пополнение: /topup."
+
+
+async def test_an_expired_crypto_invoices_button_says_so_in_the_persons_language(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with (
+        CryptoPaySimulator() as cryptopay,
+        running(tmp_path, sim, tg, **crypto(cryptopay)) as h,
+    ):
+        assert "Как вы хотите" in (await h.say(ALICE, "/topup", language="ru")).text
+        await h.press(ALICE, "💎 Криптовалюта (Crypto Pay)", language="ru")
+        sent = h.last(ALICE)
+        sent = await h.press(ALICE, sent.buttons[0]["text"], language="ru")
+        (invoice_id,) = cryptopay.invoices
+        cryptopay.expire(invoice_id)  # Crypto Pay's time for it ran out
+        # Crypto Pay takes no payment for an expired invoice: the Pay button leads nowhere.
+        with pytest.raises(ValueError, match="expired"):
+            await cryptopay.pay(invoice_id)
+        check = h.button_data(ALICE, "Я оплатил", message=sent)
+        pressed = h.tap(ALICE, "Я оплатил", message=sent)
+        await h.settle()
+        assert h.answer_of(pressed) == RU_EXPIRED
+        assert await status(h, cryptopay, invoice_id) is TopupStatus.EXPIRED
+        assert h.last(ALICE).buttons == []  # the invoice's buttons went
+        # The old button, pressed again from a client that still shows it: the same answer.
+        again = h.forge_press(ALICE, check, message=sent)
+        await h.settle()
+        assert h.answer_of(again) == RU_EXPIRED
+        assert await balance(h) == 0 and not any("USD" in t and "+" in t for t in h.texts(ALICE))
+        await sound(h)
+
+
+async def test_the_worker_marks_an_expired_invoice_and_its_button_then_says_so(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with (
+        CryptoPaySimulator() as cryptopay,
+        running(tmp_path, sim, tg, **crypto(cryptopay, poll_seconds=0.05)) as h,
+    ):
+        sent, invoice_id = await crypto_invoice(h, cryptopay)
+        # A second invoice, still open, keeps the worker asking Crypto Pay.
+        await h.say(ALICE, "/topup")
+        await h.press(ALICE, "💎 Crypto (Crypto Pay)")
+        await h.press(ALICE, "10.00 USD")
+        cryptopay.expire(invoice_id)
+        # A poll that began after the expiry has ended: the next one has begun.
+        seen = cryptopay.calls.count("getInvoices")
+        await h.tg.wait_for(lambda: cryptopay.calls.count("getInvoices") >= seen + 2, 10)
+        assert await status(h, cryptopay, invoice_id) is TopupStatus.EXPIRED
+        pressed = h.tap(ALICE, "I have paid", message=sent)
+        await h.settle()
+        assert h.answer_of(pressed) == "This invoice has expired. Start a new top-up with /topup."
+        assert await balance(h) == 0
+        await sound(h)
+
+
+NOT_AN_AMOUNT = "That is not an amount from 1.00 USD to 1,000.00 USD."
+
+
+async def test_a_typed_crypto_amount_refuses_what_is_no_amount_and_stays_in_the_question(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with (
+        CryptoPaySimulator() as cryptopay,
+        running(tmp_path, sim, tg, **crypto(cryptopay)) as h,
+    ):
+        await h.say(ALICE, "/topup")
+        await h.press(ALICE, "💎 Crypto (Crypto Pay)")
+        asked = await h.press(ALICE, "Other amount")
+        assert "Send the amount, from 1.00 USD to 1,000.00 USD." in asked.text
+        for typed in ["0", "-5", "ten", "1000.01", "99999999999999999999999", "1e9", "12.345",
+                      "NaN", "Infinity", "12.3.4", "9" * 4000, "<b>5</b>"]:  # fmt: skip
+            told = await h.say(ALICE, typed)
+            assert told.text.startswith(NOT_AN_AMOUNT), (typed, told.text)
+        assert cryptopay.invoices == {}
+        sent = await h.say(ALICE, "12,34")
+        (made,) = cryptopay.invoices.values()
+        assert made.amount == Decimal("12.34") and made.fiat == "USD"
+        assert "Pay 12.34 USD" in [b["text"] for b in sent.buttons]
+        await cryptopay.pay(made.invoice_id, notify=False)
+        await h.press(ALICE, "I have paid", message=sent)
+        await h.tg.wait_for(lambda: "12.34 USD was added" in h.last(ALICE).text, 10)
+        assert await balance(h) == 1234
+        await sound(h)
+
+
+# --- Stars refunded outside the bot ------------------------------------------------------------
+
+
+@pytest.fixture
+async def shop(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, database_url: str
+) -> AsyncIterator[Harness]:
+    async with running(tmp_path, sim, tg, database_url=database_url, **SHOP) as h:
+        yield h
+
+
+async def paid_stars(h: Harness) -> str:
+    checkout = await pay(h, await invoice(h))
+    assert checkout.ok and checkout.charge is not None
+    assert await balance(h) == 1000
+    return checkout.charge.charge_id
+
+
+def alerts(h: Harness) -> list[str]:
+    return [t for t in h.texts(ADMIN) if "outside the bot" in t]
+
+
+@pytest.mark.parametrize(
+    ("spent", "taken_back", "left", "lost"),
+    [("", "10.00 USD", 0, "0.00 USD"),  # all of it still in the wallet
+     ("4", "6.00 USD", 0, "4.00 USD"),  # part of it spent on an order, say
+     ("10", "0.00 USD", 0, "10.00 USD")],  # all of it spent
+)  # fmt: skip
+async def test_stars_refunded_by_telegram_take_back_what_the_wallet_holds_and_tell_the_admins(
+    shop: Harness, spent: str, taken_back: str, left: int, lost: str
+) -> None:
+    charge_id = await paid_stars(shop)
+    if spent:
+        assert (await shop.say(ADMIN, f"/debit {ALICE} {spent} order")).text.startswith("Took")
+    shop.tg.payments.refund_outside(charge_id)  # Telegram's support gave the Stars back
+    await shop.settle()
+    await shop.tg.wait_for(lambda: len(alerts(shop)) == 1, 10)
+    (alert,) = alerts(shop)
+    assert f"{taken_back} was taken back" in alert and f"{lost} had been spent" in alert
+    assert charge_id in alert and str(ALICE) in alert
+    assert await balance(shop) == left
+    # The same update again: nothing more taken, nobody told twice, nothing ever credited.
+    shop.tg.payments.announce_refund(charge_id)
+    await shop.settle()
+    assert await balance(shop) == left and len(alerts(shop)) == 1
+    assert sum("was added" in t for t in shop.texts(ALICE)) == 1  # the payment's receipt
+    # The admins' own refund of it is refused: it is refunded already.
+    told = await shop.say(ADMIN, f"/refund_stars {charge_id}")
+    assert "refunded already" in told.text and await balance(shop) == left
+    await sound(shop)
+
+
+async def test_a_refunded_payment_for_a_charge_we_never_saw_changes_nothing(shop: Harness) -> None:
+    await shop.say(ALICE, "/start")
+    stranger = Charge("stxnotours", ALICE, "999", "XTR", 500, refunded=True)
+    shop.tg.payments.charges[stranger.charge_id] = stranger
+    shop.tg.payments.announce_refund(stranger.charge_id)
+    await shop.settle()
+    assert await balance(shop) == 0 and alerts(shop) == []
+    await sound(shop)
+
+
+# --- a restart between the invoice and the payment ---------------------------------------------
+
+
+async def test_a_stars_invoice_sent_before_a_restart_is_paid_and_credited_once_after_it(
+    shop: Harness,
+) -> None:
+    sent = await invoice(shop)
+    await shop.restart()  # a new process, the same database
+    checkout = await pay(shop, sent)
+    assert checkout.ok and checkout.charge is not None
+    assert "10.00 USD was added to your wallet" in shop.last(ALICE).text
+    await shop.restart()
+    shop.tg.payments.replay(checkout.charge.charge_id)  # redelivered to the next process
+    await shop.settle()
+    assert "already in your wallet" in shop.last(ALICE).text
+    assert await balance(shop) == 1000
+    await sound(shop)
+
+
+async def test_a_crypto_invoice_made_before_a_restart_is_credited_once_by_the_new_worker(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with CryptoPaySimulator() as cryptopay:
+        h = Harness(tmp_path, sim, tg, **crypto(cryptopay, poll_seconds=0.05))
+        await h.start()
+        try:
+            sent, invoice_id = await crypto_invoice(h, cryptopay)
+            await h.stop()
+            await cryptopay.pay(invoice_id, notify=False)  # paid while no bot runs
+            await h.start()
+            await h.tg.wait_for(lambda: "5.00 USD was added" in h.last(ALICE).text, 10)
+            await h.press(ALICE, "I have paid", message=sent)
+            assert await balance(h) == 500
+            assert sum("was added" in t for t in h.texts(ALICE)) == 1
+            await sound(h)
+        finally:
+            await h.stop()
+
+
+async def test_a_crypto_invoice_made_before_a_restart_is_credited_once_by_the_webhook(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with CryptoPaySimulator() as cryptopay:
+        hooked = {**crypto(cryptopay), "cryptopay_webhook_path": "/cryptopay"}
+        h = Harness(tmp_path, sim, tg, runner="webhook", **hooked)
+        await h.start()
+        try:
+            cryptopay.webhook_url = f"http://127.0.0.1:{h.overrides['webhook_port']}/cryptopay"
+            _, invoice_id = await crypto_invoice(h, cryptopay)
+            await h.restart()
+            await cryptopay.pay(invoice_id)  # the webhook reaches the new process
+            await h.tg.wait_for(lambda: "5.00 USD was added" in h.last(ALICE).text, 10)
+            assert [d.status for d in cryptopay.deliveries] == [200]
+            await h.restart()
+            assert await cryptopay.deliver(invoice_id) == 200  # redelivered: nothing more
+            assert await balance(h) == 500
+            assert sum("was added" in t for t in h.texts(ALICE)) == 1
+            await sound(h)
+        finally:
+            await h.stop()
