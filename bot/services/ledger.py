@@ -10,7 +10,7 @@ same rules below run on both.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -20,6 +20,10 @@ from bot.storage.ledger import Entry, EntryKind, Movement, Posted
 class LedgerPort(Protocol):
     async def post(self, movement: Movement) -> Posted:
         """Post once per key; InsufficientFunds (nothing posted) if it would go below zero."""
+        ...
+
+    async def post_together(self, movements: Sequence[Movement]) -> list[Posted]:
+        """Post each once per its key, in one transaction: all of them or none."""
         ...
 
     async def balance(self, user_id: int) -> int: ...

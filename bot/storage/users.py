@@ -14,6 +14,13 @@ _UPSERT = (
     "VALUES (:id, :language, :blocked, :ts, :ts) ON CONFLICT (telegram_id) "
 )
 
+_CREATE = (
+    "INSERT INTO users (telegram_id, language, blocked, created_at, updated_at, referred_by) "
+    "VALUES (:id, :language, 0, :ts, :ts, (SELECT telegram_id FROM users "
+    "WHERE referral_code = :code AND telegram_id <> :id)) "
+    "ON CONFLICT (telegram_id) DO NOTHING "
+)
+
 _COLUMNS = "telegram_id, language, blocked, created_at, updated_at"
 _SELECT = f"SELECT {_COLUMNS} FROM users WHERE telegram_id = :id"
 
@@ -40,9 +47,19 @@ class UserRepository:
         return None if row is None else _user(row)
 
     async def ensure(
-        self, telegram_id: int, language: str | None, *, now: float | None = None
+        self,
+        telegram_id: int,
+        language: str | None,
+        *,
+        referral_code: str | None = None,
+        now: float | None = None,
     ) -> UserRow:
-        """The user's row, created with `language` if absent (an existing row is left as is)."""
+        """The user's row, created with `language` if absent (an existing row is left as is).
+
+        A new row is attributed to the person whose code is `referral_code`, in the statement
+        that creates it: a person already known is never attributed (nor re-attributed), an
+        unknown code attributes to nobody, and nobody can hold their own code before they exist.
+        """
         user = await self.get(telegram_id)
         if user is not None:
             return user
@@ -50,8 +67,8 @@ class UserRepository:
             # Created and read back in one statement; another writer's row, if it came first,
             # is read in the same transaction.
             row = await tx.fetchone(
-                _UPSERT + f"DO NOTHING RETURNING {_COLUMNS}",
-                {"id": telegram_id, "language": language, "blocked": 0, "ts": now_or(now)},
+                _CREATE + f"RETURNING {_COLUMNS}",
+                {"id": telegram_id, "language": language, "ts": now_or(now), "code": referral_code},
             ) or await tx.fetchone(_SELECT, {"id": telegram_id})
         assert row is not None  # users are never deleted
         return _user(row)
