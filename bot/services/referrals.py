@@ -85,9 +85,7 @@ class Referrals:
 
     async def figures(self, user_id: int) -> Figures:
         code = await self._store.code_of(user_id, new_code())
-        return Figures(
-            code, await self._store.brought(user_id), await self._store.earned(user_id)
-        )
+        return Figures(code, await self._store.brought(user_id), await self._store.earned(user_id))
 
     async def referrer_of(self, user_id: int) -> int | None:
         return await self._store.referrer_of(user_id)
