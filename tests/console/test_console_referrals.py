@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import load_settings
 from bot.sandbox.simulator import PanelSimulator
 from bot.services.ledger import check
 from bot.services.referrals import code_from_start, commission
 from bot.storage.ledger import EntryKind
 from tests.bot.harness import ADMIN, ALICE, BOB, Harness, running
 from tests.fakes.telegram import FakeTelegram
+from tests.test_config import assert_one_line_naming, base_env, run_bot
 
 CAROL = 103
 SHOP = {
@@ -231,3 +233,16 @@ async def test_the_command_menu_offers_referral_in_every_language(shop: Harness)
     assert set(menus) >= {None, "en", "ru", "ja"}
     for commands in menus.values():
         assert "referral" in [c["command"] for c in commands]
+
+
+@pytest.mark.parametrize("value", ["-1", "100.01", "NaN", "ten"])
+def test_a_bad_referral_percent_stops_the_start_in_one_line(tmp_path: Path, value: str) -> None:
+    env = base_env(tmp_path) | {"MODE": "shop", "REFERRAL_PERCENT": value}
+    assert_one_line_naming(run_bot(tmp_path, env), "REFERRAL_PERCENT")
+
+
+def test_referral_percent_is_a_decimal_up_to_100(tmp_path: Path) -> None:
+    env = {k.lower(): v for k, v in base_env(tmp_path).items() if k != "PATH"}
+    assert load_settings(**env).referral_percent == 0
+    assert load_settings(**env, referral_percent="12.5").referral_percent == Decimal("12.5")
+    assert load_settings(**env, referral_percent="100").referral_percent == 100
