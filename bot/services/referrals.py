@@ -51,8 +51,11 @@ def commission(amount: int, percent: Decimal) -> int:
     return int(exact.to_integral_value(rounding=ROUND_FLOOR))
 
 
+COMMISSION_SUFFIX = ":commission"
+
+
 def commission_key(credit_key: str) -> str:
-    return f"{credit_key}:commission"
+    return credit_key + COMMISSION_SUFFIX
 
 
 class ReferralStore(Protocol):
