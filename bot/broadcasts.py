@@ -11,6 +11,7 @@ class Segment(StrEnum):
     ALL = "all"
     RECENT_BUYERS = "recent"  # placed an order in the last 30 days
     LANGUAGE = "language"
+    WALLET = "wallet"  # holds money in their shop wallet
 
 
 class BroadcastState(StrEnum):

@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     topup_amounts: AmountList = (Decimal(5), Decimal(10), Decimal(25), Decimal(50))
     topup_min_amount: Decimal = Field(Decimal(1), gt=0, allow_inf_nan=False)
     topup_max_amount: Decimal = Field(Decimal(1000), gt=0, allow_inf_nan=False)
+    # Share of each referred person's top-ups credited to who brought them; 0 is off.
+    referral_percent: Decimal = Field(Decimal(0), ge=0, le=100, allow_inf_nan=False)
     cryptopay_token: SecretStr | None = None  # unset: Crypto Pay is off
     cryptopay_network: Literal["mainnet", "testnet"] = "mainnet"
     cryptopay_api_url: str | None = None  # another API (the simulator); default: the network's

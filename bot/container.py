@@ -20,6 +20,7 @@ from bot.services.maintenance import Maintenance
 from bot.services.notifying import Notifier
 from bot.services.ordering import OrderService
 from bot.services.people import People
+from bot.services.referrals import Referrals
 from bot.services.shop import ShopService
 from bot.services.topups import TopupService
 from bot.services.tracking import OrderTracker
@@ -44,6 +45,7 @@ class Injected:
     maintenance: Maintenance
     order_stats: OrderStats
     people: People
+    referrals: Referrals
     shop: ShopService | None  # shop mode only
     topups: TopupService | None  # shop mode only
 
@@ -73,6 +75,7 @@ class Services:
     maintenance: Maintenance
     order_stats: OrderStats
     people: People
+    referrals: Referrals
     shop: ShopService | None = None  # shop mode only
     wallets: WalletRepository | None = None
     shared: SharedRedis | None = None  # Redis, when several instances run
@@ -91,6 +94,7 @@ class Services:
             maintenance=self.maintenance,
             order_stats=self.order_stats,
             people=self.people,
+            referrals=self.referrals,
             shop=self.shop,
             topups=self.topups,
         )

@@ -30,6 +30,7 @@ from bot.handlers import (
     errors,
     membership,
     orders,
+    referral,
     shop,
     shop_admin,
     topup,
@@ -62,11 +63,12 @@ from bot.services.notifying import Notifier
 from bot.services.ordering import OrderService
 from bot.services.panel_funds import PanelFunds
 from bot.services.people import People
+from bot.services.referrals import Referrals, commission_key
 from bot.services.shop import ShopCatalog, ShopService
 from bot.services.shop_orders import ShopOrders
 from bot.services.shop_pricing import PriceRule
 from bot.services.topup_wallet import LedgerWallet
-from bot.services.topups import Credited, OutsideRefund, TopupService
+from bot.services.topups import Credited, OutsideRefund, TopupService, credit_key
 from bot.services.tracking import OrderTracker
 from bot.shared.catalogues import RedisCatalogues
 from bot.shared.claims import RedisClaims
@@ -82,6 +84,7 @@ from bot.storage import (
 )
 from bot.storage.console import BroadcastRepository, OrderStats, PeopleStore, SettingsStore
 from bot.storage.fsm import DatabaseStorage
+from bot.storage.referrals import ReferralRepository
 from bot.storage.repositories import OrderRow
 from bot.storage.shop import ShopRepository
 from bot.storage.topups import Provider, TopupRepository
@@ -90,6 +93,7 @@ from bot.telegram.broadcast_progress import ProgressReporter
 from bot.telegram.limiter import SendLimiter
 from bot.telegram.retry import FloodControlMiddleware
 from bot.telegram.sender import make_bot_sender
+from bot.views import referrals as referral_views
 from bot.views import topups as topup_views
 from bot.views.broadcast import content_markup
 from bot.views.notifications import NotificationViews
@@ -184,6 +188,8 @@ def build_services(
         max_interval=s.poll_max_interval_seconds,
         on_changes=notifier.flush,
     )
+    # Outside a shop referrals still attribute people, but nothing is paid.
+    referrals = Referrals(ReferralRepository(db), s.referral_percent if s.shop_mode else Decimal(0))
     return Services(
         settings=s,
         i18n=i18n,
@@ -210,15 +216,20 @@ def build_services(
         maintenance=Maintenance(SettingsStore(db)),
         order_stats=OrderStats(db),
         people=People(PeopleStore(db)),
+        referrals=referrals,
         shop=seller,
         wallets=wallets,
         shared=shared,
-        topups=_topups(s, db, wallets, notifier) if wallets is not None else None,
+        topups=_topups(s, db, wallets, notifier, referrals) if wallets is not None else None,
     )
 
 
 def _topups(
-    s: Settings, db: Database, wallets: WalletRepository, notifier: Notifier
+    s: Settings,
+    db: Database,
+    wallets: WalletRepository,
+    notifier: Notifier,
+    referrals: Referrals,
 ) -> TopupService:
     digits = minor_digits(s.shop_currency)
     money = ShopMoney(s.shop_currency, digits)
@@ -231,9 +242,20 @@ def _topups(
         )
 
     async def receipt(credited: Credited) -> None:
+        topup = credited.topup
+        if topup.charge_id is not None:
+            # Posted with the credit (fresh as it is): the referrer is told by the queue, in
+            # their language; a referrer who blocked the bot keeps the money all the same.
+            key = commission_key(credit_key(topup.provider, topup.charge_id))
+            share = await wallets.by_key(key)
+            if share is not None:
+                await notifier.tell(
+                    [share.user_id],
+                    lambda: referral_views.commission(money, share.amount, share.balance_after),
+                )
         # A Crypto Pay invoice is found paid by the worker, away from any chat: told by queue.
         # (A Stars payment's receipt answers its successful_payment message.)
-        if credited.topup.provider is not Provider.CRYPTOPAY:
+        if topup.provider is not Provider.CRYPTOPAY:
             return
         await notifier.tell(
             [credited.topup.user_id],
@@ -247,7 +269,7 @@ def _topups(
 
     return TopupService(
         TopupRepository(db),
-        LedgerWallet(wallets),
+        LedgerWallet(wallets, referrals),
         currency=s.shop_currency,
         digits=digits,
         stars_per_unit=s.stars_per_unit,
@@ -340,7 +362,9 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
     dp.callback_query.middleware(lookup)
 
     public = Router(name="public")
-    public.include_routers(membership.create_router(), common.create_router())
+    public.include_routers(
+        membership.create_router(), common.create_router(), referral.create_router()
+    )
     public.include_router(connect.create_router())
 
     admins = admin.create_router()
@@ -392,6 +416,7 @@ def command_list(*, own_keys: bool, shop: bool = False, topup: bool = False) -> 
     ]
     if topup:
         commands.append(BotCommand(command="topup", description=_("Top up my wallet")))
+    commands.append(BotCommand(command="referral", description=_("My referral link")))
     if own_keys:
         commands += [
             BotCommand(command="connect", description=_("Connect your panel key")),

@@ -13,6 +13,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 
 from bot.broadcasts import Audience, BroadcastState, Content, Progress, Segment
+from bot.config import Settings
 from bot.i18n import CatalogI18n, _, format_number
 from bot.keyboards import console as keyboards
 from bot.keyboards.console import BroadcastStep, CancelBroadcast
@@ -62,7 +63,9 @@ async def ask_button(query: CallbackQuery, state: FSMContext) -> None:
     await query.message.answer(_("Send the button as: label | https://link"))
 
 
-async def take_button(message: Message, state: FSMContext, i18n: CatalogI18n) -> None:
+async def take_button(
+    message: Message, state: FSMContext, i18n: CatalogI18n, settings: Settings
+) -> None:
     match = _BUTTON.match(message.text or "")
     if match is None or len(match["label"]) > BUTTON_LIMIT:
         await message.answer(
@@ -76,26 +79,33 @@ async def take_button(message: Message, state: FSMContext, i18n: CatalogI18n) ->
     content = Content.from_data(data["content"])
     content = Content(content.html, content.photo, match["label"], match["url"])
     await state.update_data(content=content.as_data())
-    await _ask_audience(message, state, i18n)
+    await _ask_audience(message, state, i18n, settings)
 
 
-async def no_button(query: CallbackQuery, state: FSMContext, i18n: CatalogI18n) -> None:
+async def no_button(
+    query: CallbackQuery, state: FSMContext, i18n: CatalogI18n, settings: Settings
+) -> None:
     await query.answer()
     assert isinstance(query.message, Message)
-    await _ask_audience(query.message, state, i18n)
+    await _ask_audience(query.message, state, i18n, settings)
 
 
-async def _ask_audience(message: Message, state: FSMContext, i18n: CatalogI18n) -> None:
+async def _ask_audience(
+    message: Message, state: FSMContext, i18n: CatalogI18n, settings: Settings
+) -> None:
     await state.set_state(BroadcastForm.audience)
-    await message.answer(_("Who gets it?"), reply_markup=keyboards.segments(i18n.languages))
+    await message.answer(
+        _("Who gets it?"),
+        reply_markup=keyboards.segments(i18n.languages, shop=settings.shop_mode),
+    )
 
 
-def _audience(value: str, languages: tuple[str, ...]) -> Audience | None:
+def _audience(value: str, languages: tuple[str, ...], *, shop: bool) -> Audience | None:
     """The audience a button names; None for data no button of ours carries."""
     language = value.removeprefix("lang-")
     if language != value:
         return Audience(Segment.LANGUAGE, language) if language in languages else None
-    if value in (Segment.ALL, Segment.RECENT_BUYERS):
+    if value in (Segment.ALL, Segment.RECENT_BUYERS) or (shop and value == Segment.WALLET):
         return Audience(Segment(value))
     return None
 
@@ -107,10 +117,11 @@ async def take_audience(
     broadcaster: Broadcaster,
     bot: Bot,
     i18n: CatalogI18n,
+    settings: Settings,
 ) -> None:
     await query.answer()
     assert isinstance(query.message, Message)
-    audience = _audience(callback_data.value, i18n.languages)
+    audience = _audience(callback_data.value, i18n.languages, shop=settings.shop_mode)
     if audience is None:
         return
     count = await broadcaster.audience_size(audience)

@@ -8,6 +8,7 @@ from aiogram.types import Message
 
 from bot.i18n import _
 from bot.services.people import People
+from bot.services.referrals import Referrals
 from bot.storage.repositories import OrderRepository, UserRepository
 from bot.texts import order_title, status_label, when
 from bot.views.markup import Limit, escaped, fit
@@ -33,6 +34,7 @@ async def user_card(
     people: People,
     users: UserRepository,
     orders: OrderRepository,
+    referrals: Referrals,
 ) -> None:
     person_id = await _target(message, command, people)
     if person_id is None:
@@ -53,6 +55,8 @@ async def user_card(
         _("Blocked the bot: {answer}").format(answer=yes if person.blocked else no),
         _("Banned: {answer}").format(answer=yes if await people.is_banned(person_id) else no),
         _("Orders: {count}").format(count=await orders.count_for_owner(person_id)),
+        _("Referred by: {who}").format(who=_referrer(await referrals.referrer_of(person_id))),
+        _("People they brought: {count}").format(count=await referrals.brought(person_id)),
     ]
     for order in await orders.list_for_owner(person_id, offset=0, limit=LAST_ORDERS):
         lines.append(
@@ -64,6 +68,10 @@ async def user_card(
             )
         )
     await message.answer(fit("\n".join(lines)))
+
+
+def _referrer(referrer_id: int | None) -> str:
+    return "—" if referrer_id is None else f"<code>{referrer_id}</code>"
 
 
 async def ban(message: Message, command: CommandObject, people: People) -> None:

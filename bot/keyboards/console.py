@@ -33,11 +33,13 @@ def button_choice() -> InlineKeyboardMarkup:
     )
 
 
-def segments(languages: tuple[str, ...]) -> InlineKeyboardMarkup:
+def segments(languages: tuple[str, ...], *, shop: bool) -> InlineKeyboardMarkup:
     rows = [
         [_button(_("Everyone"), "segment", "all")],
         [_button(_("Ordered in the last 30 days"), "segment", "recent")],
     ]
+    if shop:  # only a shop has wallets
+        rows.append([_button(_("Money in their wallet"), "segment", "wallet")])
     rows += [
         [_button(_("Language: {language}").format(language=code), "segment", f"lang-{code}")]
         for code in languages

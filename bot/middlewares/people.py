@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.i18n import CatalogI18n, _, normalize_language
 from bot.middlewares.throttling import Buckets
 from bot.services.delivery import Priority
+from bot.services.referrals import code_from_start
 from bot.storage.repositories import UserRepository
 from bot.telegram.limiter import sending_at
 
@@ -120,6 +121,15 @@ class AllowListMiddleware(BaseMiddleware):
                 )
 
 
+def _referral_code(event: TelegramObject) -> str | None:
+    """The referral code of a `/start r<code>` message, if the update is one."""
+    message = event.message if isinstance(event, Update) else None
+    text = message.text if message is not None else None
+    if not text or not text.startswith("/start "):
+        return None
+    return code_from_start(text.removeprefix("/start ").strip())
+
+
 class PersonMiddleware(BaseMiddleware):
     """A row per person: language from Telegram on first contact, unblocked when they write."""
 
@@ -141,7 +151,8 @@ class PersonMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         if user is not None:
             language = normalize_language(user.language_code, self._i18n.languages, self._default)
-            row = await self._users.ensure(user.id, language)
+            # A new person who came by someone's link is theirs (decided at creation only).
+            row = await self._users.ensure(user.id, language, referral_code=_referral_code(event))
             if row.blocked:
                 await self._users.set_blocked(user.id, False)
                 if self._on_unblock is not None:

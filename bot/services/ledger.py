@@ -10,16 +10,21 @@ same rules below run on both.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.services.referrals import COMMISSION_SUFFIX
 from bot.storage.ledger import Entry, EntryKind, Movement, Posted
 
 
 class LedgerPort(Protocol):
     async def post(self, movement: Movement) -> Posted:
         """Post once per key; InsufficientFunds (nothing posted) if it would go below zero."""
+        ...
+
+    async def post_together(self, movements: Sequence[Movement]) -> list[Posted]:
+        """Post each once per its key, in one transaction: all of them or none."""
         ...
 
     async def balance(self, user_id: int) -> int: ...
@@ -120,13 +125,16 @@ def audit(balances: Mapping[int, int], entries: Iterable[Entry]) -> list[Discrep
     """Every way the ledger can disagree with itself (empty: it is sound).
 
     A wallet's entries sum to its balance, each entry's balance_after follows from the one
-    before, nothing is below zero, and an order charge has at most one refund, no larger.
+    before, nothing is below zero, an order charge has at most one refund, no larger, and a
+    referral commission is a share of a top-up credited (its key the credit's, extended).
     """
     found: list[Discrepancy] = []
     sums: dict[int, int] = defaultdict(int)
     last_after: dict[int, int] = defaultdict(int)
     charges: dict[str, int] = {}
     refunds: dict[str, list[int]] = defaultdict(list)
+    topups: set[str] = set()
+    commissions: list[Entry] = []
     for entry in entries:
         sums[entry.user_id] += entry.amount
         ref = f"entry {entry.id}"
@@ -146,6 +154,15 @@ def audit(balances: Mapping[int, int], entries: Iterable[Entry]) -> list[Discrep
             charges[entry.reference] = -entry.amount
         elif entry.kind is EntryKind.ORDER_REFUND:
             refunds[entry.reference].append(entry.amount)
+        elif entry.kind is EntryKind.TOPUP:
+            topups.add(entry.key)
+        elif entry.kind is EntryKind.REFERRAL_COMMISSION:
+            commissions.append(entry)
+    for share in commissions:
+        if share.key.removesuffix(COMMISSION_SUFFIX) not in topups or share.amount <= 0:
+            found.append(
+                Discrepancy(share.user_id, f"entry {share.id}", "commission for no top-up")
+            )
     for reference, amounts in refunds.items():
         if len(amounts) > 1:
             found.append(Discrepancy(None, reference, f"refunded {len(amounts)} times"))

@@ -40,6 +40,11 @@ def _audience_sql(audience: Audience, since: float) -> tuple[str, dict[str, Any]
             " AND orders.placement = 'placed' AND orders.created_at >= :since)"
         )
         params["since"] = since
+    elif audience.segment is Segment.WALLET:
+        sql += (
+            " AND EXISTS (SELECT 1 FROM wallets WHERE wallets.user_id = users.telegram_id"
+            " AND wallets.balance > 0)"
+        )
     elif audience.segment is Segment.LANGUAGE:
         sql += " AND language = :language"
         params["language"] = audience.language

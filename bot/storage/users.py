@@ -14,6 +14,13 @@ _UPSERT = (
     "VALUES (:id, :language, :blocked, :ts, :ts) ON CONFLICT (telegram_id) "
 )
 
+_CREATE = (
+    "INSERT INTO users (telegram_id, language, blocked, created_at, updated_at, referred_by) "
+    "VALUES (:id, :language, 0, :ts, :ts, (SELECT telegram_id FROM users "
+    "WHERE referral_code = :code AND telegram_id <> :id)) "
+    "ON CONFLICT (telegram_id) DO NOTHING "
+)
+
 _COLUMNS = "telegram_id, language, blocked, created_at, updated_at"
 _SELECT = f"SELECT {_COLUMNS} FROM users WHERE telegram_id = :id"
 
@@ -39,17 +46,27 @@ class UserRepository:
         return _user(rows[0]) if rows else None
 
     async def ensure(
-        self, telegram_id: int, language: str | None, *, now: float | None = None
+        self,
+        telegram_id: int,
+        language: str | None,
+        *,
+        referral_code: str | None = None,
+        now: float | None = None,
     ) -> UserRow:
-        """The user's row, created with `language` if absent (an existing row is left as is)."""
+        """The user's row, created with `language` if absent (an existing row is left as is).
+
+        A new row is attributed to the person whose code is `referral_code`, in the statement
+        that creates it: a person already known is never attributed (nor re-attributed), an
+        unknown code attributes to nobody, and nobody can hold their own code before they exist.
+        """
         user = await self.get(telegram_id)
         if user is not None:
             return user
         # Created and read back in one statement; a row another writer made first (nothing
         # returned) is read after it: users are never deleted.
         rows = await self._src.write_statement(
-            _UPSERT + f"DO NOTHING RETURNING {_COLUMNS}",
-            {"id": telegram_id, "language": language, "blocked": 0, "ts": now_or(now)},
+            _CREATE + f"RETURNING {_COLUMNS}",
+            {"id": telegram_id, "language": language, "ts": now_or(now), "code": referral_code},
         ) or await self._src.read_statement(_SELECT, {"id": telegram_id})
         return _user(rows[0])
 

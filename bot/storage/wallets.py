@@ -44,58 +44,14 @@ class WalletRepository:
         return now_or(None if self._clock is None else self._clock())
 
     async def post(self, movement: Movement) -> Posted:
+        (posted,) = await self.post_together([movement])
+        return posted
+
+    async def post_together(self, movements: Sequence[Movement]) -> list[Posted]:
+        """Post each movement once per its key, all in one transaction: all or none."""
         async with self._src.transaction() as tx:
-            known = await _by_key(tx, movement.key)
-            if known is not None:
-                if not same_movement(known, movement):
-                    raise KeyConflict(movement.key)
-                return Posted(known, fresh=False)
             ts = self._now()
-            await tx.execute(
-                "INSERT INTO wallets (user_id, balance, created_at, updated_at) "
-                "VALUES (:user, 0, :ts, :ts) ON CONFLICT (user_id) DO NOTHING",
-                {"user": movement.user_id, "ts": ts},
-            )
-            # Compare-and-set: of two debits racing for the last cent, one finds no row.
-            row = await tx.fetchone(
-                "UPDATE wallets SET balance = balance + :amount, updated_at = :ts "
-                "WHERE user_id = :user AND balance + :amount >= 0 RETURNING balance",
-                {"user": movement.user_id, "amount": movement.signed, "ts": ts},
-            )
-            if row is None:
-                balance = await _balance(tx, movement.user_id)
-                raise InsufficientFunds(balance, movement.amount)
-            entry_row = await tx.fetchone(
-                "INSERT INTO ledger_entries (user_id, kind, amount, balance_after, "
-                "idempotency_key, reference, actor_id, note, created_at) "
-                "VALUES (:user, :kind, :amount, :after, :key, :reference, :actor, :note, :ts) "
-                "RETURNING id",
-                {
-                    "user": movement.user_id,
-                    "kind": movement.kind.value,
-                    "amount": movement.signed,
-                    "after": row[0],
-                    "key": movement.key,
-                    "reference": movement.reference,
-                    "actor": movement.actor_id,
-                    "note": movement.note,
-                    "ts": ts,
-                },
-            )
-            assert entry_row is not None
-        entry = Entry(
-            entry_row[0],
-            movement.user_id,
-            movement.kind,
-            movement.signed,
-            row[0],
-            movement.key,
-            movement.reference,
-            movement.actor_id,
-            movement.note,
-            ts,
-        )
-        return Posted(entry, fresh=True)
+            return [await _post(tx, movement, ts) for movement in movements]
 
     async def balance(self, user_id: int) -> int:
         async with self._src.read() as tx:
@@ -132,3 +88,56 @@ async def _by_key(tx: Session, key: str) -> Entry | None:
 async def _balance(tx: Session, user_id: int) -> int:
     row = await tx.fetchone("SELECT balance FROM wallets WHERE user_id = :user", {"user": user_id})
     return 0 if row is None else int(row[0])
+
+
+async def _post(tx: Session, movement: Movement, ts: float) -> Posted:
+    known = await _by_key(tx, movement.key)
+    if known is not None:
+        if not same_movement(known, movement):
+            raise KeyConflict(movement.key)
+        return Posted(known, fresh=False)
+    await tx.execute(
+        "INSERT INTO wallets (user_id, balance, created_at, updated_at) "
+        "VALUES (:user, 0, :ts, :ts) ON CONFLICT (user_id) DO NOTHING",
+        {"user": movement.user_id, "ts": ts},
+    )
+    # Compare-and-set: of two debits racing for the last cent, one finds no row.
+    row = await tx.fetchone(
+        "UPDATE wallets SET balance = balance + :amount, updated_at = :ts "
+        "WHERE user_id = :user AND balance + :amount >= 0 RETURNING balance",
+        {"user": movement.user_id, "amount": movement.signed, "ts": ts},
+    )
+    if row is None:
+        balance = await _balance(tx, movement.user_id)
+        raise InsufficientFunds(balance, movement.amount)
+    entry_row = await tx.fetchone(
+        "INSERT INTO ledger_entries (user_id, kind, amount, balance_after, "
+        "idempotency_key, reference, actor_id, note, created_at) "
+        "VALUES (:user, :kind, :amount, :after, :key, :reference, :actor, :note, :ts) "
+        "RETURNING id",
+        {
+            "user": movement.user_id,
+            "kind": movement.kind.value,
+            "amount": movement.signed,
+            "after": row[0],
+            "key": movement.key,
+            "reference": movement.reference,
+            "actor": movement.actor_id,
+            "note": movement.note,
+            "ts": ts,
+        },
+    )
+    assert entry_row is not None
+    entry = Entry(
+        entry_row[0],
+        movement.user_id,
+        movement.kind,
+        movement.signed,
+        row[0],
+        movement.key,
+        movement.reference,
+        movement.actor_id,
+        movement.note,
+        ts,
+    )
+    return Posted(entry, fresh=True)

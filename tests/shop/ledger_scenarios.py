@@ -6,16 +6,39 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Literal, Protocol
 
 from hypothesis import strategies as st
 
 from bot.services.ledger import LedgerPort, audit, refund_key
+from bot.services.referrals import Referrals, commission, commission_key
 from bot.services.shop_pricing import refund_for
+from bot.services.topup_wallet import LedgerWallet
 from bot.storage.ledger import EntryKind, InsufficientFunds, Movement
 
 USERS = 3
 ADMIN = 900
+# Person 1 was brought by person 0, person 2 by person 1; person 0 by nobody. Small top-ups'
+# commissions round to nothing.
+REFERRERS = {1: 0, 2: 1}
+PERCENT = Decimal("12.5")
+
+
+class ScenarioReferrals:
+    """Who brought whom (bot.services.referrals.ReferralStore), fixed for every scenario."""
+
+    async def referrer_of(self, user_id: int) -> int | None:
+        return REFERRERS.get(user_id)
+
+    async def code_of(self, user_id: int, new: str) -> str:
+        return new
+
+    async def brought(self, user_id: int) -> int:
+        return sum(1 for referrer in REFERRERS.values() if referrer == user_id)
+
+    async def earned(self, user_id: int) -> int:
+        raise NotImplementedError("the scenarios read the ledger itself")
 
 
 class OrdersPort(Protocol):
@@ -125,6 +148,10 @@ scenarios = st.lists(ops, max_size=40)
 EVERY_PATH = [
     TopUp(0, 5_000, False),
     TopUp(0, 5_000, True),
+    TopUp(1, 1_000, False),  # person 0's commission
+    TopUp(1, 1_000, True),  # replayed: no second commission
+    TopUp(2, 7, False),  # a commission that rounds to nothing
+    Admin(1, 100, True),  # no commission on an admin's credit
     Buy(0, 700, 10, "placed"),
     Buy(0, 300, 10, "refused"),
     Buy(0, 300, 10, "not_sent"),
@@ -165,6 +192,8 @@ class Model:
 
     balances: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     topups: int = 0
+    commissions: int = 0
+    paid_commissions: list[str] = field(default_factory=list)  # the top-ups' keys
     credits: int = 0
     debits: int = 0
     charges: int = 0
@@ -202,10 +231,17 @@ async def step(world: World, model: Model, op: Op) -> None:
                 model.payments.append((user, amount))
                 model.balances[user] += amount
                 model.topups += amount
-            posted = await ledger.post(
-                Movement(user, EntryKind.TOPUP, amount, key, f"payment:{key}", user)
-            )
-            assert posted.fresh != replay
+                share = commission(amount, PERCENT)
+                referrer = REFERRERS.get(user)
+                if referrer is not None and share > 0:
+                    model.balances[referrer] += share
+                    model.commissions += share
+                    model.paid_commissions.append(key)
+            # Credited as the shop credits a payment: with its referrer's commission, if any.
+            wallet = LedgerWallet(ledger, Referrals(ScenarioReferrals(), PERCENT))
+            moved = await wallet.credit(user, amount, key=key, reference=f"payment:{key}")
+            assert moved.fresh != replay
+            assert moved.balance == model.balances[user]
         case Buy(user, price, quantity, outcome):
             enough = model.balances[user] >= price
             try:
@@ -293,7 +329,11 @@ async def check(ledger: LedgerPort, model: Model) -> None:
         history = await ledger.history(user, 1_000)
         assert sum(e.amount for e in history) == model.balances[user]
     held = sum(wallets.values())
-    assert held == model.topups + model.credits - model.debits - model.charges + model.refunds
+    paid_in = model.topups + model.commissions + model.credits
+    assert held == paid_in - model.debits - model.charges + model.refunds
+    # One commission per top-up of a referred person, none for anything else.
+    paid = [e.key for e in entries if e.kind is EntryKind.REFERRAL_COMMISSION]
+    assert paid == [commission_key(key) for key in model.paid_commissions]
     for order in model.orders:
         refunds = [e for e in entries if e.key == refund_key(order.id)]
         assert len(refunds) <= 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.services.ledger import charge_key, charge_order, refund_in_full, refund_order
@@ -57,6 +58,15 @@ class MemoryLedger:
         self._store.by_key[entry.key] = entry
         self._store.balances[entry.user_id] = after
         return Posted(entry, fresh=True)
+
+    async def post_together(self, movements: Sequence[Movement]) -> list[Posted]:
+        before = (dict(self._store.balances), list(self._store.entries), dict(self._store.by_key))
+        try:
+            return [await self.post(movement) for movement in movements]
+        except Exception:
+            # All or none, as one database transaction.
+            self._store.balances, self._store.entries, self._store.by_key = before
+            raise
 
     async def balance(self, user_id: int) -> int:
         return self._store.balances.get(user_id, 0)

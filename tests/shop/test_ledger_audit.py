@@ -31,6 +31,25 @@ def test_a_sound_ledger_has_no_discrepancy() -> None:
     assert audit({}, []) == []
 
 
+def test_a_commission_is_sound_only_beside_its_top_up() -> None:
+    topup = Entry(4, 2, EntryKind.TOPUP, 500, 500, "topup:stars:c1", "topup:1", None, "", 0.0)
+    share = Entry(
+        5,
+        1,
+        EntryKind.REFERRAL_COMMISSION,
+        50,
+        1050,
+        "topup:stars:c1:commission",
+        "topup:1",
+        None,
+        "",
+        0.0,
+    )
+    assert audit({1: 1050, 2: 500}, [*SOUND, topup, share]) == []
+    stray = [str(d) for d in audit({1: 1050}, [*SOUND, share])]
+    assert stray == ["wallet 1 entry 5: commission for no top-up"]
+
+
 def test_a_balance_that_is_not_the_sum_of_its_entries() -> None:
     found = audit({1: 1100}, SOUND)
     assert [str(d) for d in found] == ["wallet 1 balance: stored 1100, entries sum to 1000"]
