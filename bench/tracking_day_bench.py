@@ -1,6 +1,7 @@
 """A simulated day of tracking: orders arriving at random, each open for a random time.
 
-Run by hand: ``python -m bench.tracking_day_bench`` (about half a minute with the defaults).
+Run by hand: ``python -m bench.tracking_day_bench`` (a few minutes with the defaults: three
+volumes, each with the filling before this change and after it, in one run).
 The real tracker, client and SQLite database against the panel simulator over HTTP on
 127.0.0.1, with an injected clock: the bench jumps it from event to event (an order placed, an
 order's status changing on the panel, the tracker's next item due), as the tracker's own loop
@@ -12,6 +13,12 @@ a base interval after placing, the interval growing while nothing changes, back 
 news), over the day, divided by 100 (the protocol's batch). Goals: requests at most 1.2 x the
 floor, at least 80 orders per request whenever 100 or more are open, and no order left due
 after a cycle (none asked later than its schedule says).
+
+The bound is the fewest requests any never-late policy can make: at least the floor, and at
+least the fewest instants that meet every order's first deadline (each new order must be asked
+between its placing and a base interval later; those windows, stabbed greedily at their ends).
+At low volumes the second is far above the floor, so 1.2 x the floor cannot be reached there;
+the ratio to the bound says how far a policy is from the best possible.
 """
 
 from __future__ import annotations
@@ -69,6 +76,17 @@ def scheduled_polls(life: Life) -> int:
         t += interval
 
 
+def first_deadline_instants(day: list[Life]) -> int:
+    """The fewest request times that ask every order within a base interval of its placing:
+    each window [placed, placed + base] must hold one (greedy stabbing is optimal)."""
+    instants, covered_until = 0, float("-inf")
+    for life in day:  # sorted by placing
+        if life.placed > covered_until:
+            instants += 1
+            covered_until = life.placed + BASE_INTERVAL
+    return instants
+
+
 def lives(count: int, rng: random.Random) -> list[Life]:
     result = []
     for _ in range(count):
@@ -90,6 +108,7 @@ class Clock:
 class Figures:
     orders: int
     floor: float
+    bound: float  # the fewest requests a never-late policy can make (see the docstring)
     requests: int
     asked: int
     full_requests: int  # requests made while 100 or more orders were open
@@ -113,7 +132,8 @@ async def run_day(count: int, seed: int, early: float, db_path: Path) -> Figures
     arrivals = iter(day)
     next_arrival: Life | None = next(arrivals, None)
     open_orders = 0  # placed and not completed on the panel
-    figures = Figures(count, sum(map(scheduled_polls, day)) / BATCH_SIZE, 0, 0, 0, 0, 0, 0.0)
+    floor = sum(map(scheduled_polls, day)) / BATCH_SIZE
+    figures = Figures(count, floor, max(floor, first_deadline_instants(day)), 0, 0, 0, 0, 0, 0.0)
     wall = time.perf_counter()
     while True:
         soonest = await orders.due_for_tracking(float("inf"), limit=1)
@@ -185,27 +205,49 @@ async def place(client: PanelClient, orders: OrderRepository, now: float) -> int
     return panel_id
 
 
+# (name, early): the filling before this change, then the one the tracker now uses.
+POLICIES = (
+    ("before: early 0.5", 0.5),
+    ("now: fill with the soonest (early 1)", 1.0),
+)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--orders", type=int, default=3_000, help="orders placed over the day")
+    parser.add_argument(
+        "--orders",
+        type=int,
+        nargs="+",
+        default=[3_000, 10_000, 30_000],
+        help="orders placed over the day, one day each",
+    )
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--early", type=float, default=0.5, help="the tracker's `early`")
+    parser.add_argument(
+        "--policy",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "EARLY"),
+        help="instead of the default pair: a name and the tracker's `early`",
+    )
     args = parser.parse_args()
+    policies = [(name, float(early)) for name, early in args.policy] if args.policy else POLICIES
     # In memory where there is a tmpfs: the figures are requests, not fsyncs.
     shm = Path("/dev/shm")
-    with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as folder:
-        f = asyncio.run(run_day(args.orders, args.seed, args.early, Path(folder) / "day.db"))
     print(
-        f"{f.orders:,} orders over a simulated day (early={args.early}): "
-        f"{f.requests:,} status requests, floor {f.floor:,.0f} "
-        f"-> {f.requests / f.floor:.2f} x the floor (goal <= 1.2)"
+        "orders a day | policy | requests | floor | bound | x floor (goal <= 1.2) | x bound "
+        "| orders a request (100+ open; goal >= 80) | overall | left due (goal 0) | wall"
     )
-    print(
-        f"  {f.asked / max(f.requests, 1):.1f} orders per request overall; "
-        f"{f.full_asked / max(f.full_requests, 1):.1f} while 100 or more were open "
-        f"(goal >= 80); {f.left_due} orders left due after a cycle (goal 0); "
-        f"wall {f.wall:.1f} s"
-    )
+    for count in args.orders:
+        for name, early in policies:
+            with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as folder:
+                f = asyncio.run(run_day(count, args.seed, early, Path(folder) / "day.db"))
+            print(
+                f"{f.orders:,} | {name} | {f.requests:,} | {f.floor:,.0f} | {f.bound:,.0f} | "
+                f"{f.requests / f.floor:.2f} | {f.requests / f.bound:.2f} | "
+                f"{f.full_asked / max(f.full_requests, 1):.1f} | "
+                f"{f.asked / max(f.requests, 1):.1f} | {f.left_due} | {f.wall:.0f} s",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -34,7 +34,14 @@ from bot.panel.errors import (
     known_error_code,
     rejection,
 )
-from bot.panel.models import Balance, ItemError, NewOrder, OrderStatus, Service
+from bot.panel.models import (
+    Balance,
+    ItemError,
+    NewOrder,
+    OrderStatus,
+    Service,
+    plain_order_status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -703,7 +710,7 @@ def _parse_accepted(value: Any) -> bool:
 def _parse_order_status(value: Any) -> OrderStatus:
     if not isinstance(value, dict):
         raise ValueError("not an order object")
-    return OrderStatus.model_validate(value)
+    return plain_order_status(value) or OrderStatus.model_validate(value)
 
 
 @dataclass(frozen=True)

@@ -224,6 +224,43 @@ class OrderStatus(_Answer):
     currency: Currency = None
 
 
+# The shape nearly every panel sends: plain digits, a plain status word, a currency code.
+_PLAIN_INT = re.compile(r"[0-9]{1,18}")
+_PLAIN_DECIMAL = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,12})?")
+_PLAIN_CURRENCY = re.compile(r"[A-Za-z]{1,5}")
+_PLAIN_STATUS = re.compile(r"[A-Za-z][A-Za-z _-]{0,30}[A-Za-z]")
+_ORDER_FIELDS = ("status", "charge", "start_count", "remains", "currency")
+
+
+def plain_order_status(value: dict[Any, Any]) -> OrderStatus | None:
+    """The OrderStatus that model_validate would make of `value`, without its validators,
+    when every field is in the plain shape; None for anything else (validated in full).
+    A cycle over 100,000 orders spent a fifth of its time in those validators."""
+    fields: dict[str, Any] = {}
+    for name in _ORDER_FIELDS:
+        if name not in value:
+            continue
+        raw = value[name]
+        if raw is None:
+            fields[name] = None
+        elif type(raw) is not str:
+            return None
+        elif name == "status" or name == "currency":
+            pattern = _PLAIN_STATUS if name == "status" else _PLAIN_CURRENCY
+            if not pattern.fullmatch(raw) or raw.casefold() in _UNKNOWN_WORDS:
+                return None
+            fields[name] = raw
+        elif name == "charge":
+            if not _PLAIN_DECIMAL.fullmatch(raw):
+                return None
+            fields[name] = Decimal(raw)
+        else:
+            if not _PLAIN_INT.fullmatch(raw):
+                return None
+            fields[name] = int(raw)
+    return OrderStatus.model_construct(**fields)
+
+
 class Balance(_Answer):
     balance: SaneDecimal
     currency: Annotated[str, BeforeValidator(lambda v: _currency(v) or "USD")] = "USD"

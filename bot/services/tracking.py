@@ -145,19 +145,19 @@ class OrderTracker:
         on_changes: Callable[[], Awaitable[None]] | None = None,
         growth: float = 2.0,
         concurrency: int = 4,
-        early: float = 0.5,
+        early: float = 1.0,
     ) -> None:
         """`on_changes` is awaited after every cycle (the notifier's flush); `concurrency` is
         how many accounts are polled at once (one account's batches always go one by one).
 
-        A request that has room takes items due soon as well: those due within `early` times
-        their own interval (see `_soon`)."""
+        A request that has room takes items due soon as well: the soonest of those due within
+        `early` times their own interval (see `_soon`; at 1, the default, any open item)."""
         if not 0 < base_interval <= max_interval or growth < 1 or concurrency < 1:
             raise ValueError(
                 "need 0 < base_interval <= max_interval, growth >= 1, concurrency >= 1"
             )
-        if not 0 <= early < 1:
-            raise ValueError("need 0 <= early < 1")
+        if not 0 <= early <= 1:
+            raise ValueError("need 0 <= early <= 1")
         self._orders = orders
         self._refills = refills
         self._accounts = accounts

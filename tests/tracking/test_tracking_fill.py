@@ -154,7 +154,7 @@ async def test_only_the_last_requests_room_is_filled_up_to_100(world: World) -> 
     assert [o.panel_order_id in asked for o in soon] == [True] * 50 + [False] * 10
 
 
-@pytest.mark.parametrize("early", [-0.1, 1.0])
+@pytest.mark.parametrize("early", [-0.1, 1.1])
 async def test_early_is_checked(world: World, early: float) -> None:
     with pytest.raises(ValueError):
         world.tracker(early=early)
