@@ -42,6 +42,13 @@ class FakeTelegram(FakeTelegramServer):
         wanted = method.lower()
         return [c for c in self.calls if c.method.lower() == wanted]
 
+    def menu_commands(self) -> dict[str | None, list[str]]:
+        """The commands of each command menu the bot set, by language (None: the default)."""
+        return {
+            c.params.get("language_code"): [command["command"] for command in c.params["commands"]]
+            for c in self.calls_of("setMyCommands")
+        }
+
     def sent_messages(self, chat_id: int) -> list[dict[str, Any]]:
         """Parameters of the successful sendMessage calls to the chat, in order."""
         return [
