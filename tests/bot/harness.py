@@ -7,6 +7,7 @@ import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,12 @@ from tests.fakes.telegram import FakeTelegram
 
 SHARED_KEY = "shared-panel-key-0123456789"
 ADMIN = 900
+# A shop selling to anyone, with Telegram Stars top-ups at 50 Stars to one unit.
+SHOP: dict[str, Any] = {
+    "mode": "shop",
+    "allowed_user_ids": frozenset(),
+    "stars_per_unit": Decimal(50),
+}
 ALICE = 101
 BOB = 102
 STRANGER = 666

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.bot.conftest import harness, sim, tg
+from tests.bot.conftest import harness, shop, shop_settings, sim, tg
 
-__all__ = ["harness", "sim", "tg"]
+__all__ = ["harness", "shop", "shop_settings", "sim", "tg"]

@@ -5,9 +5,9 @@ top-ups (once per payment, in the top-up's transaction), the referrer told in th
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,11 +31,8 @@ LINK = re.compile(r"https://t\.me/fake_test_bot\?start=(r[A-Za-z0-9_-]+)")
 
 
 @pytest.fixture
-async def shop(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, database_url: str
-) -> AsyncIterator[Harness]:
-    async with running(tmp_path, sim, tg, database_url=database_url, **SHOP) as h:
-        yield h
+def shop_settings() -> dict[str, Any]:
+    return SHOP
 
 
 async def link_of(h: Harness, user: int, language: str = "en") -> str:

@@ -3,27 +3,19 @@ counted and reached once each; outside a shop there are no wallets and no such b
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.sandbox.simulator import PanelSimulator
-from tests.bot.harness import ADMIN, Harness, running
+from tests.bot.harness import ADMIN, Harness
 from tests.console.people import broadcast, progress_says, received, seed
-from tests.fakes.telegram import FakeTelegram
 
 SEGMENT = "Money in their wallet"
 
 
 @pytest.fixture
-async def shop(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, database_url: str
-) -> AsyncIterator[Harness]:
-    async with running(
-        tmp_path, sim, tg, database_url=database_url, mode="shop", allowed_user_ids=frozenset()
-    ) as h:
-        yield h
+def shop_settings() -> dict[str, Any]:
+    return {"mode": "shop", "allowed_user_ids": frozenset()}
 
 
 async def test_people_with_money_in_their_wallet_get_it_once(shop: Harness) -> None:

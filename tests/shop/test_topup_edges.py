@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -177,14 +176,6 @@ async def test_a_typed_crypto_amount_refuses_what_is_no_amount_and_stays_in_the_
 
 
 # --- Stars refunded outside the bot ------------------------------------------------------------
-
-
-@pytest.fixture
-async def shop(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, database_url: str
-) -> AsyncIterator[Harness]:
-    async with running(tmp_path, sim, tg, database_url=database_url, **SHOP) as h:
-        yield h
 
 
 async def paid_stars(h: Harness) -> str:

@@ -4,30 +4,15 @@ ledger's audit (`python -m bot ledger-check`) is clean after each."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from decimal import Decimal
 from pathlib import Path
-
-import pytest
 
 from bot.sandbox.chats import ChatMessage
 from bot.sandbox.cryptopay import CryptoPaySimulator
 from bot.sandbox.payments import Checkout
 from bot.sandbox.simulator import PanelSimulator
 from bot.services.ledger import check
-from tests.bot.harness import ADMIN, ALICE, BOB, Harness, running
+from tests.bot.harness import ADMIN, ALICE, BOB, SHOP, Harness, running
 from tests.fakes.telegram import FakeTelegram
-
-SHOP = {"mode": "shop", "allowed_user_ids": frozenset(), "stars_per_unit": Decimal(50)}
-
-
-@pytest.fixture
-async def shop(
-    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, database_url: str
-) -> AsyncIterator[Harness]:
-    # SQLite, and PostgreSQL too when TEST_DATABASE_URL is set.
-    async with running(tmp_path, sim, tg, database_url=database_url, **SHOP) as h:
-        yield h
 
 
 async def balance(h: Harness, user: int = ALICE) -> int:
