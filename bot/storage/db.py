@@ -15,7 +15,7 @@ import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, PoolProxiedConnection
 
 from bot.storage.errors import StorageError
 from bot.storage.migrations import upgrade
@@ -238,10 +238,7 @@ class Database:
         # Without BEGIN (autocommit) a statement is a transaction of its own: one hand-off to
         # the database thread, where BEGIN, it and COMMIT would be three. A statement that
         # writes takes the write lock before it reads anything, as BEGIN IMMEDIATE would.
-        try:
-            pooled = await self.engine.raw_connection()
-        except Exception as exc:
-            raise translate(exc) from exc
+        pooled = await self._pooled()
         conn: aiosqlite.Connection = pooled.driver_connection
         try:
             return list(await conn.execute_fetchall(statement, params))
@@ -251,6 +248,13 @@ class Database:
             # Back to the pool even if cancelled: the statement still runs first in the
             # connection's thread, before whatever the next holder queues.
             pooled.close()
+
+    async def _pooled(self) -> PoolProxiedConnection:
+        """The pool's one SQLite connection, taken raw (see SqliteStatements)."""
+        try:
+            return await self.engine.raw_connection()
+        except Exception as exc:
+            raise translate(exc) from exc
 
     def _transaction(self, *, readonly: bool) -> AbstractAsyncContextManager[UnitOfWork]:
         if self.dialect.postgres:
@@ -283,11 +287,7 @@ class Database:
 
     @asynccontextmanager
     async def _sqlite_transaction(self, *, readonly: bool) -> AsyncIterator[UnitOfWork]:
-        # The pool's one connection, taken raw: see SqliteStatements.
-        try:
-            pooled = await self.engine.raw_connection()
-        except Exception as exc:
-            raise translate(exc) from exc
+        pooled = await self._pooled()
         conn: aiosqlite.Connection = pooled.driver_connection
         try:
             try:
