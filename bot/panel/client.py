@@ -479,6 +479,9 @@ def _nests_deeper(answer: Any, limit: int) -> bool:
     return any(isinstance(value, dict | list) for value in level)
 
 
+_PROBE_ENTRIES = 100
+
+
 def _without_key(answer: Any, key: str) -> Any:
     """The answer with the key scrubbed from every string in it (names, statuses, errors,
     currencies, object keys), so that nothing leaving the client can show it.
@@ -487,11 +490,13 @@ def _without_key(answer: Any, key: str) -> Any:
     """
     if not key:
         return answer
-    # Entry by entry: one dump of a whole catalogue would hold the interpreter (and so the
-    # event loop, when this runs in a thread) for the whole of it.
+    # A hundred entries at a time: one dump of a whole catalogue would hold the interpreter (and
+    # so the event loop, when this runs in a thread) for the whole of it, and one dump an entry
+    # was a fifth of a status cycle's time. A chunk's dump holds each entry's dump whole.
     parts = [*answer, *answer.values()] if isinstance(answer, dict) else answer
-    for part in parts if isinstance(parts, list) else [parts]:
-        probe = json.dumps(part, ensure_ascii=False, default=str)
+    parts = parts if isinstance(parts, list) else [parts]
+    for start in range(0, len(parts), _PROBE_ENTRIES):
+        probe = json.dumps(parts[start : start + _PROBE_ENTRIES], ensure_ascii=False, default=str)
         if (
             _shows_key(probe, key)
             or ("&" in probe and _shows_key(html.unescape(probe), key))
