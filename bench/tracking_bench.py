@@ -145,6 +145,7 @@ class CycleFigures:
     changed: int
     wall: float
     cpu: float
+    loop_cpu: float  # of `cpu`, the event loop's thread (the rest: the database thread)
     panel_cpu: float
 
 
@@ -207,7 +208,7 @@ def tracker_process(
             panel.send(("stats", None))
             panel_cpu, panel_requests = panel.recv()
             profiler = cProfile.Profile() if profile else None
-            wall, cpu = time.perf_counter(), time.process_time()
+            wall, cpu, loop_cpu = time.perf_counter(), time.process_time(), time.thread_time()
             if profiler is not None:
                 profiler.enable()
             report = await tracker.run_cycle()
@@ -215,6 +216,7 @@ def tracker_process(
                 profiler.disable()
                 profiler.dump_stats(f"{profile}.{name.split()[0].strip('%')}")
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            loop_cpu = time.thread_time() - loop_cpu
             panel.send(("stats", None))
             panel_cpu_after, panel_requests_after = panel.recv()
             figures.append(
@@ -225,6 +227,7 @@ def tracker_process(
                     changed=report.changed,
                     wall=wall,
                     cpu=cpu,
+                    loop_cpu=loop_cpu,
                     panel_cpu=panel_cpu_after - panel_cpu,
                 )
             )
@@ -285,8 +288,10 @@ def run_size(count: int, server_url: str | None, profile: str | None = None) -> 
     for f in figures:
         print(
             f"  {f.name:>9} cycle: {f.requests:,} status requests (panel saw {f.panel_saw:,}), "
-            f"{f.changed:,} changed; wall {f.wall:.2f} s; tracker CPU {f.cpu:.2f} s; "
-            f"simulator CPU {f.panel_cpu:.2f} s"
+            f"{f.changed:,} changed; wall {f.wall:.2f} s; tracker CPU {f.cpu:.2f} s "
+            f"(event loop {f.loop_cpu:.2f} s, database thread {f.cpu - f.loop_cpu:.2f} s); "
+            f"simulator CPU {f.panel_cpu:.2f} s; tracker/simulator "
+            f"{f.cpu / max(f.panel_cpu, 1e-9):.1f} x"
         )
     print(
         f"  tracker process peak RSS {peak_rss:.0f} MB "

@@ -140,6 +140,7 @@ class _Fault:
     remaining: int
     action: str | None
     message: str
+    passes: int = 0  # requests let through before it strikes
 
 
 @dataclass(frozen=True)
@@ -450,19 +451,21 @@ class PanelSimulator:
         action: str | None = None,
         *,
         message: str | None = None,
+        after: int = 0,
     ) -> None:
-        """Answer the next `times` requests (of `action`, or any) with `fault` (see FAULTS).
+        """Answer the next `times` requests (of `action`, or any) with `fault` (see FAULTS),
+        once `after` of them have been answered as usual.
 
         `message` is the error text of "error" (default "Incorrect request") and "json_4xx"
         (default "Not enough funds on balance").
         """
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; known: {sorted(FAULTS)}")
-        if times < 1:
-            raise ValueError("times must be at least 1")
+        if times < 1 or after < 0:
+            raise ValueError("times must be at least 1, after at least 0")
         if message is None:
             message = NOT_ENOUGH_FUNDS if fault == "json_4xx" else INCORRECT_REQUEST
-        self._faults.append(_Fault(fault, times, action, message))
+        self._faults.append(_Fault(fault, times, action, message, after))
 
     def clear_faults(self) -> None:
         self._faults.clear()
@@ -514,6 +517,9 @@ class PanelSimulator:
     def _take_fault(self, action: str) -> _Fault | None:
         for fault in self._faults:
             if fault.action is None or fault.action == action:
+                if fault.passes:
+                    fault.passes -= 1
+                    return None
                 fault.remaining -= 1
                 if not fault.remaining:
                     self._faults.remove(fault)

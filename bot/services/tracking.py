@@ -39,6 +39,9 @@ from bot.storage.repositories import (
 
 log = logging.getLogger(__name__)
 
+# Answers with news stored in one transaction: ten requests' worth.
+_STORE_AT_ONCE = 10 * BATCH_SIZE
+
 A = TypeVar("A")  # the panel's answer for one item
 U = TypeVar("U", StatusUpdate, RefillStatusUpdate)  # a status update to store
 
@@ -352,13 +355,17 @@ class OrderTracker:
     ) -> None:
         """Ask one account about its items, 100 a request, one request at a time. Items
         without news are rescheduled together at the end, counted from `now` (the cycle's
-        start, so never later than their schedule)."""
+        start, so never later than their schedule). Answers with news are stored a thousand
+        at a time (ten requests), and what is left when the account's turn ends: a
+        transaction a request was most of the database's work. An answer not yet stored when
+        the process dies is only asked again (its order is still due)."""
         if account is None:
             self._note_missing_key(label, len(items))
             await self._postpone(kind, items, self._clock() + self._max, self._max)
             return
         self._missing_keys.discard(label)
         unchanged: list[T] = []
+        news: list[U] = []
         for start in range(0, len(items), BATCH_SIZE):
             retry_at = self._postponed_until(label)
             if retry_at is not None:  # the account failed in this cycle's order pass
@@ -384,7 +391,11 @@ class OrderTracker:
                 await self._postpone(kind, items[start:], retry_at)
                 break
             self._note_answer(label)
-            unchanged += await self._store(kind, batch, answers, report)
+            unchanged += self._sort_answers(kind, batch, answers, news, report)
+            if len(news) >= _STORE_AT_ONCE:
+                unchanged += await self._store(kind, items, news, report)
+                news = []
+        unchanged += await self._store(kind, items, news, report)
         await self._reschedule_unchanged(kind, unchanged, now)
 
     async def _reschedule_unchanged(
@@ -409,16 +420,16 @@ class OrderTracker:
 
     # --- answers -------------------------------------------------------------------------
 
-    async def _store(
+    def _sort_answers(
         self,
         kind: _Kind[T, A, U],
         batch: list[T],
         answers: dict[int, A | ItemError],
+        updates: list[U],
         report: CycleReport,
     ) -> list[T]:
-        """Store what the panel changed; return the items without news (not stored)."""
+        """Add to `updates` what the panel changed; return the items without news."""
         now = self._clock()
-        updates: list[U] = []
         unchanged: list[T] = []
         failed: list[tuple[int, int, ItemError | None]] = []
         for item in batch:
@@ -448,9 +459,17 @@ class OrderTracker:
             )
         report.polled[kind.name] += len(batch) - len(failed)
         self._note_item_errors(kind.name, [item.id for item in batch], failed, report)
+        return unchanged
+
+    async def _store(
+        self, kind: _Kind[T, A, U], items: list[T], updates: list[U], report: CycleReport
+    ) -> list[T]:
+        """Store `updates` (answers about some of `items`); return the items whose update the
+        database refused: they move to their next poll as if unchanged."""
         # Only what the panel changed is written; the rest just moves to its next poll.
+        now = self._clock()
         refused = await self._apply(kind.name, lambda some: kind.apply(some, now), updates, report)
-        return unchanged + [item for item in batch if item.id in refused]
+        return [item for item in items if item.id in refused] if refused else []
 
     async def _apply(
         self,

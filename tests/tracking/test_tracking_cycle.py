@@ -381,3 +381,33 @@ async def test_run_loop_polls_on_time_and_stops_cleanly(world: World) -> None:
 async def test_intervals_are_checked(world: World, base: float, maximum: float) -> None:
     with pytest.raises(ValueError):
         world.tracker(base_interval=base, max_interval=maximum)
+
+
+async def test_answers_before_an_outage_are_stored_though_written_ten_requests_at_a_time(
+    world: World,
+) -> None:
+    # Answers are written a thousand at a time. The panel answers the first 12 of 13
+    # requests and then goes down: all 1,200 answers it gave are kept, the 1,000 written
+    # mid-turn and the 200 still unwritten when the outage ended the account's turn.
+    orders = await world.place(count=1_250)
+    world.sim.fail_next("html_500", times=10, action="status", after=12)
+    world.sim.reset_requests()
+
+    report = await world.tracker().run_cycle()
+
+    assert (report.orders_polled, report.changed) == (1_200, 1_200)
+    stored = [await world.order(order.id) for order in orders]
+    assert sum(order.status == "Pending" for order in stored) == 1_200
+    assert [order.status for order in stored].count(None) == 50  # asked after the outage
+    assert world.sim.request_count("status") >= 13
+
+
+async def test_a_fault_can_let_requests_through_first(world: World) -> None:
+    await world.place()
+    world.sim.fail_next("html_500", action="status", after=2)
+    tracker = world.tracker(base_interval=BASE)
+
+    for _ in range(2):
+        assert (await tracker.run_cycle()).errors == 0
+        world.clock.advance(MAX)
+    assert (await tracker.run_cycle()).errors == 1
