@@ -23,7 +23,7 @@ from typing import Any, Generic, Self, TypeVar
 from urllib.parse import quote, quote_plus, unquote_plus
 
 import aiohttp
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from yarl import URL
 
 from bot.panel.errors import (
@@ -40,7 +40,7 @@ from bot.panel.models import (
     NewOrder,
     OrderStatus,
     Service,
-    plain_order_status,
+    parse_order_status,
 )
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,6 @@ MAX_DEPTH = 16
 _ID_RANGE = range(1, 2**63)
 
 T = TypeVar("T")
-M = TypeVar("M", bound=BaseModel)
 
 
 class _NotSent(PanelUnavailable):
@@ -202,7 +201,7 @@ class PanelClient:
     async def status(self, key: str, order_id: int) -> OrderStatus:
         form = {"order": str(order_id)}
         answer = await self._call(key, "status", form, after_send=None, deadline=self._deadline)
-        return _validate(OrderStatus, answer, "status")
+        return _validate(parse_order_status, answer, "status")
 
     async def statuses(self, key: str, ids: Sequence[int]) -> dict[int, OrderStatus | ItemError]:
         return await self._statuses(key, _ORDER_STATUSES, ids)
@@ -259,7 +258,7 @@ class PanelClient:
         answer = await self._call(
             key, "balance", {}, after_send=None, retries=retries, deadline=self._deadline
         )
-        return _validate(Balance, answer, "balance")
+        return _validate(Balance.model_validate, answer, "balance")
 
     # --- transport -----------------------------------------------------------------------
 
@@ -712,12 +711,6 @@ def _parse_accepted(value: Any) -> bool:
     raise ValueError("not a cancel answer")
 
 
-def _parse_order_status(value: Any) -> OrderStatus:
-    if not isinstance(value, dict):
-        raise ValueError("not an order object")
-    return plain_order_status(value) or OrderStatus.model_validate(value)
-
-
 @dataclass(frozen=True)
 class _StatusAction(Generic[T]):
     """A multi status request: `action` with `ids_field`=1,2,3, answered per `id_field`."""
@@ -729,12 +722,12 @@ class _StatusAction(Generic[T]):
     parse: Callable[[Any], T]
 
 
-_ORDER_STATUSES = _StatusAction("status", "orders", "order", None, _parse_order_status)
+_ORDER_STATUSES = _StatusAction("status", "orders", "order", None, parse_order_status)
 _REFILL_STATUSES = _StatusAction("refill_status", "refills", "refill", "status", _parse_status_text)
 
 
-def _validate(model: type[M], answer: Any, action: str) -> M:
+def _validate(parse: Callable[[Any], T], answer: Any, action: str) -> T:
     try:
-        return model.model_validate(answer)
-    except ValidationError as exc:
+        return parse(answer)
+    except ValueError as exc:  # pydantic's ValidationError among them
         raise PanelUnavailable(f"{action}: unexpected answer ({_shape(answer)})") from exc
