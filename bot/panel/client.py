@@ -420,7 +420,8 @@ def _decode(action: str, status: int, body: bytes, key: str) -> Any:
     if is_json:
         if _nests_deeper(answer, MAX_DEPTH):
             raise PanelUnavailable(f"{action}: HTTP {status}, answer nested too deeply")
-        answer = _without_key(answer, key)
+        if _may_show_key(text, key):
+            answer = _without_key(answer, key)
     # Non-standard panels answer errors with 4xx and a JSON error body: read it first.
     if status < 500 and isinstance(answer, dict) and answer.get("error"):
         raise rejection(_error_text(answer["error"], key))
@@ -465,20 +466,28 @@ def _after_blanks(text: str, start: int) -> int:
 def _nests_deeper(answer: Any, limit: int) -> bool:
     """Whether the answer nests deeper than `limit` levels; level by level, without recursion
     (a deep answer is what would exhaust it)."""
-    level = [answer]
+    # Only containers are carried to the next level: a status answer's 500 scalars end there.
+    level = [answer] if isinstance(answer, dict | list) else []
     for _ in range(limit):
+        if not level:
+            return False
         level = [
             item
             for value in level
-            if isinstance(value, dict | list)
             for item in (value.values() if isinstance(value, dict) else value)
+            if isinstance(item, dict | list)
         ]
-        if not level:
-            return False
-    return any(isinstance(value, dict | list) for value in level)
+    return bool(level)
 
 
 _PROBE_ENTRIES = 100
+
+
+def _may_show_key(text: str, key: str) -> bool:
+    """Whether some text in the JSON `text` could hold the key. Without a backslash escape,
+    every string of the answer is in the body as it is, so a body that shows no form of the
+    key (and no entity or percent sign that could spell one) needs no walk through it."""
+    return "\\" in text or "&" in text or "%" in text or _shows_key(text, key)
 
 
 def _without_key(answer: Any, key: str) -> Any:
