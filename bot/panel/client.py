@@ -463,11 +463,15 @@ def _after_blanks(text: str, start: int) -> int:
     return blanks.end() if blanks else start
 
 
+# A tuple, not `dict | list`: isinstance builds that union anew at each call, twice as slow.
+_CONTAINERS = (dict, list)
+
+
 def _nests_deeper(answer: Any, limit: int) -> bool:
     """Whether the answer nests deeper than `limit` levels; level by level, without recursion
     (a deep answer is what would exhaust it)."""
     # Only containers are carried to the next level: a status answer's 500 scalars end there.
-    level = [answer] if isinstance(answer, dict | list) else []
+    level = [answer] if isinstance(answer, _CONTAINERS) else []
     for _ in range(limit):
         if not level:
             return False
@@ -475,7 +479,7 @@ def _nests_deeper(answer: Any, limit: int) -> bool:
             item
             for value in level
             for item in (value.values() if isinstance(value, dict) else value)
-            if isinstance(item, dict | list)
+            if isinstance(item, _CONTAINERS)
         ]
     return bool(level)
 
