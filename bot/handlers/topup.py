@@ -194,8 +194,7 @@ def crypto_keyboard(topups: TopupService, topup: Topup) -> InlineKeyboardMarkup:
 async def check(callback: CallbackQuery, callback_data: TopupCheck, topups: TopupService) -> None:
     """'I have paid': look now (the worker looks too); a paid or expired invoice loses its
     buttons (the receipt comes from the payment's crediting)."""
-    await topups.poll_invoices()
-    topup = await topups.own(callback_data.id, callback.from_user.id)
+    topup = await topups.check_invoice(callback_data.id, callback.from_user.id)
     if topup is not None and topup.status is TopupStatus.PENDING:
         await callback.answer(views.not_paid_yet(), show_alert=True)
         return

@@ -93,6 +93,8 @@ class Delivery:
 @dataclass
 class _Calls:
     by_method: dict[str, int] = field(default_factory=dict)
+    # The invoice IDs each getInvoices named (None: it named none, so asked about all).
+    invoices_asked: list[frozenset[int] | None] = field(default_factory=list)
 
     def count(self, method: str) -> int:
         return self.by_method.get(method, 0)
@@ -314,12 +316,14 @@ class CryptoPaySimulator:
     def _get_invoices(self, params: dict[str, Any]) -> dict[str, Any]:
         chosen = list(self.invoices.values())
         raw_ids = params.get("invoice_ids")
+        wanted: frozenset[int] | None = None
         if raw_ids:
             try:
-                wanted = {int(part) for part in str(raw_ids).split(",") if part.strip()}
+                wanted = frozenset(int(part) for part in str(raw_ids).split(",") if part.strip())
             except ValueError:
                 raise _Refused("INVOICE_IDS_INVALID") from None
             chosen = [i for i in chosen if i.invoice_id in wanted]
+        self.calls.invoices_asked.append(wanted)
         status = params.get("status")
         if status:
             if status not in (InvoiceStatus.ACTIVE, InvoiceStatus.PAID):

@@ -391,11 +391,25 @@ class TopupService:
         return await self._credit(topup, str(invoice.invoice_id))
 
     async def poll_invoices(self) -> None:
-        """One look at every open invoice: paid ones credited, expired ones marked; one Crypto
-        Pay no longer lists (deleted in the app) is expired once its time is up."""
+        """One look at every open invoice (see _look_at)."""
+        await self._look_at(await self._store.open_invoices())
+
+    async def check_invoice(self, topup_id: int, user_id: int) -> Topup | None:
+        """'I have paid': one look at the person's own top-up's invoice, and nobody else's
+        (a forged button asks Crypto Pay nothing); the top-up as it then stands."""
+        topup = await self.usable(topup_id, user_id)
+        if topup is None:
+            return await self.own(topup_id, user_id)
+        await self._look_at([topup])
+        return await self.own(topup_id, user_id)
+
+    async def _look_at(self, topups: Sequence[Topup]) -> None:
+        """Ask Crypto Pay about these top-ups' invoices: paid ones credited, expired ones
+        marked; one Crypto Pay no longer lists (deleted in the app) is expired once its time
+        is up."""
         if self._cryptopay is None:
             return
-        open_ = {t.charge_id: t for t in await self._store.open_invoices() if t.charge_id}
+        open_ = {t.charge_id: t for t in topups if t.provider is Provider.CRYPTOPAY and t.charge_id}
         if not open_:
             return
         try:

@@ -17,7 +17,7 @@ from bot.sandbox.cryptopay import CryptoPaySimulator
 from bot.sandbox.payments import Charge
 from bot.sandbox.simulator import PanelSimulator
 from bot.storage.topups import TopupStatus
-from tests.bot.harness import ADMIN, ALICE, Harness, running
+from tests.bot.harness import ADMIN, ALICE, BOB, Harness, running
 from tests.fakes.telegram import FakeTelegram
 from tests.panel.hostile import serving
 from tests.shop.test_topup_journeys import (
@@ -289,3 +289,39 @@ async def test_a_crypto_invoice_made_before_a_restart_is_credited_once_by_the_we
             await sound(h)
         finally:
             await h.stop()
+
+
+async def test_i_have_paid_asks_crypto_pay_about_that_invoice_alone_and_a_forged_one_asks_nothing(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with (
+        CryptoPaySimulator() as cryptopay,
+        running(tmp_path, sim, tg, **crypto(cryptopay)) as h,
+    ):
+        sent, alices = await crypto_invoice(h, cryptopay)
+        await h.say(BOB, "/topup")
+        await h.press(BOB, "💎 Crypto (Crypto Pay)")
+        bobs_invoice = await h.press(BOB, "10.00 USD")
+        (bobs,) = set(cryptopay.invoices) - {alices}
+        check = h.button_data(ALICE, "I have paid", message=sent)
+        bobs_check = h.button_data(BOB, "I have paid", message=bobs_invoice)
+
+        cryptopay.calls.invoices_asked.clear()
+        pressed = h.tap(ALICE, "I have paid", message=sent)
+        await h.settle()
+        assert h.answer_of(pressed).startswith("Not paid yet.")
+        assert cryptopay.calls.invoices_asked == [frozenset({alices})]  # not Bob's
+
+        # Bob forges Alice's button onto his own invoice message: Crypto Pay is not asked.
+        cryptopay.calls.invoices_asked.clear()
+        h.forge_press(BOB, check, message=bobs_invoice)
+        await h.settle()
+        assert cryptopay.calls.invoices_asked == []
+        await cryptopay.pay(alices)
+        await cryptopay.pay(bobs)
+        # (the forged press took the buttons off Bob's own message: his client still shows it)
+        h.forge_press(BOB, bobs_check, message=bobs_invoice)
+        await h.settle()
+        assert cryptopay.calls.invoices_asked == [frozenset({bobs})]
+        assert await balance(h, BOB) == 1000 and await balance(h) == 0  # Alice's: the worker's
+        await sound(h)
