@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import gc
 import math
 import multiprocessing
 import resource
@@ -146,7 +147,26 @@ class CycleFigures:
     wall: float
     cpu: float
     loop_cpu: float  # of `cpu`, the event loop's thread (the rest: the database thread)
+    gc_seconds: float  # of the loop's time, in the garbage collector
+    full_collections: int
     panel_cpu: float
+
+
+class GcWatch:
+    """Time spent in the garbage collector, and its full (generation 2) collections."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.full = 0
+        self._started = 0.0
+        gc.callbacks.append(self._observe)
+
+    def _observe(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        self.seconds += time.perf_counter() - self._started
+        self.full += info["generation"] == 2
 
 
 class FakeClock:
@@ -208,6 +228,7 @@ def tracker_process(
             panel.send(("stats", None))
             panel_cpu, panel_requests = panel.recv()
             profiler = cProfile.Profile() if profile else None
+            watch = GcWatch()
             wall, cpu, loop_cpu = time.perf_counter(), time.process_time(), time.thread_time()
             if profiler is not None:
                 profiler.enable()
@@ -217,6 +238,7 @@ def tracker_process(
                 profiler.dump_stats(f"{profile}.{name.split()[0].strip('%')}")
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             loop_cpu = time.thread_time() - loop_cpu
+            gc.callbacks.remove(watch._observe)
             panel.send(("stats", None))
             panel_cpu_after, panel_requests_after = panel.recv()
             figures.append(
@@ -228,6 +250,8 @@ def tracker_process(
                     wall=wall,
                     cpu=cpu,
                     loop_cpu=loop_cpu,
+                    gc_seconds=watch.seconds,
+                    full_collections=watch.full,
                     panel_cpu=panel_cpu_after - panel_cpu,
                 )
             )
@@ -289,7 +313,8 @@ def run_size(count: int, server_url: str | None, profile: str | None = None) -> 
         print(
             f"  {f.name:>9} cycle: {f.requests:,} status requests (panel saw {f.panel_saw:,}), "
             f"{f.changed:,} changed; wall {f.wall:.2f} s; tracker CPU {f.cpu:.2f} s "
-            f"(event loop {f.loop_cpu:.2f} s, database thread {f.cpu - f.loop_cpu:.2f} s); "
+            f"(event loop {f.loop_cpu:.2f} s, of it {f.gc_seconds:.2f} s collecting garbage in "
+            f"{f.full_collections} full collections; database thread {f.cpu - f.loop_cpu:.2f} s); "
             f"simulator CPU {f.panel_cpu:.2f} s; tracker/simulator "
             f"{f.cpu / max(f.panel_cpu, 1e-9):.1f} x"
         )
