@@ -49,19 +49,20 @@ def _plain(topups: TopupService, minor: int) -> str:
     return html.unescape(_money(topups)(minor))
 
 
-def _bounds(settings: Settings, topups: TopupService) -> tuple[int, int]:
-    return (
-        to_minor_up(settings.topup_min_amount, topups.digits),
-        to_minor_up(settings.topup_max_amount, topups.digits),
-    )
+def _bounds(settings: Settings, topups: TopupService, provider: Provider) -> tuple[int, int]:
+    most = to_minor_up(settings.topup_max_amount, topups.digits)
+    return to_minor_up(settings.topup_min_amount, topups.digits), topups.most(provider, most)
 
 
 def amounts_keyboard(
     settings: Settings, topups: TopupService, provider: Provider
 ) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
+    _, most = _bounds(settings, topups, provider)
     for amount in settings.topup_amounts:
         minor = to_minor_up(amount, topups.digits)
+        if minor > most:
+            continue
         builder.button(
             text=_plain(topups, minor),
             callback_data=TopupPick(provider=provider.value, minor=minor),
@@ -114,7 +115,7 @@ async def picked(
         await callback.answer(views.none_available(), show_alert=True)
         return
     assert callback.message is not None
-    least, most = _bounds(settings, topups)
+    least, most = _bounds(settings, topups, provider)
     if callback_data.minor == 0:
         await callback.answer()
         await bot.send_message(
@@ -143,7 +144,8 @@ async def typed_amount(
     message: Message, state: FSMContext, topups: TopupService, settings: Settings, bot: Bot
 ) -> None:
     assert message.from_user is not None
-    least, most = _bounds(settings, topups)
+    provider = Provider((await state.get_data()).get("topup_provider", Provider.STARS.value))
+    least, most = _bounds(settings, topups, provider)
     try:
         minor = parse_amount(message.text or "", topups.digits)
     except AmountError:
@@ -151,7 +153,6 @@ async def typed_amount(
     if not least <= minor <= most:
         await message.answer(views.bad_amount(_money(topups), least, most))
         return
-    provider = Provider((await state.get_data()).get("topup_provider", Provider.STARS.value))
     await state.clear()
     await _start(bot, message.chat.id, message.from_user.id, provider, minor, topups, settings)
 

@@ -217,6 +217,18 @@ class TopupService:
             on.append(Provider.CRYPTOPAY)
         return on
 
+    def most(self, provider: Provider, most: int) -> int:
+        """The largest top-up `provider` takes, at most `most` minor units (TOPUP_MAX_AMOUNT).
+
+        One Stars invoice holds MAX_STARS: beyond that Telegram refuses the invoice, so the
+        amounts offered and the bound told stop there.
+        """
+        if provider is not Provider.STARS or self._stars_per_unit is None:
+            return most
+        # Exact in integers: the greatest amount whose Stars price (rounded up) fits.
+        stars, units = self._stars_per_unit.as_integer_ratio()
+        return min(most, MAX_STARS * units * 10**self.digits // stars)
+
     # --- Stars ---------------------------------------------------------------------------------
 
     async def start_stars(self, user_id: int, amount: int) -> Topup:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.keyboards.callbacks import TopupPick
 from bot.sandbox.cryptopay import CryptoPaySimulator
 from bot.sandbox.payments import Charge
 from bot.sandbox.simulator import PanelSimulator
@@ -172,6 +173,44 @@ async def test_a_typed_crypto_amount_refuses_what_is_no_amount_and_stays_in_the_
         await h.press(ALICE, "I have paid", message=sent)
         await h.tg.wait_for(lambda: "12.34 USD was added" in h.last(ALICE).text, 10)
         assert await balance(h) == 1234
+        await sound(h)
+
+
+# --- Telegram's bound on one Stars invoice ---------------------------------------------------
+
+
+async def test_a_stars_amount_beyond_what_one_invoice_holds_is_refused_with_the_real_bound(
+    shop: Harness,
+) -> None:
+    # 50 Stars to the dollar and at most 10,000 Stars an invoice: 200.00 USD, below
+    # TOPUP_MAX_AMOUNT's 1,000.00 USD.
+    await shop.say(ALICE, "/topup")
+    asked = await shop.press(ALICE, "Other amount")
+    assert "Send the amount, from 1.00 USD to 200.00 USD." in asked.text
+    told = await shop.say(ALICE, "500")
+    assert told.text.startswith("That is not an amount from 1.00 USD to 200.00 USD."), told.text
+    # A forged button for 900.00 USD is told the same, and no invoice is made.
+    forged = shop.forge_press(ALICE, TopupPick(provider="stars", minor=90_000).pack())
+    await shop.settle()
+    assert shop.answer_of(forged).startswith("That is not an amount from 1.00 USD to 200.00 USD.")
+    assert shop.tg.payments.invoices == {}
+    sent = await shop.say(ALICE, "200")
+    (terms,) = shop.tg.payments.invoices.values()
+    assert terms.total_amount == 10_000
+    assert (await pay(shop, sent)).ok and await balance(shop) == 20_000
+    await sound(shop)
+
+
+async def test_the_stars_amount_buttons_stop_at_what_one_invoice_holds(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    # 1,000 Stars to the dollar: one invoice holds 10.00 USD at most.
+    async with running(tmp_path, sim, tg, **{**SHOP, "stars_per_unit": Decimal(1000)}) as h:
+        offer = await h.say(ALICE, "/topup")
+        assert [b["text"] for b in offer.buttons] == ["5.00 USD", "10.00 USD", "Other amount"]
+        asked = await h.press(ALICE, "Other amount")
+        assert "Send the amount, from 1.00 USD to 10.00 USD." in asked.text
+        assert (await pay(h, await h.say(ALICE, "10"))).ok and await balance(h) == 1000
         await sound(h)
 
 
