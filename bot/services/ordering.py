@@ -221,6 +221,16 @@ class OrderService:
         info = await account.panel.status(order.panel_order_id)
         # As tracking does: a respelt status is no change, and a missing one no loss.
         status = status_to_store(order.status, info.status)
+        if order.final and not is_final_order_status(status):
+            # An ended order was settled (a shop refunded it) and is no longer tracked: a
+            # panel reporting it open again must not reopen it to tracking, Cancel and refunds.
+            log.warning(
+                "order %s: the panel reports %r after the final %r; kept as it was",
+                order.id,
+                status,
+                order.status,
+            )
+            return order
         await self._orders.apply_status(
             order.id,
             status=status,
