@@ -456,7 +456,13 @@ async def confirm(
         )
         await _send(callback, text, None)
         return
-    if quote is None or not quote_for(service, draft.answers, None, 0.0).same_terms(quote):
+    # A confirmation shown before the bot became a shop (a restart keeps it) charged nothing.
+    uncharged = shop is not None and draft.charge is None
+    if (
+        quote is None
+        or uncharged
+        or not quote_for(service, draft.answers, None, 0.0).same_terms(quote)
+    ):
         # Never placed at a price the person did not see: a new quote, confirmed again.
         draft.service = service
         note = _("⚠️ The price has changed. Nothing was placed: check the new price and confirm.")
@@ -471,8 +477,9 @@ async def confirm(
         "answers": draft.answers,
         "quote": quote,
     }
-    if shop is not None and draft.charge is not None:
+    if shop is not None:
         # A shop: the panel's balance checked, the wallet charged with the intent, then `add`.
+        assert draft.charge is not None
         checkout = await shop.checkout(**order, charge=draft.charge)
         await state.clear()
         await _send(callback, *checkout_reply(shop, checkout, _outcome))

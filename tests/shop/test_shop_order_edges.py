@@ -1,11 +1,16 @@
 """A shop's orders at their edges, end to end through the fake Bot API and the panel simulator:
-what a panel that changes its mind after an order ended does to the wallet. The ledger's audit
-is clean after each. Prices as in test_shop_journeys (service 5: cancel allowed)."""
+what a panel that changes its mind after an order ended does to the wallet, and a confirmation
+made before the bot became a shop. The ledger's audit is clean after each. Prices as in
+test_shop_journeys (service 5: cancel allowed)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.domain import Placement
-from tests.bot.harness import ALICE, Harness
+from bot.sandbox.simulator import PanelSimulator
+from tests.bot.harness import ALICE, Harness, running
+from tests.fakes.telegram import FakeTelegram
 from tests.shop.test_shop_journeys import (
     CANCELABLE,
     balance,
@@ -36,3 +41,22 @@ async def test_a_refunded_order_the_panel_reopens_stays_ended_on_refresh(shop: H
     assert [o.id for o in await services(shop).orders.due_for_tracking(float("inf"))] == []
     assert await balance(shop) == 500
     await sound(shop)
+
+
+async def test_a_confirmation_made_before_the_shop_opened_is_priced_before_anything_is_placed(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with running(tmp_path, sim, tg) as h:  # shared-key mode: the panel's price
+        screen = await confirmation(h)
+        assert "Price: 0.145" in screen.text, screen.text
+        # The operator opens a shop selling at the panel's price (no markup) and restarts;
+        # Alice, her wallet empty, presses the Confirm she was shown before.
+        await h.restart_with(mode="shop", allowed_user_ids=frozenset(), shop_markup_percent=0)
+        reply = await h.press(ALICE, "Confirm", message=screen)
+        assert "check the new price and confirm" in reply.text, reply.text
+        assert "Price: 0.15 USD" in reply.text and "short of the price" in reply.text
+        assert h.sim.orders == {}
+        told = await h.press(ALICE, "Confirm", message=reply)
+        assert "0.15 USD more is needed" in told.text, told.text
+        assert h.sim.orders == {} and await balance(h) == 0
+        await sound(h)
