@@ -26,6 +26,7 @@ from aiogram.types import (
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
+from bot.handlers.screens import remove_buttons
 from bot.keyboards.callbacks import TopupCheck, TopupPick
 from bot.services.money import AmountError, parse_amount, to_minor_up
 from bot.services.topups import STARS_CURRENCY, RefundRefused, TopupService, TopupUnavailable
@@ -203,8 +204,7 @@ async def check(callback: CallbackQuery, callback_data: TopupCheck, topups: Topu
         await callback.answer(views.expired(), show_alert=True)
     else:
         await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.edit_reply_markup(reply_markup=None)
+    await remove_buttons(callback)
 
 
 async def _invoice(bot: Bot, chat_id: int, user_id: int, minor: int, topups: TopupService) -> None:

@@ -118,6 +118,7 @@ async def test_an_expired_crypto_invoices_button_says_so_in_the_persons_language
         again = h.forge_press(ALICE, check, message=sent)
         await h.settle()
         assert h.answer_of(again) == RU_EXPIRED
+        assert not any("Что-то пошло не так" in t for t in h.texts(ALICE)), h.texts(ALICE)
         assert await balance(h) == 0 and not any("USD" in t and "+" in t for t in h.texts(ALICE))
         await sound(h)
 
@@ -173,6 +174,28 @@ async def test_a_typed_crypto_amount_refuses_what_is_no_amount_and_stays_in_the_
         await h.press(ALICE, "I have paid", message=sent)
         await h.tg.wait_for(lambda: "12.34 USD was added" in h.last(ALICE).text, 10)
         assert await balance(h) == 1234
+        await sound(h)
+
+
+async def test_i_have_paid_pressed_twice_credits_once_and_never_says_something_went_wrong(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with (
+        CryptoPaySimulator() as cryptopay,
+        running(tmp_path, sim, tg, **crypto(cryptopay)) as h,
+    ):
+        sent, invoice_id = await crypto_invoice(h, cryptopay)
+        await cryptopay.pay(invoice_id, notify=False)
+        # Alice paid in the app and taps "I have paid" twice before the buttons go.
+        first = h.tap(ALICE, "I have paid", message=sent)
+        second = h.tap(ALICE, "I have paid", message=sent)
+        await h.settle()
+        assert h.answer_of(first) == h.answer_of(second) == ""  # both answered, quietly
+        assert sum("5.00 USD was added" in t for t in h.texts(ALICE)) == 1
+        assert not any("went wrong" in t for t in h.texts(ALICE)), h.texts(ALICE)
+        shown = h.tg.message(ALICE, sent.message_id)
+        assert shown is not None and shown.buttons == []
+        assert await balance(h) == 500
         await sound(h)
 
 
