@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from bot.domain import OrderField, Placement, Status
-from bot.panel.errors import OrderOutcomeUnknown, PanelRejected, PanelUnavailable
+from bot.panel.errors import OrderOutcomeUnknown, PanelError, PanelRejected, PanelUnavailable
 from bot.panel.models import (
     ItemError,
     Service,
@@ -263,11 +263,20 @@ class OrderService:
         return refill_id
 
     async def cancel(self, order: OrderRow, account: Account) -> str | None:
-        """Ask for a cancel; the panel's refusal message, or None when it was accepted."""
+        """Ask for a cancel; the panel's refusal message, or None when it was accepted (or the
+        order is cancelled already)."""
         assert order.panel_order_id is not None
         answers = await account.panel.cancel([order.panel_order_id])
         answer = answers.get(order.panel_order_id)
         if answer is True:
+            return None
+        # A second Yes (a double tap, another device) is refused because the first cancelled
+        # the order already: that is no refusal, and the Canceled status is stored at once.
+        try:
+            now = await self.refresh(order, account)
+        except PanelError:
+            now = order
+        if canonical_status(now.status or "") is Status.CANCELED:
             return None
         return answer.message if isinstance(answer, ItemError) else ""
 

@@ -60,3 +60,22 @@ async def test_a_confirmation_made_before_the_shop_opened_is_priced_before_anyth
         assert "0.15 USD more is needed" in told.text, told.text
         assert h.sim.orders == {} and await balance(h) == 0
         await sound(h)
+
+
+async def test_yes_cancel_tapped_twice_says_cancelled_and_refunds_once(shop: Harness) -> None:
+    await credit(shop, ALICE, "5")
+    await confirmation(shop, service=CANCELABLE)
+    await shop.press(ALICE, "Confirm")
+    await shop.press(ALICE, "Order card")
+    ask = await shop.press(ALICE, "✖️ Cancel order")
+    # A double tap: the panel cancels at the first, and refuses the second.
+    shop.tap(ALICE, "Yes, cancel it", message=ask)
+    shop.tap(ALICE, "Yes, cancel it", message=ask)
+    await shop.settle()
+    assert shop.sim.orders[1000].status == "Canceled"
+    shown = shop.tg.message(ALICE, ask.message_id)
+    assert shown is not None and shown.text.startswith("Cancel requested for Order #1000."), shown
+    assert not any("refused" in t for t in shop.texts(ALICE)), shop.texts(ALICE)
+    await wait_for_text(shop, ALICE, "went back to your wallet")
+    assert await balance(shop) == 500
+    await sound(shop)
