@@ -29,6 +29,7 @@ from bot.config import Settings
 from bot.handlers.screens import remove_buttons
 from bot.keyboards.callbacks import TopupCheck, TopupPick
 from bot.services.money import AmountError, parse_amount, to_minor_up
+from bot.services.people import People
 from bot.services.topups import STARS_CURRENCY, RefundRefused, TopupService, TopupUnavailable
 from bot.storage.topups import Provider, Topup, TopupStatus
 from bot.views import topups as views
@@ -221,9 +222,14 @@ async def _invoice(bot: Bot, chat_id: int, user_id: int, minor: int, topups: Top
     )
 
 
-async def pre_checkout(query: PreCheckoutQuery, topups: TopupService) -> None:
+async def pre_checkout(
+    query: PreCheckoutQuery, topups: TopupService, people: People, settings: Settings
+) -> None:
+    payer = query.from_user.id
+    # As the ban gate judges messages: admins are never turned away.
+    banned = payer not in settings.admin_ids and await people.is_banned(payer)
     refusal = await topups.pre_checkout(
-        query.from_user.id, query.invoice_payload, query.currency, query.total_amount
+        payer, query.invoice_payload, query.currency, query.total_amount, banned=banned
     )
     if refusal is None:
         await query.answer(ok=True)

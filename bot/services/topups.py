@@ -110,6 +110,7 @@ class CheckoutRefusal(StrEnum):
     """Why a pre-checkout is answered ok=false (the handler words it in the person's language)."""
 
     UNKNOWN = "unknown"
+    NOT_SERVED = "not_served"  # the payer is banned
     NOT_YOURS = "not_yours"
     PAID = "paid"
     EXPIRED = "expired"
@@ -241,9 +242,15 @@ class TopupService:
         return await self._store.create(user_id, Provider.STARS, amount, stars, None)
 
     async def pre_checkout(
-        self, payer_id: int, payload: str, currency: str, total: int
+        self, payer_id: int, payload: str, currency: str, total: int, *, banned: bool = False
     ) -> CheckoutRefusal | None:
-        """None: the payment may go ahead; otherwise why not."""
+        """None: the payment may go ahead; otherwise why not.
+
+        A banned payer is refused: the ban lets none of their messages through, so the bot
+        would never hear of the payment and Telegram would keep Stars credited to no one.
+        """
+        if banned:
+            return CheckoutRefusal.NOT_SERVED
         topup = await self._by_payload(payload)
         if topup is None or topup.provider is not Provider.STARS:
             return CheckoutRefusal.UNKNOWN

@@ -199,6 +199,24 @@ async def test_i_have_paid_pressed_twice_credits_once_and_never_says_something_w
         await sound(h)
 
 
+# --- a banned payer -----------------------------------------------------------------------------
+
+
+async def test_a_person_banned_after_their_invoice_cannot_pay_it_and_loses_no_stars(
+    shop: Harness,
+) -> None:
+    sent = await invoice(shop)
+    await shop.say(ADMIN, f"/ban {ALICE}")
+    # The ban lets none of Alice's messages through, her payment's receipt among them: Telegram
+    # must not take Stars the bot would never hear of.
+    refused = await pay(shop, sent)
+    assert not refused.ok and refused.error_message == "Sorry, this bot no longer serves you."
+    assert shop.tg.payments.charges == {} and await balance(shop) == 0
+    await shop.say(ADMIN, f"/unban {ALICE}")
+    assert (await pay(shop, sent)).ok and await balance(shop) == 1000
+    await sound(shop)
+
+
 # --- Telegram's bound on one Stars invoice ---------------------------------------------------
 
 
