@@ -448,11 +448,11 @@ async def confirm(
         )
         await _send(callback, text, None)
         return
-    # A confirmation shown before the bot became a shop (a restart keeps it) charged nothing.
-    uncharged = shop is not None and draft.charge is None
+    # A confirmation kept across a restart may predate the shop (no charge) or its currency.
+    unpriced = shop is not None and (draft.charge is None or draft.charge.currency != shop.currency)
     if (
         quote is None
-        or uncharged
+        or unpriced
         or not quote_for(service, draft.answers, None, 0.0).same_terms(quote)
     ):
         # Never placed at a price the person did not see: a new quote, confirmed again.

@@ -1,7 +1,8 @@
 """A shop's orders at their edges, end to end through the fake Bot API and the panel simulator:
-what a panel that changes its mind after an order ended does to the wallet, and a confirmation
-made before the bot became a shop. The ledger's audit is clean after each. Prices as in
-test_shop_journeys (service 5: cancel allowed)."""
+what a panel that changes its mind after an order ended does to the wallet, a double Yes to a
+cancel, and a confirmation made before the bot became a shop or changed its currency. The
+ledger's audit is clean after each. Prices as in test_shop_journeys (service 5: cancel
+allowed)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from bot.domain import Placement
 from bot.sandbox.simulator import PanelSimulator
-from tests.bot.harness import ALICE, Harness, running
+from tests.bot.harness import ALICE, SHOP, Harness, running
 from tests.fakes.telegram import FakeTelegram
 from tests.shop.test_shop_journeys import (
     CANCELABLE,
@@ -79,3 +80,19 @@ async def test_yes_cancel_tapped_twice_says_cancelled_and_refunds_once(shop: Har
     await wait_for_text(shop, ALICE, "went back to your wallet")
     assert await balance(shop) == 500
     await sound(shop)
+
+
+async def test_a_confirmation_priced_in_another_currency_is_priced_again(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with running(tmp_path, sim, tg, **SHOP) as h:
+        await credit(h, ALICE, "1")
+        screen = await confirmation(h)
+        assert "Price: 0.19 USD" in screen.text
+        # The operator sells in yen from now on (the same number per yen, for the sake of it)
+        # and restarts: the 19 cents Alice saw are not 19 yen.
+        await h.restart_with(shop_currency="JPY")
+        reply = await h.press(ALICE, "Confirm", message=screen)
+        assert "check the new price and confirm" in reply.text, reply.text
+        assert h.sim.orders == {}
+        await sound(h)
