@@ -92,16 +92,15 @@ async def _balance(tx: Session, user_id: int) -> int:
 
 
 async def _post(tx: Session, movement: Movement, ts: float) -> Posted:
+    # The wallet's row made or locked (the no-op update) before the key is looked up: a second
+    # post of the same key at the same moment (Crypto Pay's webhook and 'I have paid', the
+    # tracker and a refresh) waits here and then finds the first's entry, instead of failing on
+    # the key's uniqueness.
     await tx.execute(
         "INSERT INTO wallets (user_id, balance, created_at, updated_at) "
-        "VALUES (:user, 0, :ts, :ts) ON CONFLICT (user_id) DO NOTHING",
+        "VALUES (:user, 0, :ts, :ts) "
+        "ON CONFLICT (user_id) DO UPDATE SET balance = wallets.balance",
         {"user": movement.user_id, "ts": ts},
-    )
-    # The wallet's row locked before the key is looked up: a second post of the same key at the
-    # same moment (Crypto Pay's webhook and 'I have paid', the tracker and a refresh) waits here
-    # and then finds the first's entry, instead of failing on the key's uniqueness.
-    await tx.execute(
-        "UPDATE wallets SET balance = balance WHERE user_id = :user", {"user": movement.user_id}
     )
     known = await _by_key(tx, movement.key)
     if known is not None:
