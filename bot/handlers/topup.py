@@ -146,7 +146,14 @@ async def typed_amount(
     message: Message, state: FSMContext, topups: TopupService, settings: Settings, bot: Bot
 ) -> None:
     assert message.from_user is not None
-    provider = Provider((await state.get_data()).get("topup_provider", Provider.STARS.value))
+    chosen = (await state.get_data()).get("topup_provider", Provider.STARS.value)
+    provider = next((p for p in topups.providers if p.value == chosen), None)
+    if provider is None:
+        # Switched off since it was chosen (a restart keeps the question): what is on now.
+        await state.clear()
+        text, markup = offer(settings, topups)
+        await message.answer(text, reply_markup=markup)
+        return
     least, most = _bounds(settings, topups, provider)
     try:
         minor = parse_amount(message.text or "", topups.digits)

@@ -255,6 +255,27 @@ async def test_the_stars_amount_buttons_stop_at_what_one_invoice_holds(
         await sound(h)
 
 
+async def test_an_amount_typed_for_crypto_pay_switched_off_meanwhile_offers_what_is_on(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with (
+        CryptoPaySimulator() as cryptopay,
+        running(tmp_path, sim, tg, **crypto(cryptopay)) as h,
+    ):
+        await h.say(ALICE, "/topup")
+        await h.press(ALICE, "💎 Crypto (Crypto Pay)")
+        await h.press(ALICE, "Other amount")
+        # The operator switches Crypto Pay off and restarts; Alice types her amount.
+        await h.restart_with(cryptopay_token=None, cryptopay_api_url=None)
+        offer = await h.say(ALICE, "12")
+        assert "went wrong" not in offer.text
+        assert offer.text == "How much would you like to add to your wallet?"
+        assert cryptopay.invoices == {} and h.tg.payments.invoices == {}
+        assert (await pay(h, await h.press(ALICE, "5.00 USD", message=offer))).ok
+        assert await balance(h) == 500
+        await sound(h)
+
+
 # --- Stars refunded outside the bot ------------------------------------------------------------
 
 
