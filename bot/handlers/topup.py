@@ -31,11 +31,16 @@ from bot.keyboards.callbacks import TopupCheck, TopupPick
 from bot.services.money import AmountError, parse_amount, to_minor_up
 from bot.services.people import People
 from bot.services.topups import STARS_CURRENCY, RefundRefused, TopupService, TopupUnavailable
+from bot.storage.fsm import set_dialog
 from bot.storage.topups import Provider, Topup, TopupStatus
 from bot.views import topups as views
 from bot.views.shop import ShopMoney
 
 OTHER = -1
+# Kept in the conversation's data while the amount is asked: the provider chosen, and the
+# state the question interrupted.
+_PROVIDER = "topup_provider"
+_BACK = "topup_back"
 
 
 class TopupForm(StatesGroup):
@@ -128,8 +133,12 @@ async def picked(
         return
     if callback_data.minor == OTHER:
         await callback.answer()
-        await state.set_state(TopupForm.amount)
-        await state.update_data(topup_provider=provider.value)
+        data = await state.get_data()
+        current = await state.get_state()
+        # The question sits on what the person was doing (an order to confirm, say), which
+        # comes back once the amount is taken.
+        back = data.get(_BACK) if current == TopupForm.amount.state else current
+        await set_dialog(state, TopupForm.amount, data | {_PROVIDER: provider.value, _BACK: back})
         await bot.send_message(
             callback.message.chat.id, views.ask_amount(_money(topups), least, most)
         )
@@ -146,11 +155,11 @@ async def typed_amount(
     message: Message, state: FSMContext, topups: TopupService, settings: Settings, bot: Bot
 ) -> None:
     assert message.from_user is not None
-    chosen = (await state.get_data()).get("topup_provider", Provider.STARS.value)
+    chosen = (await state.get_data()).get(_PROVIDER, Provider.STARS.value)
     provider = next((p for p in topups.providers if p.value == chosen), None)
     if provider is None:
         # Switched off since it was chosen (a restart keeps the question): what is on now.
-        await state.clear()
+        await _leave_question(state)
         text, markup = offer(settings, topups)
         await message.answer(text, reply_markup=markup)
         return
@@ -162,8 +171,16 @@ async def typed_amount(
     if not least <= minor <= most:
         await message.answer(views.bad_amount(_money(topups), least, most))
         return
-    await state.clear()
+    await _leave_question(state)
     await _start(bot, message.chat.id, message.from_user.id, provider, minor, topups, settings)
+
+
+async def _leave_question(state: FSMContext) -> None:
+    """Back to what the amount's question interrupted, its answers kept."""
+    data = await state.get_data()
+    back = data.get(_BACK)
+    rest = {k: v for k, v in data.items() if k not in (_PROVIDER, _BACK)}
+    await set_dialog(state, back, rest)
 
 
 async def _start(

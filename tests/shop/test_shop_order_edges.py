@@ -1,8 +1,8 @@
 """A shop's orders at their edges, end to end through the fake Bot API and the panel simulator:
 what a panel that changes its mind after an order ended does to the wallet, a double Yes to a
-cancel, and a confirmation made before the bot became a shop or changed its currency. The
-ledger's audit is clean after each. Prices as in test_shop_journeys (service 5: cancel
-allowed)."""
+cancel, a confirmation made before the bot became a shop or changed its currency, and one
+outlasting a top-up of a typed amount. The ledger's audit is clean after each. Prices as in
+test_shop_journeys (service 5: cancel allowed)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from tests.shop.test_shop_journeys import (
     sound,
     wait_for_text,
 )
+from tests.shop.test_topup_journeys import pay
 
 
 async def test_a_refunded_order_the_panel_reopens_stays_ended_on_refresh(shop: Harness) -> None:
@@ -96,3 +97,20 @@ async def test_a_confirmation_priced_in_another_currency_is_priced_again(
         assert "check the new price and confirm" in reply.text, reply.text
         assert h.sim.orders == {}
         await sound(h)
+
+
+async def test_a_typed_top_up_from_the_confirmation_keeps_the_order_to_confirm(
+    shop: Harness,
+) -> None:
+    await credit(shop, ALICE, "0.10")
+    screen = await confirmation(shop)
+    assert "short of the price" in screen.text
+    # Before pressing Confirm, Alice tops up an amount of her own, and pays.
+    await shop.say(ALICE, "/topup")
+    await shop.press(ALICE, "Other amount")
+    assert (await pay(shop, await shop.say(ALICE, "1"))).ok
+    assert await balance(shop) == 110
+    placed = await shop.press(ALICE, "Confirm", message=screen)
+    assert placed.text.startswith("✅ Placed"), placed.text
+    assert await balance(shop) == 91
+    await sound(shop)
