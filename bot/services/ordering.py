@@ -22,7 +22,7 @@ from bot.panel.models import (
 from bot.services.accounts import Account
 from bot.services.order_form import build_order, order_quantity
 from bot.services.pricing import Quote
-from bot.services.shop_pricing import Charge
+from bot.services.shop_pricing import REFUND_STATUSES, Charge
 from bot.storage.errors import DuplicatePanelOrder
 from bot.storage.repositories import (
     FailureKind,
@@ -221,11 +221,11 @@ class OrderService:
         info = await account.panel.status(order.panel_order_id)
         # As tracking does: a respelt status is no change, and a missing one no loss.
         status = status_to_store(order.status, info.status)
-        if order.final and not is_final_order_status(status):
-            # An ended order was settled (a shop refunded it) and is no longer tracked: a
-            # panel reporting it open again must not reopen it to tracking, Cancel and refunds.
+        if canonical_status(order.status or "") in REFUND_STATUSES and status != order.status:
+            # Its money was given back (a shop refunded it, once): a panel reporting it open
+            # again, or ended otherwise, must not reopen it to tracking, Cancel or Refill.
             log.warning(
-                "order %s: the panel reports %r after the final %r; kept as it was",
+                "order %s: the panel reports %r after %r; kept as it was",
                 order.id,
                 status,
                 order.status,

@@ -45,6 +45,24 @@ async def test_a_refunded_order_the_panel_reopens_stays_ended_on_refresh(shop: H
     await sound(shop)
 
 
+async def test_a_failed_order_the_panel_sends_again_is_followed_again_on_refresh(
+    shop: Harness,
+) -> None:
+    # Nothing went back for a Failed order: when the panel's operator sends it again, Refresh
+    # shows it moving, as it did.
+    await credit(shop, ALICE, "5")
+    await confirmation(shop, service=CANCELABLE)
+    await shop.press(ALICE, "Confirm")
+    shop.sim.set_order(1000, status="Fail")
+    await wait_for_text(shop, ALICE, "Failed")
+    shop.sim.set_order(1000, status="In progress")
+    await shop.say(ALICE, "/order 1000")
+    card = await shop.press(ALICE, "🔄 Refresh")
+    assert "Status: 🔄 In progress" in card.text, card.text
+    assert await balance(shop) == 499
+    await sound(shop)
+
+
 async def test_a_confirmation_made_before_the_shop_opened_is_priced_before_anything_is_placed(
     tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
