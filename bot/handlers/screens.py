@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from aiogram.exceptions import TelegramBadRequest
@@ -54,3 +55,10 @@ async def reply(event: Message | CallbackQuery, text: str, markup: Markup = None
     if event.message is not None:
         await event.bot.send_message(event.message.chat.id, text, reply_markup=markup)  # type: ignore[union-attr]
     await event.answer()
+
+
+async def remove_buttons(callback: CallbackQuery) -> None:
+    """Take the buttons off the message pressed; already gone (a second press) is no error."""
+    if isinstance(callback.message, Message):
+        with contextlib.suppress(TelegramBadRequest):
+            await callback.message.edit_reply_markup(reply_markup=None)

@@ -26,14 +26,21 @@ from aiogram.types import (
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
+from bot.handlers.screens import remove_buttons
 from bot.keyboards.callbacks import TopupCheck, TopupPick
 from bot.services.money import AmountError, parse_amount, to_minor_up
+from bot.services.people import People
 from bot.services.topups import STARS_CURRENCY, RefundRefused, TopupService, TopupUnavailable
+from bot.storage.fsm import set_dialog
 from bot.storage.topups import Provider, Topup, TopupStatus
 from bot.views import topups as views
 from bot.views.shop import ShopMoney
 
 OTHER = -1
+# Kept in the conversation's data while the amount is asked: the provider chosen, and the
+# state the question interrupted.
+_PROVIDER = "topup_provider"
+_BACK = "topup_back"
 
 
 class TopupForm(StatesGroup):
@@ -49,19 +56,20 @@ def _plain(topups: TopupService, minor: int) -> str:
     return html.unescape(_money(topups)(minor))
 
 
-def _bounds(settings: Settings, topups: TopupService) -> tuple[int, int]:
-    return (
-        to_minor_up(settings.topup_min_amount, topups.digits),
-        to_minor_up(settings.topup_max_amount, topups.digits),
-    )
+def _bounds(settings: Settings, topups: TopupService, provider: Provider) -> tuple[int, int]:
+    most = to_minor_up(settings.topup_max_amount, topups.digits)
+    return to_minor_up(settings.topup_min_amount, topups.digits), topups.most(provider, most)
 
 
 def amounts_keyboard(
     settings: Settings, topups: TopupService, provider: Provider
 ) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
+    _, most = _bounds(settings, topups, provider)
     for amount in settings.topup_amounts:
         minor = to_minor_up(amount, topups.digits)
+        if minor > most:
+            continue
         builder.button(
             text=_plain(topups, minor),
             callback_data=TopupPick(provider=provider.value, minor=minor),
@@ -114,7 +122,7 @@ async def picked(
         await callback.answer(views.none_available(), show_alert=True)
         return
     assert callback.message is not None
-    least, most = _bounds(settings, topups)
+    least, most = _bounds(settings, topups, provider)
     if callback_data.minor == 0:
         await callback.answer()
         await bot.send_message(
@@ -125,8 +133,12 @@ async def picked(
         return
     if callback_data.minor == OTHER:
         await callback.answer()
-        await state.set_state(TopupForm.amount)
-        await state.update_data(topup_provider=provider.value)
+        data = await state.get_data()
+        current = await state.get_state()
+        # The question sits on what the person was doing (an order to confirm, say), which
+        # comes back once the amount is taken.
+        back = data.get(_BACK) if current == TopupForm.amount.state else current
+        await set_dialog(state, TopupForm.amount, data | {_PROVIDER: provider.value, _BACK: back})
         await bot.send_message(
             callback.message.chat.id, views.ask_amount(_money(topups), least, most)
         )
@@ -143,7 +155,15 @@ async def typed_amount(
     message: Message, state: FSMContext, topups: TopupService, settings: Settings, bot: Bot
 ) -> None:
     assert message.from_user is not None
-    least, most = _bounds(settings, topups)
+    chosen = (await state.get_data()).get(_PROVIDER, Provider.STARS.value)
+    provider = next((p for p in topups.providers if p.value == chosen), None)
+    if provider is None:
+        # Switched off since it was chosen (a restart keeps the question): what is on now.
+        await _leave_question(state)
+        text, markup = offer(settings, topups)
+        await message.answer(text, reply_markup=markup)
+        return
+    least, most = _bounds(settings, topups, provider)
     try:
         minor = parse_amount(message.text or "", topups.digits)
     except AmountError:
@@ -151,9 +171,16 @@ async def typed_amount(
     if not least <= minor <= most:
         await message.answer(views.bad_amount(_money(topups), least, most))
         return
-    provider = Provider((await state.get_data()).get("topup_provider", Provider.STARS.value))
-    await state.clear()
+    await _leave_question(state)
     await _start(bot, message.chat.id, message.from_user.id, provider, minor, topups, settings)
+
+
+async def _leave_question(state: FSMContext) -> None:
+    """Back to what the amount's question interrupted, its answers kept."""
+    data = await state.get_data()
+    back = data.get(_BACK)
+    rest = {k: v for k, v in data.items() if k not in (_PROVIDER, _BACK)}
+    await set_dialog(state, back, rest)
 
 
 async def _start(
@@ -202,8 +229,7 @@ async def check(callback: CallbackQuery, callback_data: TopupCheck, topups: Topu
         await callback.answer(views.expired(), show_alert=True)
     else:
         await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.edit_reply_markup(reply_markup=None)
+    await remove_buttons(callback)
 
 
 async def _invoice(bot: Bot, chat_id: int, user_id: int, minor: int, topups: TopupService) -> None:
@@ -220,9 +246,14 @@ async def _invoice(bot: Bot, chat_id: int, user_id: int, minor: int, topups: Top
     )
 
 
-async def pre_checkout(query: PreCheckoutQuery, topups: TopupService) -> None:
+async def pre_checkout(
+    query: PreCheckoutQuery, topups: TopupService, people: People, settings: Settings
+) -> None:
+    payer = query.from_user.id
+    # As the ban gate judges messages: admins are never turned away.
+    banned = payer not in settings.admin_ids and await people.is_banned(payer)
     refusal = await topups.pre_checkout(
-        query.from_user.id, query.invoice_payload, query.currency, query.total_amount
+        payer, query.invoice_payload, query.currency, query.total_amount, banned=banned
     )
     if refusal is None:
         await query.answer(ok=True)

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 import uuid
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.domain import Placement
-from bot.handlers.screens import is_answer, reply, show
+from bot.handlers.screens import is_answer, remove_buttons, reply, show
 from bot.handlers.shop import checkout_reply, confirmation_lines
 from bot.i18n import _, format_number
 from bot.keyboards import menus
@@ -400,12 +398,6 @@ async def _balance(account: Account) -> Balance | None:
         return None
 
 
-async def _remove_buttons(callback: CallbackQuery) -> None:
-    if isinstance(callback.message, Message):
-        with contextlib.suppress(TelegramBadRequest):
-            await callback.message.edit_reply_markup(reply_markup=None)
-
-
 async def confirm(
     callback: CallbackQuery,
     callback_data: ConfirmOrder,
@@ -436,7 +428,7 @@ async def confirm(
         return
     # Answered at once: checking the price may take a moment, and a query expires.
     await callback.answer(_("Checking the price…"))
-    await _remove_buttons(callback)  # this confirmation is being handled
+    await remove_buttons(callback)  # this confirmation is being handled
     quote = draft.quote
     try:
         # A catalogue fetched after the quote was made: did the rate change since?
@@ -456,7 +448,13 @@ async def confirm(
         )
         await _send(callback, text, None)
         return
-    if quote is None or not quote_for(service, draft.answers, None, 0.0).same_terms(quote):
+    # A confirmation kept across a restart may predate the shop (no charge) or its currency.
+    unpriced = shop is not None and (draft.charge is None or draft.charge.currency != shop.currency)
+    if (
+        quote is None
+        or unpriced
+        or not quote_for(service, draft.answers, None, 0.0).same_terms(quote)
+    ):
         # Never placed at a price the person did not see: a new quote, confirmed again.
         draft.service = service
         note = _("⚠️ The price has changed. Nothing was placed: check the new price and confirm.")
@@ -471,8 +469,9 @@ async def confirm(
         "answers": draft.answers,
         "quote": quote,
     }
-    if shop is not None and draft.charge is not None:
+    if shop is not None:
         # A shop: the panel's balance checked, the wallet charged with the intent, then `add`.
+        assert draft.charge is not None
         checkout = await shop.checkout(**order, charge=draft.charge)
         await state.clear()
         await _send(callback, *checkout_reply(shop, checkout, _outcome))

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from bot.domain import OrderField, Placement, Status
-from bot.panel.errors import OrderOutcomeUnknown, PanelRejected, PanelUnavailable
+from bot.panel.errors import OrderOutcomeUnknown, PanelError, PanelRejected, PanelUnavailable
 from bot.panel.models import (
     ItemError,
     Service,
@@ -22,7 +22,7 @@ from bot.panel.models import (
 from bot.services.accounts import Account
 from bot.services.order_form import build_order, order_quantity
 from bot.services.pricing import Quote
-from bot.services.shop_pricing import Charge
+from bot.services.shop_pricing import REFUND_STATUSES, Charge
 from bot.storage.errors import DuplicatePanelOrder
 from bot.storage.repositories import (
     FailureKind,
@@ -221,6 +221,16 @@ class OrderService:
         info = await account.panel.status(order.panel_order_id)
         # As tracking does: a respelt status is no change, and a missing one no loss.
         status = status_to_store(order.status, info.status)
+        if canonical_status(order.status or "") in REFUND_STATUSES and status != order.status:
+            # Its money was given back (a shop refunded it, once): a panel reporting it open
+            # again, or ended otherwise, must not reopen it to tracking, Cancel or Refill.
+            log.warning(
+                "order %s: the panel reports %r after %r; kept as it was",
+                order.id,
+                status,
+                order.status,
+            )
+            return order
         await self._orders.apply_status(
             order.id,
             status=status,
@@ -253,11 +263,20 @@ class OrderService:
         return refill_id
 
     async def cancel(self, order: OrderRow, account: Account) -> str | None:
-        """Ask for a cancel; the panel's refusal message, or None when it was accepted."""
+        """Ask for a cancel; the panel's refusal message, or None when it was accepted (or the
+        order is cancelled already)."""
         assert order.panel_order_id is not None
         answers = await account.panel.cancel([order.panel_order_id])
         answer = answers.get(order.panel_order_id)
         if answer is True:
+            return None
+        # A second Yes (a double tap, another device) is refused because the first cancelled
+        # the order already: that is no refusal, and the Canceled status is stored at once.
+        try:
+            now = await self.refresh(order, account)
+        except PanelError:
+            now = order
+        if canonical_status(now.status or "") is Status.CANCELED:
             return None
         return answer.message if isinstance(answer, ItemError) else ""
 

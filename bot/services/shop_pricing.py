@@ -19,6 +19,8 @@ from bot.panel.models import canonical_status
 from bot.services.money import EXACT, to_minor_up
 
 FULL_REFUND_STATUSES = frozenset({Status.CANCELED, Status.REFUNDED})
+# The ends the panel gives money back for, and so a shop refunds (once).
+REFUND_STATUSES = FULL_REFUND_STATUSES | {Status.PARTIAL}
 
 
 class Charge(BaseModel):

@@ -110,6 +110,7 @@ class CheckoutRefusal(StrEnum):
     """Why a pre-checkout is answered ok=false (the handler words it in the person's language)."""
 
     UNKNOWN = "unknown"
+    NOT_SERVED = "not_served"  # the payer is banned
     NOT_YOURS = "not_yours"
     PAID = "paid"
     EXPIRED = "expired"
@@ -217,6 +218,18 @@ class TopupService:
             on.append(Provider.CRYPTOPAY)
         return on
 
+    def most(self, provider: Provider, most: int) -> int:
+        """The largest top-up `provider` takes, at most `most` minor units (TOPUP_MAX_AMOUNT).
+
+        One Stars invoice holds MAX_STARS: beyond that Telegram refuses the invoice, so the
+        amounts offered and the bound told stop there.
+        """
+        if provider is not Provider.STARS or self._stars_per_unit is None:
+            return most
+        # Exact in integers: the greatest amount whose Stars price (rounded up) fits.
+        stars, units = self._stars_per_unit.as_integer_ratio()
+        return min(most, MAX_STARS * units * 10**self.digits // stars)
+
     # --- Stars ---------------------------------------------------------------------------------
 
     async def start_stars(self, user_id: int, amount: int) -> Topup:
@@ -229,9 +242,15 @@ class TopupService:
         return await self._store.create(user_id, Provider.STARS, amount, stars, None)
 
     async def pre_checkout(
-        self, payer_id: int, payload: str, currency: str, total: int
+        self, payer_id: int, payload: str, currency: str, total: int, *, banned: bool = False
     ) -> CheckoutRefusal | None:
-        """None: the payment may go ahead; otherwise why not."""
+        """None: the payment may go ahead; otherwise why not.
+
+        A banned payer is refused: the ban lets none of their messages through, so the bot
+        would never hear of the payment and Telegram would keep Stars credited to no one.
+        """
+        if banned:
+            return CheckoutRefusal.NOT_SERVED
         topup = await self._by_payload(payload)
         if topup is None or topup.provider is not Provider.STARS:
             return CheckoutRefusal.UNKNOWN

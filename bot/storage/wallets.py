@@ -1,8 +1,9 @@
 """Wallets and their ledger (the database side of `bot.services.ledger.LedgerPort`).
 
-A post is, in one transaction: the idempotency key looked up (a replay returns the first
-entry), the balance moved by a compare-and-set UPDATE that cannot take it below zero (and the
-CHECK constraint behind it), and the entry written with the balance that UPDATE returned.
+A post is, in one transaction: the wallet's row locked, the idempotency key looked up (a
+replay returns the first entry), the balance moved by a compare-and-set UPDATE that cannot take
+it below zero (and the CHECK constraint behind it), and the entry written with the balance that
+UPDATE returned.
 """
 
 from __future__ import annotations
@@ -91,16 +92,21 @@ async def _balance(tx: Session, user_id: int) -> int:
 
 
 async def _post(tx: Session, movement: Movement, ts: float) -> Posted:
+    # The wallet's row made or locked (the no-op update) before the key is looked up: a second
+    # post of the same key at the same moment (Crypto Pay's webhook and 'I have paid', the
+    # tracker and a refresh) waits here and then finds the first's entry, instead of failing on
+    # the key's uniqueness.
+    await tx.execute(
+        "INSERT INTO wallets (user_id, balance, created_at, updated_at) "
+        "VALUES (:user, 0, :ts, :ts) "
+        "ON CONFLICT (user_id) DO UPDATE SET balance = wallets.balance",
+        {"user": movement.user_id, "ts": ts},
+    )
     known = await _by_key(tx, movement.key)
     if known is not None:
         if not same_movement(known, movement):
             raise KeyConflict(movement.key)
         return Posted(known, fresh=False)
-    await tx.execute(
-        "INSERT INTO wallets (user_id, balance, created_at, updated_at) "
-        "VALUES (:user, 0, :ts, :ts) ON CONFLICT (user_id) DO NOTHING",
-        {"user": movement.user_id, "ts": ts},
-    )
     # Compare-and-set: of two debits racing for the last cent, one finds no row.
     row = await tx.fetchone(
         "UPDATE wallets SET balance = balance + :amount, updated_at = :ts "

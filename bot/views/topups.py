@@ -27,6 +27,7 @@ PROVIDER_LABELS = {
 
 CHECKOUT_REFUSALS = {
     CheckoutRefusal.UNKNOWN: __("This invoice is no longer valid. Start a new top-up with /topup."),
+    CheckoutRefusal.NOT_SERVED: __("Sorry, this bot no longer serves you."),
     CheckoutRefusal.NOT_YOURS: __("This invoice was made for someone else."),
     CheckoutRefusal.PAID: __("This invoice has been paid already."),
     CheckoutRefusal.EXPIRED: __("This invoice has expired. Start a new top-up with /topup."),

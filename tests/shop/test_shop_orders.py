@@ -208,3 +208,18 @@ async def test_two_debits_racing_for_the_last_cent(db: Database, wallets: Wallet
     assert sum(1 for r in results if isinstance(r, InsufficientFunds)) == 2
     assert await wallets.balance(ALICE) == 0
     await sound(wallets)
+
+
+async def test_one_payment_posted_twice_at_the_same_moment_is_credited_once_and_fails_neither(
+    wallets: WalletRepository,
+) -> None:
+    # Crypto Pay's webhook and the person's "I have paid" (or the worker's poll) credit one
+    # invoice at once; a failure here told someone who had just paid "something went wrong".
+    await top_up(wallets, 5)
+    for n in range(10):
+        paid = Movement(ALICE, EntryKind.TOPUP, 100, f"topup:cryptopay:{n}", f"topup:{n}", None)
+        first, second = await asyncio.gather(wallets.post(paid), wallets.post(paid))
+        assert sorted([first.fresh, second.fresh]) == [False, True]
+        assert first.entry.id == second.entry.id
+    assert await wallets.balance(ALICE) == 1005
+    await sound(wallets)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.keyboards.callbacks import TopupPick
 from bot.sandbox.cryptopay import CryptoPaySimulator
 from bot.sandbox.payments import Charge
 from bot.sandbox.simulator import PanelSimulator
@@ -117,6 +118,7 @@ async def test_an_expired_crypto_invoices_button_says_so_in_the_persons_language
         again = h.forge_press(ALICE, check, message=sent)
         await h.settle()
         assert h.answer_of(again) == RU_EXPIRED
+        assert not any("Что-то пошло не так" in t for t in h.texts(ALICE)), h.texts(ALICE)
         assert await balance(h) == 0 and not any("USD" in t and "+" in t for t in h.texts(ALICE))
         await sound(h)
 
@@ -172,6 +174,105 @@ async def test_a_typed_crypto_amount_refuses_what_is_no_amount_and_stays_in_the_
         await h.press(ALICE, "I have paid", message=sent)
         await h.tg.wait_for(lambda: "12.34 USD was added" in h.last(ALICE).text, 10)
         assert await balance(h) == 1234
+        await sound(h)
+
+
+async def test_i_have_paid_pressed_twice_credits_once_and_never_says_something_went_wrong(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with (
+        CryptoPaySimulator() as cryptopay,
+        running(tmp_path, sim, tg, **crypto(cryptopay)) as h,
+    ):
+        sent, invoice_id = await crypto_invoice(h, cryptopay)
+        await cryptopay.pay(invoice_id, notify=False)
+        # Alice paid in the app and taps "I have paid" twice before the buttons go.
+        first = h.tap(ALICE, "I have paid", message=sent)
+        second = h.tap(ALICE, "I have paid", message=sent)
+        await h.settle()
+        assert h.answer_of(first) == h.answer_of(second) == ""  # both answered, quietly
+        assert sum("5.00 USD was added" in t for t in h.texts(ALICE)) == 1
+        assert not any("went wrong" in t for t in h.texts(ALICE)), h.texts(ALICE)
+        shown = h.tg.message(ALICE, sent.message_id)
+        assert shown is not None and shown.buttons == []
+        assert await balance(h) == 500
+        await sound(h)
+
+
+# --- a banned payer -----------------------------------------------------------------------------
+
+
+async def test_a_person_banned_after_their_invoice_cannot_pay_it_and_loses_no_stars(
+    shop: Harness,
+) -> None:
+    sent = await invoice(shop)
+    await shop.say(ADMIN, f"/ban {ALICE}")
+    # The ban lets none of Alice's messages through, her payment's receipt among them: Telegram
+    # must not take Stars the bot would never hear of.
+    refused = await pay(shop, sent)
+    assert not refused.ok and refused.error_message == "Sorry, this bot no longer serves you."
+    assert shop.tg.payments.charges == {} and await balance(shop) == 0
+    await shop.say(ADMIN, f"/unban {ALICE}")
+    assert (await pay(shop, sent)).ok and await balance(shop) == 1000
+    await sound(shop)
+
+
+# --- Telegram's bound on one Stars invoice ---------------------------------------------------
+
+
+async def test_a_stars_amount_beyond_what_one_invoice_holds_is_refused_with_the_real_bound(
+    shop: Harness,
+) -> None:
+    # 50 Stars to the dollar and at most 10,000 Stars an invoice: 200.00 USD, below
+    # TOPUP_MAX_AMOUNT's 1,000.00 USD.
+    await shop.say(ALICE, "/topup")
+    asked = await shop.press(ALICE, "Other amount")
+    assert "Send the amount, from 1.00 USD to 200.00 USD." in asked.text
+    told = await shop.say(ALICE, "500")
+    assert told.text.startswith("That is not an amount from 1.00 USD to 200.00 USD."), told.text
+    # A forged button for 900.00 USD is told the same, and no invoice is made.
+    forged = shop.forge_press(ALICE, TopupPick(provider="stars", minor=90_000).pack())
+    await shop.settle()
+    assert shop.answer_of(forged).startswith("That is not an amount from 1.00 USD to 200.00 USD.")
+    assert shop.tg.payments.invoices == {}
+    sent = await shop.say(ALICE, "200")
+    (terms,) = shop.tg.payments.invoices.values()
+    assert terms.total_amount == 10_000
+    assert (await pay(shop, sent)).ok and await balance(shop) == 20_000
+    await sound(shop)
+
+
+async def test_the_stars_amount_buttons_stop_at_what_one_invoice_holds(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    # 1,000 Stars to the dollar: one invoice holds 10.00 USD at most.
+    async with running(tmp_path, sim, tg, **{**SHOP, "stars_per_unit": Decimal(1000)}) as h:
+        offer = await h.say(ALICE, "/topup")
+        assert [b["text"] for b in offer.buttons] == ["5.00 USD", "10.00 USD", "Other amount"]
+        asked = await h.press(ALICE, "Other amount")
+        assert "Send the amount, from 1.00 USD to 10.00 USD." in asked.text
+        assert (await pay(h, await h.say(ALICE, "10"))).ok and await balance(h) == 1000
+        await sound(h)
+
+
+async def test_an_amount_typed_for_crypto_pay_switched_off_meanwhile_offers_what_is_on(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with (
+        CryptoPaySimulator() as cryptopay,
+        running(tmp_path, sim, tg, **crypto(cryptopay)) as h,
+    ):
+        await h.say(ALICE, "/topup")
+        await h.press(ALICE, "💎 Crypto (Crypto Pay)")
+        await h.press(ALICE, "Other amount")
+        # The operator switches Crypto Pay off and restarts; Alice types her amount.
+        await h.restart_with(cryptopay_token=None, cryptopay_api_url=None)
+        offer = await h.say(ALICE, "12")
+        assert "went wrong" not in offer.text
+        assert offer.text == "How much would you like to add to your wallet?"
+        assert cryptopay.invoices == {} and h.tg.payments.invoices == {}
+        assert (await pay(h, await h.press(ALICE, "5.00 USD", message=offer))).ok
+        assert await balance(h) == 500
         await sound(h)
 
 
