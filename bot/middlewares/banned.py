@@ -1,5 +1,5 @@
-"""Banned people get one polite line (at most once an hour) and nothing else; also remembers
-every person's username, so the console can find them by it."""
+"""Banned people get one polite line (at most once an hour) and nothing else, but for their
+payments; also remembers every person's username, so the console can find them by it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
 from bot.i18n import _
 from bot.middlewares.people import RecentlyTold
+from bot.middlewares.throttling import is_payment
 from bot.services.delivery import Priority
 from bot.services.people import People
 from bot.telegram.limiter import sending_at
@@ -31,7 +32,13 @@ class BanGate(BaseMiddleware):
         if user is None:
             return await handler(event, data)
         await self._people.seen(user.id, user.username)
-        if user.id in self._admin_ids or not await self._people.is_banned(user.id):
+        # A payment passes: Telegram took the Stars (or gave them back) and says so once, so a
+        # ban that came after the pre-checkout must not lose the credit, nor keep a refunded one.
+        if (
+            user.id in self._admin_ids
+            or is_payment(event)
+            or not await self._people.is_banned(user.id)
+        ):
             return await handler(event, data)
         first = await self._told.first_time(user.id)
         text = _("Sorry, this bot no longer serves you.")

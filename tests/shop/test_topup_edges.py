@@ -207,13 +207,51 @@ async def test_a_person_banned_after_their_invoice_cannot_pay_it_and_loses_no_st
 ) -> None:
     sent = await invoice(shop)
     await shop.say(ADMIN, f"/ban {ALICE}")
-    # The ban lets none of Alice's messages through, her payment's receipt among them: Telegram
-    # must not take Stars the bot would never hear of.
+    # A banned person is sold nothing: the pre-checkout is refused, so Telegram takes no Stars.
     refused = await pay(shop, sent)
     assert not refused.ok and refused.error_message == "Sorry, this bot no longer serves you."
     assert shop.tg.payments.charges == {} and await balance(shop) == 0
     await shop.say(ADMIN, f"/unban {ALICE}")
     assert (await pay(shop, sent)).ok and await balance(shop) == 1000
+    await sound(shop)
+
+
+async def test_a_payment_that_arrives_after_the_payers_ban_is_still_credited(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with serving() as panel:
+        panel.answer("services", CATALOGUE)
+        hanging = {
+            **SHOP,
+            "panel_url": panel.url,
+            "panel_timeout_seconds": 30,
+            "panel_interactive_deadline_seconds": 30,
+            "catalog_ttl_seconds": 0,
+        }
+        async with running(tmp_path, sim, tg, **hanging) as h:
+            sent = await invoice(h)
+            panel.hang("services")
+            h.tg.send_text(ALICE, "/new")  # Alice's next update waits on the panel…
+            await asyncio.wait_for(panel.hung.wait(), 10)
+            checkout = await h.tg.payments.pay(ALICE, sent.message_id)
+            assert checkout.ok  # …Telegram has taken her Stars, its message queued behind it…
+            h.tg.send_text(ADMIN, f"/ban {ALICE}")  # …when an admin bans her.
+            await h.tg.wait_for(lambda: any("Banned" in t for t in h.texts(ADMIN)), 10)
+            panel.release()
+            await h.settle()
+            assert await balance(h) == 1000  # the Stars she paid are in her wallet
+            assert sum("10.00 USD was added" in t for t in h.texts(ALICE)) == 1
+            await sound(h)
+
+
+async def test_stars_refunded_by_telegram_after_a_ban_are_still_taken_back(shop: Harness) -> None:
+    sent = await invoice(shop)
+    checkout = await pay(shop, sent)
+    assert checkout.charge is not None and await balance(shop) == 1000
+    await shop.say(ADMIN, f"/ban {ALICE}")
+    shop.tg.payments.refund_outside(checkout.charge.charge_id)  # Telegram support gave them back
+    await shop.settle()
+    assert await balance(shop) == 0
     await sound(shop)
 
 
