@@ -246,8 +246,8 @@ class TopupService:
     ) -> CheckoutRefusal | None:
         """None: the payment may go ahead; otherwise why not.
 
-        A banned payer is refused: the ban lets none of their messages through, so the bot
-        would never hear of the payment and Telegram would keep Stars credited to no one.
+        A banned payer is refused: the shop sells them nothing (a payment that comes anyway,
+        the ban having come after this answer, is still credited).
         """
         if banned:
             return CheckoutRefusal.NOT_SERVED
