@@ -13,6 +13,7 @@ from aiogram.types import InlineKeyboardMarkup, Message
 from bot.handlers.telling import tell
 from bot.i18n import CatalogI18n, _
 from bot.services.money import AmountError, parse_amount
+from bot.services.people import person_id
 from bot.services.shop import Period, ShopService
 from bot.storage.ledger import InsufficientFunds
 from bot.storage.repositories import UserRepository
@@ -28,10 +29,10 @@ def _money(shop: ShopService) -> ShopMoney:
 
 async def wallet(message: Message, command: CommandObject, shop: ShopService) -> None:
     args = (command.args or "").split()
-    if len(args) != 1 or not args[0].isdecimal():
+    user_id = person_id(args[0]) if len(args) == 1 else None
+    if user_id is None:
         await message.answer(_("Usage: /wallet USER_ID"))
         return
-    user_id = int(args[0])
     balance = await shop.balance(user_id)
     entries = await shop.history(user_id)
     await message.answer(wallet_report(_money(shop), user_id, balance, entries))
@@ -49,10 +50,11 @@ async def move(
     name = command.command.lower()
     credit = name == "credit"
     args = (command.args or "").split(maxsplit=2)
-    if len(args) != 3 or not args[0].isdecimal():
+    user_id = person_id(args[0]) if len(args) == 3 else None
+    if user_id is None:
         await message.answer(_("Usage: /{command} USER_ID AMOUNT NOTE").format(command=name))
         return
-    user_id, note = int(args[0]), args[2].strip()[:NOTE_CHARS]
+    note = args[2].strip()[:NOTE_CHARS]
     try:
         amount = parse_amount(args[1], shop.digits)
     except AmountError:

@@ -24,6 +24,20 @@ BATCH = 500  # names a statement
 log = logging.getLogger(__name__)
 
 
+# Telegram's user IDs have at most 52 significant bits (Bot API, User.id).
+_MAX_PERSON_ID = 2**52
+
+
+def person_id(text: str) -> int | None:
+    """The Telegram user ID `text` spells in ASCII digits, or None (other scripts' digits, which
+    isdecimal() takes and int() reads, name nobody an admin meant; nor does 10**30)."""
+    text = text.strip()
+    if not (text.isascii() and text.isdecimal() and len(text) <= 16):
+        return None
+    number = int(text)
+    return number if 0 < number < _MAX_PERSON_ID else None
+
+
 class PeoplePort(Protocol):
     async def remember_usernames(self, usernames: Mapping[int, str | None]) -> None: ...
 
@@ -91,7 +105,7 @@ class People:
         """A Telegram ID, or the person who last used ``@username`` (with or without the @)."""
         query = query.strip()
         if query.isdecimal():
-            return int(query)
+            return person_id(query)
         if not query:
             return None
         await self.written()

@@ -241,6 +241,10 @@ async def test_admins_credit_debit_and_read_a_wallet(shop: Harness) -> None:
     assert "Not an amount" in (await shop.say(ADMIN, f"/credit {BOB} 0.001 x")).text
     assert "never used the bot" in (await shop.say(ADMIN, "/credit 4242 1 x")).text
     assert "Usage" in (await shop.say(ADMIN, "/credit")).text
+    # Bob's ID in Arabic-Indic digits, which int() reads, and a number no Telegram ID reaches.
+    assert "Usage" in (await shop.say(ADMIN, "/credit \u0661\u0660\u0662 1 x")).text
+    assert "Usage" in (await shop.say(ADMIN, "/wallet " + "9" * 30)).text
+    assert "Usage" in (await shop.say(ADMIN, "/debit 0 1 x")).text
     # Not an admin: the command is not there.
     await shop.say(BOB, f"/credit {BOB} 100 free")
     assert await balance(shop, BOB) == 200
