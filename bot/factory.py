@@ -91,6 +91,7 @@ from bot.storage.topups import Provider, TopupRepository
 from bot.storage.wallets import WalletRepository
 from bot.telegram.broadcast_progress import ProgressReporter
 from bot.telegram.limiter import SendLimiter
+from bot.telegram.response_types import KeepResponseTypes
 from bot.telegram.retry import FloodControlMiddleware
 from bot.telegram.sender import make_bot_sender
 from bot.views import referrals as referral_views
@@ -107,6 +108,7 @@ def build_bot(
     if session is None:
         url = settings.telegram_api_url
         session = AiohttpSession(api=TelegramAPIServer.from_base(url) if url else PRODUCTION)
+    session.middleware(KeepResponseTypes())
     session.middleware(FloodControlMiddleware(limiter))
     return Bot(
         settings.bot_token.get_secret_value(),
