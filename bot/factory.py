@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from aiogram import Bot, Dispatcher, F, Router
+from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
@@ -52,6 +52,7 @@ from bot.middlewares.throttling import Buckets, ThrottlingMiddleware, TokenBucke
 from bot.panel.client import PanelClient
 from bot.payments.cryptopay import CryptoPayClient, api_url
 from bot.runners.inflight import CountingDispatcher, InFlight
+from bot.runners.inline_filters import inline_filters
 from bot.services.accounts import AccountResolver
 from bot.services.broadcast import Broadcaster
 from bot.services.catalog import CatalogService, SharedCatalogues
@@ -370,8 +371,8 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
     public.include_router(connect.create_router())
 
     admins = admin.create_router()
-    admins.message.filter(F.from_user.id.in_(s.admin_ids))
-    admins.callback_query.filter(F.from_user.id.in_(s.admin_ids))
+    admins.message.filter(admin.FromAdmins(s.admin_ids))
+    admins.callback_query.filter(admin.FromAdmins(s.admin_ids))
     if s.shop_mode:
         # First: the shop's /stats (money) hands on to the console's (the 30-day chart).
         admins.include_routers(shop_admin.create_router(), topup.create_admin_router())
@@ -403,6 +404,7 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
         account.include_router(topup.create_router())
     root.include_routers(public, admins, account, common.create_fallback_router())
     dp.include_router(root)
+    inline_filters(dp)
     return dp
 
 

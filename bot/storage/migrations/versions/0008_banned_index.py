@@ -16,7 +16,9 @@ depends_on = None
 
 def upgrade() -> None:
     # Partial: a handful of banned people among many, on SQLite and PostgreSQL alike.
-    op.execute("CREATE INDEX console_people_banned ON console_people (telegram_id) WHERE banned = 1")
+    op.execute(
+        "CREATE INDEX console_people_banned ON console_people (telegram_id) WHERE banned = 1"
+    )
 
 
 def downgrade() -> None:
