@@ -89,6 +89,7 @@ from bot.storage.referrals import ReferralRepository
 from bot.storage.repositories import OrderRow
 from bot.storage.shop import ShopRepository
 from bot.storage.topups import Provider, TopupRepository
+from bot.storage.users import Newcomers
 from bot.storage.wallets import WalletRepository
 from bot.telegram.broadcast_progress import ProgressReporter
 from bot.telegram.limiter import SendLimiter
@@ -129,7 +130,7 @@ def build_services(
     """With `shared` (REDIS_URL), the catalogue cache and the notifications in flight are
     shared with the other instances."""
     s = settings
-    users = UserRepository(db)
+    users = UserRepository(db, Newcomers(db))
     # A shop's orders move the wallet in the transactions that record them.
     shop_orders = ShopOrders(db) if s.shop_mode else None
     orders_repo = shop_orders or OrderRepository(db)

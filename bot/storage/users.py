@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 from bot.storage.rows import UserRow
 from bot.storage.session import Session, Source
@@ -14,11 +15,10 @@ _UPSERT = (
     "VALUES (:id, :language, :blocked, :ts, :ts) ON CONFLICT (telegram_id) "
 )
 
-_CREATE = (
-    "INSERT INTO users (telegram_id, language, blocked, created_at, updated_at, referred_by) "
-    "VALUES (:id, :language, 0, :ts, :ts, (SELECT telegram_id FROM users "
-    "WHERE referral_code = :code AND telegram_id <> :id)) "
-    "ON CONFLICT (telegram_id) DO NOTHING "
+# One newcomer's values; attributed to whoever holds the code, never to themselves.
+_NEWCOMER = (
+    "(:id{i}, :language{i}, 0, :ts{i}, :ts{i}, (SELECT telegram_id FROM users "
+    "WHERE referral_code = :code{i} AND telegram_id <> :id{i}))"
 )
 
 _COLUMNS = "telegram_id, language, blocked, created_at, updated_at"
@@ -37,9 +37,89 @@ async def ensure_user_row(tx: Session, telegram_id: int, ts: float) -> None:
     )
 
 
-class UserRepository:
+class Newcomer(NamedTuple):
+    language: str | None
+    referral_code: str | None
+    now: float
+
+
+async def create_users(source: Source, people: Mapping[int, Newcomer]) -> dict[int, UserRow]:
+    """The rows of `people`, created in one statement and read back with it; a row another
+    writer made first (nothing returned) is read after it: users are never deleted."""
+    params: dict[str, Any] = {}
+    values = []
+    for i, (telegram_id, person) in enumerate(people.items()):
+        params |= {
+            f"id{i}": telegram_id,
+            f"language{i}": person.language,
+            f"code{i}": person.referral_code,
+            f"ts{i}": person.now,
+        }
+        values.append(_NEWCOMER.format(i=i))
+    rows = await source.write_statement(
+        "INSERT INTO users (telegram_id, language, blocked, created_at, updated_at, referred_by) "
+        f"VALUES {', '.join(values)} ON CONFLICT (telegram_id) DO NOTHING RETURNING {_COLUMNS}",
+        params,
+    )
+    made = {user.telegram_id: user for user in map(_user, rows)}
+    for telegram_id in people.keys() - made.keys():
+        made[telegram_id] = _user((await source.read_statement(_SELECT, {"id": telegram_id}))[0])
+    return made
+
+
+class Newcomers:
+    """Creates the rows of people met for the first time; those who come while one statement
+    is being written go together in the next. Each still waits for their own row, committed:
+    only the statements are shared (one each was a turn on SQLite's one connection, so a crowd
+    of newcomers waited in line, one commit each). On the database itself, never in a unit of
+    work (its statements must not run beside the transaction's own)."""
+
+    BATCH = 200  # people a statement: four parameters each
+
     def __init__(self, source: Source) -> None:
         self._src = source
+        self._waiting: dict[int, tuple[Newcomer, asyncio.Future[UserRow]]] = {}
+        self._writing: asyncio.Task[None] | None = None
+
+    async def create(self, telegram_id: int, newcomer: Newcomer) -> UserRow:
+        waiting = self._waiting.get(telegram_id)
+        if waiting is None:
+            waiting = (newcomer, asyncio.get_running_loop().create_future())
+            self._waiting[telegram_id] = waiting
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write(), name="newcomers")
+        # Shielded: an update cut off while waiting leaves the others' statement alone.
+        return await asyncio.shield(waiting[1])
+
+    async def settled(self) -> None:
+        while self._writing is not None and not self._writing.done():
+            await asyncio.shield(self._writing)
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch = dict(list(self._waiting.items())[: self.BATCH])
+            for telegram_id in batch:
+                del self._waiting[telegram_id]
+            try:
+                made = await create_users(
+                    self._src, {telegram_id: person for telegram_id, (person, _) in batch.items()}
+                )
+            except Exception as exc:  # each waiter's update fails with it, as its own would
+                for _, future in batch.values():
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for telegram_id, (_, future) in batch.items():
+                if not future.done():
+                    future.set_result(made[telegram_id])
+
+
+class UserRepository:
+    """`newcomers`: first contacts' rows created together (on the database only)."""
+
+    def __init__(self, source: Source, newcomers: Newcomers | None = None) -> None:
+        self._src = source
+        self._newcomers = newcomers
 
     async def get(self, telegram_id: int) -> UserRow | None:
         rows = await self._src.read_statement(_SELECT, {"id": telegram_id})
@@ -62,13 +142,15 @@ class UserRepository:
         user = await self.get(telegram_id)
         if user is not None:
             return user
-        # Created and read back in one statement; a row another writer made first (nothing
-        # returned) is read after it: users are never deleted.
-        rows = await self._src.write_statement(
-            _CREATE + f"RETURNING {_COLUMNS}",
-            {"id": telegram_id, "language": language, "ts": now_or(now), "code": referral_code},
-        ) or await self._src.read_statement(_SELECT, {"id": telegram_id})
-        return _user(rows[0])
+        newcomer = Newcomer(language, referral_code, now_or(now))
+        if self._newcomers is not None:
+            return await self._newcomers.create(telegram_id, newcomer)
+        return (await create_users(self._src, {telegram_id: newcomer}))[telegram_id]
+
+    async def settled(self) -> None:
+        """Every newcomer's row asked for so far is written (or failed to be)."""
+        if self._newcomers is not None:
+            await self._newcomers.settled()
 
     async def set_language(
         self, telegram_id: int, language: str | None, *, now: float | None = None
