@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from bot.storage.rows import UserRow
 from bot.storage.session import Session, Source
+from bot.storage.together import Together
 from bot.storage.tracked import now_or
 
 _UPSERT = (
@@ -68,50 +68,27 @@ async def create_users(source: Source, people: Mapping[int, Newcomer]) -> dict[i
 
 
 class Newcomers:
-    """Creates the rows of people met for the first time; those who come while one statement
-    is being written go together in the next. Each still waits for their own row, committed:
-    only the statements are shared (one each was a turn on SQLite's one connection, so a crowd
-    of newcomers waited in line, one commit each). On the database itself, never in a unit of
-    work (its statements must not run beside the transaction's own)."""
+    """Creates the rows of people met for the first time, those who come while one statement
+    is being written together in the next (bot.storage.together): a crowd of newcomers costs
+    a few statements, not one each. A person met again before their row is written waits for
+    the same row (their first update's language and referral code stand)."""
 
     BATCH = 200  # people a statement: four parameters each
 
     def __init__(self, source: Source) -> None:
         self._src = source
-        self._waiting: dict[int, tuple[Newcomer, asyncio.Future[UserRow]]] = {}
-        self._writing: asyncio.Task[None] | None = None
+        self._together: Together[int, Newcomer, UserRow] = Together(
+            self._create, batch=self.BATCH, keep=lambda first, _again: first, name="newcomers"
+        )
 
     async def create(self, telegram_id: int, newcomer: Newcomer) -> UserRow:
-        waiting = self._waiting.get(telegram_id)
-        if waiting is None:
-            waiting = (newcomer, asyncio.get_running_loop().create_future())
-            self._waiting[telegram_id] = waiting
-        if self._writing is None or self._writing.done():
-            self._writing = asyncio.create_task(self._write(), name="newcomers")
-        # Shielded: an update cut off while waiting leaves the others' statement alone.
-        return await asyncio.shield(waiting[1])
+        return await self._together.write(telegram_id, newcomer)
 
     async def settled(self) -> None:
-        while self._writing is not None and not self._writing.done():
-            await asyncio.shield(self._writing)
+        await self._together.settled()
 
-    async def _write(self) -> None:
-        while self._waiting:
-            batch = dict(list(self._waiting.items())[: self.BATCH])
-            for telegram_id in batch:
-                del self._waiting[telegram_id]
-            try:
-                made = await create_users(
-                    self._src, {telegram_id: person for telegram_id, (person, _) in batch.items()}
-                )
-            except Exception as exc:  # each waiter's update fails with it, as its own would
-                for _, future in batch.values():
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for telegram_id, (_, future) in batch.items():
-                if not future.done():
-                    future.set_result(made[telegram_id])
+    async def _create(self, people: Mapping[int, Newcomer]) -> Mapping[int, UserRow]:
+        return await create_users(self._src, people)
 
 
 class UserRepository:
