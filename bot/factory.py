@@ -321,10 +321,15 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
     """The Dispatcher and its router tree.
 
     root (error handlers; errors bubble up to it)
-    ├── public: membership, start/help/language, connect
+    ├── the public routers: start/help/language, referral, connect
     ├── admin: filtered on ADMIN_IDS (an admin needs no panel key of their own)
     ├── account: catalogue, wizard, orders, balance; refuses people without a panel account
-    └── fallback: what nobody else took
+    ├── fallback: what nobody else took
+    └── membership: a person stopping the bot (no message or button is for it)
+
+    Every router on an update's way costs it a visit (aiogram wraps and checks each), so the
+    tree is shallow where it can be: the public routers hang from the root itself, /help is
+    found at the first, and membership comes last, out of every message's and button's way.
     """
     s = services.settings
     shared = services.shared
@@ -365,12 +370,6 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
     dp.message.middleware(lookup)
     dp.callback_query.middleware(lookup)
 
-    public = Router(name="public")
-    public.include_routers(
-        membership.create_router(), common.create_router(), referral.create_router()
-    )
-    public.include_router(connect.create_router())
-
     admins = admin.create_router()
     admins.message.filter(admin.FromAdmins(s.admin_ids))
     admins.callback_query.filter(admin.FromAdmins(s.admin_ids))
@@ -403,7 +402,15 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
         # Payments first: nothing else may take a payment's message or its pre-checkout query.
         root.include_router(topup.create_payments_router())
         account.include_router(topup.create_router())
-    root.include_routers(public, admins, account, common.create_fallback_router())
+    root.include_routers(
+        common.create_router(),
+        referral.create_router(),
+        connect.create_router(),
+        admins,
+        account,
+        common.create_fallback_router(),
+        membership.create_router(),
+    )
     dp.include_router(root)
     inline_filters(dp)
     return dp
