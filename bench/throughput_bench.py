@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import statistics
 import tempfile
 import time
@@ -237,6 +238,7 @@ async def measure(
         bare, ours = BareBot(bare_tg), OurBot(our_tg, sim, database, everyone, profiler)
         await bare.start()
         await ours.start()
+        gc.freeze()  # as `python -m bot` does once the bot is open
         try:
             for number in range(rounds + 1):
                 people = everyone[number * count : (number + 1) * count]  # new people each round

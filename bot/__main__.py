@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -108,6 +109,10 @@ async def _run(settings: Settings, *, worker_only: bool) -> None:
         await app.open()
     except StoppedWhileOpening:
         return
+    # What is there now (aiogram's models of every Bot API type, the services) lives as long
+    # as the process: kept out of the garbage collector's sight, a full collection walks only
+    # what came after, not a 0.2 s pause in the middle of answering people.
+    gc.freeze()
     await app.run(handle_signals=False)
 
 

@@ -304,6 +304,7 @@ class BotApp:
             if self.worker is not None:
                 await self.worker.stop()
             await self.services.people.written()  # before the database closes
+            await self.services.users.settled()
             await self.services.queue.stop(drain=True, timeout=QUEUE_DRAIN_SECONDS)
         finally:
             await self.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from aiogram import Bot, Dispatcher, F, Router
+from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
@@ -52,6 +52,7 @@ from bot.middlewares.throttling import Buckets, ThrottlingMiddleware, TokenBucke
 from bot.panel.client import PanelClient
 from bot.payments.cryptopay import CryptoPayClient, api_url
 from bot.runners.inflight import CountingDispatcher, InFlight
+from bot.runners.inline_filters import inline_filters
 from bot.services.accounts import AccountResolver
 from bot.services.broadcast import Broadcaster
 from bot.services.catalog import CatalogService, SharedCatalogues
@@ -88,9 +89,11 @@ from bot.storage.referrals import ReferralRepository
 from bot.storage.repositories import OrderRow
 from bot.storage.shop import ShopRepository
 from bot.storage.topups import Provider, TopupRepository
+from bot.storage.users import Newcomers
 from bot.storage.wallets import WalletRepository
 from bot.telegram.broadcast_progress import ProgressReporter
 from bot.telegram.limiter import SendLimiter
+from bot.telegram.response_types import KeepResponseTypes
 from bot.telegram.retry import FloodControlMiddleware
 from bot.telegram.sender import make_bot_sender
 from bot.views import referrals as referral_views
@@ -107,6 +110,7 @@ def build_bot(
     if session is None:
         url = settings.telegram_api_url
         session = AiohttpSession(api=TelegramAPIServer.from_base(url) if url else PRODUCTION)
+    session.middleware(KeepResponseTypes())
     session.middleware(FloodControlMiddleware(limiter))
     return Bot(
         settings.bot_token.get_secret_value(),
@@ -126,7 +130,7 @@ def build_services(
     """With `shared` (REDIS_URL), the catalogue cache and the notifications in flight are
     shared with the other instances."""
     s = settings
-    users = UserRepository(db)
+    users = UserRepository(db, Newcomers(db))
     # A shop's orders move the wallet in the transactions that record them.
     shop_orders = ShopOrders(db) if s.shop_mode else None
     orders_repo = shop_orders or OrderRepository(db)
@@ -317,10 +321,15 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
     """The Dispatcher and its router tree.
 
     root (error handlers; errors bubble up to it)
-    ├── public: membership, start/help/language, connect
+    ├── the public routers: start/help/language, referral, connect
     ├── admin: filtered on ADMIN_IDS (an admin needs no panel key of their own)
     ├── account: catalogue, wizard, orders, balance; refuses people without a panel account
-    └── fallback: what nobody else took
+    ├── fallback: what nobody else took
+    └── membership: a person stopping the bot (no message or button is for it)
+
+    Every router on an update's way costs it a visit (aiogram wraps and checks each), so the
+    tree is shallow where it can be: the public routers hang from the root itself, /help is
+    found at the first, and membership comes last, out of every message's and button's way.
     """
     s = services.settings
     shared = services.shared
@@ -361,15 +370,9 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
     dp.message.middleware(lookup)
     dp.callback_query.middleware(lookup)
 
-    public = Router(name="public")
-    public.include_routers(
-        membership.create_router(), common.create_router(), referral.create_router()
-    )
-    public.include_router(connect.create_router())
-
     admins = admin.create_router()
-    admins.message.filter(F.from_user.id.in_(s.admin_ids))
-    admins.callback_query.filter(F.from_user.id.in_(s.admin_ids))
+    admins.message.filter(admin.FromAdmins(s.admin_ids))
+    admins.callback_query.filter(admin.FromAdmins(s.admin_ids))
     if s.shop_mode:
         # First: the shop's /stats (money) hands on to the console's (the 30-day chart).
         admins.include_routers(shop_admin.create_router(), topup.create_admin_router())
@@ -399,8 +402,17 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
         # Payments first: nothing else may take a payment's message or its pre-checkout query.
         root.include_router(topup.create_payments_router())
         account.include_router(topup.create_router())
-    root.include_routers(public, admins, account, common.create_fallback_router())
+    root.include_routers(
+        common.create_router(),
+        referral.create_router(),
+        connect.create_router(),
+        admins,
+        account,
+        common.create_fallback_router(),
+        membership.create_router(),
+    )
     dp.include_router(root)
+    inline_filters(dp)
     return dp
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from aiogram import Bot, Router
-from aiogram.filters import Command, CommandObject
-from aiogram.types import InlineKeyboardMarkup, Message
+from aiogram.filters import Command, CommandObject, Filter
+from aiogram.types import InlineKeyboardMarkup, Message, TelegramObject, User
 
 from bot.config import Settings
 from bot.domain import Placement
@@ -113,6 +115,18 @@ async def resolve(
         return line, menus.order_link(settled)
 
     await tell(bot, users, i18n, settled.owner_id, text, message)
+
+
+class FromAdmins(Filter):
+    """The admins' routers' gate, checked for every update the public routers leave: a
+    coroutine, as a magic filter would be run in a worker thread (bot.runners.inline_filters
+    reaches the handlers' filters, not a router's)."""
+
+    def __init__(self, admin_ids: Collection[int]) -> None:
+        self._admin_ids = admin_ids
+
+    async def __call__(self, event: TelegramObject, event_from_user: User | None = None) -> bool:
+        return event_from_user is not None and event_from_user.id in self._admin_ids
 
 
 def create_router() -> Router:

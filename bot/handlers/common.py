@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
 
 from bot.config import Settings
 from bot.handlers.screens import show
-from bot.i18n import CatalogI18n, _
+from bot.i18n import CatalogI18n, _, current_language
 from bot.keyboards import menus
 from bot.keyboards.callbacks import Noop, PickLanguage
 from bot.services.accounts import Account
@@ -18,15 +21,23 @@ from bot.views.markup import Limit, escaped
 
 
 def help_text(settings: Settings) -> str:
+    return _help_text(
+        I18n.get_current(), current_language(), settings.shop_mode, settings.shared_key_mode
+    )
+
+
+@lru_cache(maxsize=64)
+def _help_text(catalogues: I18n, language: str, shop: bool, shared_key: bool) -> str:
+    # Made once per language (and set of catalogues): eight translations at every /help.
     lines = [
         _("<b>What I can do</b>"),
         _("/new: browse the catalogue and place an order"),
         _("/search: find a service by name or ID"),
         _("/orders: your orders; /order ID: one order"),
         # A shop's customers never see the operator's panel balance.
-        _("/balance: your wallet") if settings.shop_mode else _("/balance: the panel balance"),
+        _("/balance: your wallet") if shop else _("/balance: the panel balance"),
     ]
-    if not settings.shared_key_mode:
+    if not shared_key:
         lines.append(_("/connect, /disconnect: your panel API key"))
     lines += [_("/language: change the language"), _("/cancel: leave the current step")]
     return "\n".join(lines)

@@ -74,20 +74,41 @@ class Draft:
     in a shop, `charge` is what Confirm takes from the wallet for it.
     """
 
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.service = Service.model_validate(data["service"])
-        self.answers: dict[str, Any] = dict(data.get("answers", {}))
-        self.label: str = data["label"]
-        self.token: str | None = data.get("token")
-        quote = data.get("quote")
-        self.quote = Quote.model_validate(quote) if quote is not None else None
-        charge = data.get("charge")
-        self.charge = Charge.model_validate(charge) if charge is not None else None
-        self.collected: list[str] = list(data.get("collected", []))
+    def __init__(self, service: Service, label: str) -> None:
+        self.service = service
+        self.label = label
+        self.answers: dict[str, Any] = {}
+        self.token: str | None = None
+        self.quote: Quote | None = None
+        self.charge: Charge | None = None
+        self.collected: list[str] = []
 
-    @staticmethod
-    def new(service: Service, account: Account) -> dict[str, Any]:
-        return {"service": service.model_dump(mode="json"), "answers": {}, "label": account.label}
+    @classmethod
+    def read(cls, data: dict[str, Any]) -> Draft:
+        draft = cls(Service.model_validate(data["service"]), data["label"])
+        draft.answers = dict(data.get("answers", {}))
+        draft.token = data.get("token")
+        quote = data.get("quote")
+        draft.quote = Quote.model_validate(quote) if quote is not None else None
+        charge = data.get("charge")
+        draft.charge = Charge.model_validate(charge) if charge is not None else None
+        draft.collected = list(data.get("collected", []))
+        return draft
+
+    @classmethod
+    def new(cls, service: Service, account: Account) -> Draft:
+        return cls(service, account.label)
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "service": self.service.model_dump(mode="json"),
+            "label": self.label,
+            "answers": self.answers,
+            "token": self.token,
+            "quote": self.quote.model_dump(mode="json") if self.quote is not None else None,
+            "charge": self.charge.model_dump(mode="json") if self.charge is not None else None,
+            "collected": self.collected,
+        }
 
     def unconfirmed(self) -> None:
         """An answer changes: the confirmation shown before no longer stands."""
@@ -96,14 +117,7 @@ class Draft:
         self.charge = None
 
     async def save(self, state: FSMContext) -> None:
-        await state.update_data(
-            service=self.service.model_dump(mode="json"),
-            answers=self.answers,
-            token=self.token,
-            quote=self.quote.model_dump(mode="json") if self.quote is not None else None,
-            charge=self.charge.model_dump(mode="json") if self.charge is not None else None,
-            collected=self.collected,
-        )
+        await state.update_data(self.as_data())
 
 
 async def _draft(state: FSMContext) -> Draft | None:
@@ -112,7 +126,7 @@ async def _draft(state: FSMContext) -> Draft | None:
     if "service" not in data:
         return None
     try:
-        return Draft(data)
+        return Draft.read(data)
     except (KeyError, TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
         log.warning("unreadable order form dropped: %s", type(exc).__name__)
         return None
@@ -130,10 +144,9 @@ async def start_order(
     if service is None:
         await callback.answer(_("This service is no longer offered."), show_alert=True)
         return
-    await set_dialog(state, OrderWizard.answering, Draft.new(service, account))
-    draft = await _draft(state)
-    assert draft is not None
-    await _ask(callback, state, draft, account, shop)
+    draft = Draft.new(service, account)
+    await set_dialog(state, OrderWizard.answering, draft.as_data())
+    await _ask(callback, state, draft, account, shop)  # as written: no reading it back
 
 
 async def _ask(

@@ -12,11 +12,12 @@ from aiogram.types import (
     KeyboardButton,
     ReplyKeyboardMarkup,
 )
+from aiogram.utils.i18n import I18n
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel import Locale, UnknownLocaleError
 
 from bot.domain import Placement
-from bot.i18n import _, __, format_number
+from bot.i18n import _, __, current_language, format_number
 from bot.keyboards.callbacks import (
     CategoriesPage,
     CategoryPage,
@@ -39,6 +40,7 @@ from bot.texts import order_button, service_button
 from bot.views.markup import BUTTON_LIMIT, shorten
 
 PAGE_SIZE = 10
+CHOICES_A_ROW = 5
 
 MENU_NEW = __("🛒 New order")
 MENU_ORDERS = __("📦 My orders")
@@ -52,14 +54,15 @@ MENU_LABELS = (MENU_NEW, MENU_ORDERS, MENU_SEARCH, MENU_BALANCE, MENU_LANGUAGE, 
 def main_menu() -> ReplyKeyboardMarkup:
     """The menu in the current language; one object per language, shared: send it, never
     change it."""
-    return _main_menu(tuple(str(label) for label in MENU_LABELS))
+    return _main_menu(I18n.get_current(), current_language())
 
 
 @lru_cache(maxsize=16)
-def _main_menu(labels: tuple[str, ...]) -> ReplyKeyboardMarkup:
-    # Built once per language: a builder deep-copies every button at each step, which was a
-    # tenth of answering /help.
-    buttons = [KeyboardButton(text=label) for label in labels]
+def _main_menu(catalogues: I18n, language: str) -> ReplyKeyboardMarkup:
+    # Built once per language (and set of catalogues): a builder deep-copies every button at
+    # each step, which was a tenth of answering /help, and translating the labels again at
+    # each answer was a few hundredths more.
+    buttons = [KeyboardButton(text=str(label)) for label in MENU_LABELS]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     return ReplyKeyboardMarkup(keyboard=rows, resize_keyboard=True, is_persistent=True)
 
@@ -123,35 +126,38 @@ def wizard_step(
     spec: FieldSpec, *, can_go_back: bool, collecting: bool = False
 ) -> InlineKeyboardMarkup:
     """`collecting`: part of a list is in, and Done ends it."""
-    builder = InlineKeyboardBuilder()
+    # Rows made directly, without a builder: its export deep-copies every button, at each
+    # question of every order (the choices come from the panel: a handful, well within
+    # Telegram's 100 buttons).
+    rows: list[list[InlineKeyboardButton]] = []
     if collecting:
-        builder.row(_button(_("✅ Done"), WizardStep(action="done", field=spec.name)))
+        rows.append([_button(_("✅ Done"), WizardStep(action="done", field=spec.name))])
     if spec.choices:
-        builder.row(
-            *(
-                _button(str(choice), WizardStep(action="pick", field=spec.name, value=str(choice)))
-                for choice in spec.choices
-            ),
-            width=5,
-        )
+        picks = [
+            _button(str(choice), WizardStep(action="pick", field=spec.name, value=str(choice)))
+            for choice in spec.choices
+        ]
+        rows += [picks[i : i + CHOICES_A_ROW] for i in range(0, len(picks), CHOICES_A_ROW)]
     if spec.optional:
-        builder.row(_button(_("⏭ Skip"), WizardStep(action="skip", field=spec.name)))
+        rows.append([_button(_("⏭ Skip"), WizardStep(action="skip", field=spec.name))])
     nav = []
     if can_go_back:
         nav.append(_button(_("⬅️ Back"), WizardStep(action="back")))
     nav.append(_button(_("✖️ Cancel"), WizardStep(action="cancel")))
-    builder.row(*nav)
-    return builder.as_markup()
+    rows.append(nav)
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def confirmation(token: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.row(_button(_("✅ Confirm"), ConfirmOrder(token=token)))
-    builder.row(
-        _button(_("⬅️ Back"), WizardStep(action="back")),
-        _button(_("✖️ Cancel"), WizardStep(action="cancel")),
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(_("✅ Confirm"), ConfirmOrder(token=token))],
+            [
+                _button(_("⬅️ Back"), WizardStep(action="back")),
+                _button(_("✖️ Cancel"), WizardStep(action="cancel")),
+            ],
+        ]
     )
-    return builder.as_markup()
 
 
 def order_list(page: Page[OrderRow]) -> InlineKeyboardMarkup:

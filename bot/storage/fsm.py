@@ -2,9 +2,11 @@
 
 Every change is written to the database before it is seen, and this process remembers what it
 wrote and read: reading a person's state costs no database call once it is known, and a write
-that changes nothing is not made. That memory is right only while this process is the only one
-writing the table. One bot process (polling or webhook) with its worker is that case; several
-front ends serving one bot must share a Redis storage instead (REDIS_URL).
+that changes nothing is not made. Different people's changes at once share one statement
+(bot.storage.together), each still awaited until committed. That memory is right only while
+this process is the only one writing the table. One bot process (polling or webhook) with its
+worker is that case; several front ends serving one bot must share a Redis storage instead
+(REDIS_URL).
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
 from bot.storage.session import Source
+from bot.storage.together import Together
 
 EMPTY = "{}"
+UPSERTS = 300  # keys a statement: three parameters each
 
 
 class Dialog(NamedTuple):
@@ -114,6 +118,10 @@ class DatabaseStorage(BaseStorage):
         # One change at a time per key, the read of a key not known yet included: what is
         # remembered is always what the database holds.
         self._locks = KeyLocks()
+        # Different people's changes at once share a statement (each waits for its commit).
+        self._upserts: Together[str, Dialog, None] = Together(
+            self._upsert, batch=UPSERTS, keep=lambda _waiting, new: new, name="fsm"
+        )
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         name = _key(key)
@@ -154,7 +162,8 @@ class DatabaseStorage(BaseStorage):
         return merged
 
     async def close(self) -> None:
-        """Nothing to do: the application owns and closes the database."""
+        """The changes under way are written; the application owns and closes the database."""
+        await self._upserts.settled()
 
     async def _known_or_load(self, name: str) -> Dialog:
         known = self._known.get(name)
@@ -191,12 +200,7 @@ class DatabaseStorage(BaseStorage):
                 # A cleared dialog leaves no row behind: the table holds only live ones.
                 await self._src.write_statement("DELETE FROM fsm WHERE key = :key", {"key": name})
             else:
-                await self._src.write_statement(
-                    "INSERT INTO fsm (key, state, data) VALUES (:key, :state, :data) "
-                    "ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
-                    "data = excluded.data",
-                    {"key": name, "state": new.state, "data": new.data},
-                )
+                await self._upserts.write(name, new)
         except BaseException:
             # The outcome may be unknown (the connection lost at COMMIT): the next use of the
             # key reads what the database holds.
@@ -207,6 +211,19 @@ class DatabaseStorage(BaseStorage):
         else:
             self._stored.add(name)
         self._remember(name, new)
+
+    async def _upsert(self, dialogs: Mapping[str, Dialog]) -> dict[str, None]:
+        params: dict[str, Any] = {}
+        values = []
+        for i, (name, dialog) in enumerate(dialogs.items()):
+            params |= {f"key{i}": name, f"state{i}": dialog.state, f"data{i}": dialog.data}
+            values.append(f"(:key{i}, :state{i}, :data{i})")
+        await self._src.write_statement(
+            f"INSERT INTO fsm (key, state, data) VALUES {', '.join(values)} "
+            "ON CONFLICT (key) DO UPDATE SET state = excluded.state, data = excluded.data",
+            params,
+        )
+        return dict.fromkeys(dialogs)
 
     async def _stored_keys(self) -> set[str]:
         async with self._stored_lock:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 from bot.storage.rows import UserRow
 from bot.storage.session import Session, Source
+from bot.storage.together import Together
 from bot.storage.tracked import now_or
 
 _UPSERT = (
@@ -14,11 +15,10 @@ _UPSERT = (
     "VALUES (:id, :language, :blocked, :ts, :ts) ON CONFLICT (telegram_id) "
 )
 
-_CREATE = (
-    "INSERT INTO users (telegram_id, language, blocked, created_at, updated_at, referred_by) "
-    "VALUES (:id, :language, 0, :ts, :ts, (SELECT telegram_id FROM users "
-    "WHERE referral_code = :code AND telegram_id <> :id)) "
-    "ON CONFLICT (telegram_id) DO NOTHING "
+# One newcomer's values; attributed to whoever holds the code, never to themselves.
+_NEWCOMER = (
+    "(:id{i}, :language{i}, 0, :ts{i}, :ts{i}, (SELECT telegram_id FROM users "
+    "WHERE referral_code = :code{i} AND telegram_id <> :id{i}))"
 )
 
 _COLUMNS = "telegram_id, language, blocked, created_at, updated_at"
@@ -37,9 +37,66 @@ async def ensure_user_row(tx: Session, telegram_id: int, ts: float) -> None:
     )
 
 
-class UserRepository:
+class Newcomer(NamedTuple):
+    language: str | None
+    referral_code: str | None
+    now: float
+
+
+async def create_users(source: Source, people: Mapping[int, Newcomer]) -> dict[int, UserRow]:
+    """The rows of `people`, created in one statement and read back with it; a row another
+    writer made first (nothing returned) is read after it: users are never deleted."""
+    params: dict[str, Any] = {}
+    values = []
+    for i, (telegram_id, person) in enumerate(people.items()):
+        params |= {
+            f"id{i}": telegram_id,
+            f"language{i}": person.language,
+            f"code{i}": person.referral_code,
+            f"ts{i}": person.now,
+        }
+        values.append(_NEWCOMER.format(i=i))
+    rows = await source.write_statement(
+        "INSERT INTO users (telegram_id, language, blocked, created_at, updated_at, referred_by) "
+        f"VALUES {', '.join(values)} ON CONFLICT (telegram_id) DO NOTHING RETURNING {_COLUMNS}",
+        params,
+    )
+    made = {user.telegram_id: user for user in map(_user, rows)}
+    for telegram_id in people.keys() - made.keys():
+        made[telegram_id] = _user((await source.read_statement(_SELECT, {"id": telegram_id}))[0])
+    return made
+
+
+class Newcomers:
+    """Creates the rows of people met for the first time, those who come while one statement
+    is being written together in the next (bot.storage.together): a crowd of newcomers costs
+    a few statements, not one each. A person met again before their row is written waits for
+    the same row (their first update's language and referral code stand)."""
+
+    BATCH = 200  # people a statement: four parameters each
+
     def __init__(self, source: Source) -> None:
         self._src = source
+        self._together: Together[int, Newcomer, UserRow] = Together(
+            self._create, batch=self.BATCH, keep=lambda first, _again: first, name="newcomers"
+        )
+
+    async def create(self, telegram_id: int, newcomer: Newcomer) -> UserRow:
+        return await self._together.write(telegram_id, newcomer)
+
+    async def settled(self) -> None:
+        await self._together.settled()
+
+    async def _create(self, people: Mapping[int, Newcomer]) -> Mapping[int, UserRow]:
+        return await create_users(self._src, people)
+
+
+class UserRepository:
+    """`newcomers`: first contacts' rows created together (on the database only)."""
+
+    def __init__(self, source: Source, newcomers: Newcomers | None = None) -> None:
+        self._src = source
+        self._newcomers = newcomers
 
     async def get(self, telegram_id: int) -> UserRow | None:
         rows = await self._src.read_statement(_SELECT, {"id": telegram_id})
@@ -62,13 +119,15 @@ class UserRepository:
         user = await self.get(telegram_id)
         if user is not None:
             return user
-        # Created and read back in one statement; a row another writer made first (nothing
-        # returned) is read after it: users are never deleted.
-        rows = await self._src.write_statement(
-            _CREATE + f"RETURNING {_COLUMNS}",
-            {"id": telegram_id, "language": language, "ts": now_or(now), "code": referral_code},
-        ) or await self._src.read_statement(_SELECT, {"id": telegram_id})
-        return _user(rows[0])
+        newcomer = Newcomer(language, referral_code, now_or(now))
+        if self._newcomers is not None:
+            return await self._newcomers.create(telegram_id, newcomer)
+        return (await create_users(self._src, {telegram_id: newcomer}))[telegram_id]
+
+    async def settled(self) -> None:
+        """Every newcomer's row asked for so far is written (or failed to be)."""
+        if self._newcomers is not None:
+            await self._newcomers.settled()
 
     async def set_language(
         self, telegram_id: int, language: str | None, *, now: float | None = None

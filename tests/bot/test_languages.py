@@ -117,3 +117,33 @@ async def test_language_is_changed_with_the_buttons_and_kept(harness: Harness) -
 
     await harness.restart()
     assert (await harness.say(BOB, "/cancel", language="ja")).text == "Нечего отменять."
+
+
+NOTHING_TO_CANCEL = {
+    "en": "Nothing to cancel.",
+    "ru": "Нечего отменять.",
+    "ja": "中止する操作はありません。",
+}
+
+
+async def test_newcomers_at_once_each_keep_their_language_and_their_choice(
+    harness: Harness,
+) -> None:
+    crowd = {300 + n: ("ru", "ja", "en")[n % 3] for n in range(30)}
+    await harness.restart_with(allowed_user_ids=frozenset(crowd))
+    for person, language in crowd.items():
+        harness.tg.send_text(person, "/cancel", language_code=language)
+    chooser = 300
+    harness.tg.send_text(chooser, "/language", language_code="ru")  # before the first is answered
+    await harness.settle()
+    for person, language in crowd.items():
+        assert harness.texts(person)[0] == NOTHING_TO_CANCEL[language]
+    await harness.press(chooser, "日本語", language="ru")
+
+    await harness.restart()  # right after their first contact
+    for person in crowd:
+        harness.tg.send_text(person, "/cancel", language_code="en")
+    await harness.settle()
+    for person, language in crowd.items():
+        expected = "ja" if person == chooser else language
+        assert harness.texts(person)[-1] == NOTHING_TO_CANCEL[expected]

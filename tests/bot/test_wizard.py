@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
+import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -496,6 +499,26 @@ async def test_commands_and_menu_buttons_still_work_during_the_wizard(harness: H
     assert reply.text == "You have no orders yet. Start one with /new."
     reply = await harness.say(ALICE, LINK)  # the wizard waited
     assert "How many?" in reply.text
+
+
+async def test_an_order_is_taken_while_every_worker_thread_is_busy(harness: Harness) -> None:
+    # The menu's texts, the wizard's states and the admins' gate are checked in the event
+    # loop: none waits for a thread of the default pool (aiogram would send each there).
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=1))
+    release = threading.Event()
+    busy = loop.run_in_executor(None, release.wait)
+    try:
+        await harness.say(ALICE, "🛒 New order")
+        await harness.start_order(ALICE, 2)
+        await harness.say(ALICE, LINK)
+        confirm = await harness.say(ALICE, "100")
+        assert "Please check your order" in confirm.text
+        placed = await harness.press(ALICE, "Confirm")
+        assert placed.text.startswith("✅ Placed")
+    finally:
+        release.set()
+        await busy
 
 
 async def test_double_confirm_places_one_order(harness: Harness) -> None:

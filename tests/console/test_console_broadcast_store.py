@@ -11,7 +11,13 @@ from decimal import Decimal
 from bot.broadcasts import Audience, BroadcastState, Content, Outcome, Segment
 from bot.services.people import People
 from bot.storage import Database, OrderRepository, StorageUnavailable, UserRepository
-from bot.storage.console import BroadcastRepository, OrderStats, PeopleStore, SettingsStore
+from bot.storage.console import (
+    BANNED,
+    BroadcastRepository,
+    OrderStats,
+    PeopleStore,
+    SettingsStore,
+)
 from tests.intents import write_intent
 
 
@@ -87,6 +93,17 @@ async def test_people_and_settings_are_remembered(database_url: str) -> None:
         await settings.set("maintenance", "on")
         await settings.set("maintenance", "off")
         assert await settings.get("maintenance") == "off"
+
+
+async def test_the_ban_list_is_read_by_an_index_of_the_banned_alone(db: Database) -> None:
+    # Every instance reads it every few seconds: never a scan of everyone the console met.
+    async with db.read() as tx:
+        if db.dialect.postgres:
+            await tx.execute("SET LOCAL enable_seqscan = off")  # or a tiny table is scanned
+            plan = await tx.fetchall("EXPLAIN " + BANNED)
+        else:
+            plan = await tx.fetchall("EXPLAIN QUERY PLAN " + BANNED)
+    assert "console_people_banned" in " ".join(str(row) for row in plan)
 
 
 async def test_usernames_of_many_newcomers_at_once_are_written_in_few_statements(

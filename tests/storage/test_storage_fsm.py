@@ -233,6 +233,37 @@ async def test_a_new_dialog_is_one_write_and_survives_a_restart(database_url: st
         assert await storage.get_data(KEY) == {"link": "https://x"}
 
 
+async def test_many_peoples_changes_at_once_share_few_writes_and_survive_a_restart(
+    database_url: str,
+) -> None:
+    people = [StorageKey(bot_id=1, chat_id=n, user_id=n) for n in range(100, 400)]
+    async with await Database.open(database_url) as db:
+        storage = DatabaseStorage(db)
+        await storage.set_state(people[0], Form.link)  # one alone: one write, as ever
+        writes: list[str] = []
+        write = db.write_statement
+
+        async def counted(statement: str, params: object = None) -> object:
+            writes.append(statement)
+            return await write(statement, params)  # type: ignore[arg-type]
+
+        db.write_statement = counted  # type: ignore[method-assign]
+        await asyncio.gather(
+            *(
+                set_dialog(FSMContext(storage, key), Form.quantity, {"n": key.user_id})
+                for key in people
+            )
+        )
+        assert len(writes) <= 3  # not one each
+        # Each change was committed by the time it returned.
+        assert await DatabaseStorage(db).get_data(people[-1]) == {"n": people[-1].user_id}
+    async with await Database.open(database_url) as db:
+        storage = DatabaseStorage(db)
+        for key in people:
+            assert await storage.get_state(key) == "Form:quantity"
+            assert await storage.get_data(key) == {"n": key.user_id}
+
+
 async def test_a_new_dialog_on_another_storage_is_its_state_then_its_data() -> None:
     storage = MemoryStorage()
     await set_dialog(FSMContext(storage, KEY), Form.link, {"a": 1})

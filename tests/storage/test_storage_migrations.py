@@ -28,7 +28,7 @@ from bot.storage.fsm import DatabaseStorage
 from tests.intents import write_intent
 from tests.storage.sql import rows, run
 
-HEAD = "0007"
+HEAD = "0008"
 LEGACY_SCHEMA = Path(__file__).parent / "fixtures" / "schema_v2.sql"
 TABLES = {
     *("users", "panel_keys", "orders", "refills", "fsm", "leases", "alembic_version"),

@@ -1,4 +1,5 @@
 import asyncio
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -8,8 +9,11 @@ from bot.storage import (
     KeyRepository,
     SecretBox,
     SecretDecryptError,
+    StorageUnavailable,
     UserRepository,
 )
+from bot.storage.referrals import ReferralRepository
+from bot.storage.users import Newcomers
 from tests.storage.sql import rows
 
 PANEL_KEY = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
@@ -31,6 +35,61 @@ async def test_ensure_at_once_from_several_updates_creates_one_row(users: UserRe
     assert rows == [rows[0]] * 3
     assert rows[0].language in {"en", "ru", "ja"}
     assert await users.get(3) == rows[0]
+
+
+async def test_newcomers_at_once_are_created_together_each_as_their_own(db: Database) -> None:
+    statements: list[str] = []
+    write = db.write_statement
+
+    async def counted(statement: str, params: Any = None) -> Any:
+        statements.append(statement)
+        return await write(statement, params)
+
+    db.write_statement = counted  # type: ignore[method-assign]
+    users = UserRepository(db, Newcomers(db))
+    await users.ensure(1, "en", now=10.0)  # alone: one statement, as ever
+    code = await ReferralRepository(db).code_of(1, "r-one")
+    await users.ensure(2, "ja", now=20.0)  # known before the crowd comes
+    statements.clear()
+
+    crowd = range(100, 400)
+    made = await asyncio.gather(
+        *(
+            users.ensure(n, "ru" if n % 2 else "en", referral_code=code, now=float(n))
+            for n in crowd
+        ),
+        users.ensure(2, "en", referral_code=code),
+    )
+
+    assert len(statements) <= 3  # not one each
+    for n, user in zip(crowd, made, strict=False):
+        assert (user.telegram_id, user.language, user.created_at) == (n, "ru" if n % 2 else "en", n)
+        assert await users.get(n) == user  # committed by the time it was returned
+    assert made[-1] == await users.get(2) and made[-1].language == "ja"  # left as it was
+    assert await ReferralRepository(db).brought(1) == len(crowd)
+    assert await ReferralRepository(db).referrer_of(2) is None
+
+
+async def test_a_failed_statement_fails_each_newcomer_in_it_and_the_next_are_created(
+    db: Database,
+) -> None:
+    users = UserRepository(db, Newcomers(db))
+    write = db.write_statement
+    failing = True
+
+    async def flaky(statement: str, params: Any = None) -> Any:
+        if failing:
+            raise StorageUnavailable("locked")
+        return await write(statement, params)
+
+    db.write_statement = flaky  # type: ignore[method-assign]
+    results = await asyncio.gather(
+        users.ensure(7, "en"), users.ensure(8, "en"), return_exceptions=True
+    )
+    assert all(isinstance(result, StorageUnavailable) for result in results)
+    assert await users.get(7) is None
+    failing = False
+    assert (await users.ensure(7, "en")).telegram_id == 7
 
 
 async def test_ensure_without_language(users: UserRepository) -> None:
