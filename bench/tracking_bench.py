@@ -219,6 +219,7 @@ def tracker_process(
         client = PanelClient(url, timeout=60)
         clock = FakeClock()
         tracker = shared_key_tracker(db, client, KEY, clock)
+        gc.freeze()  # as `python -m bot` does once the bot is open (the tracker runs in it)
         figures = []
         for name in ("first", "steady", "10% done"):
             if name == "10% done":
