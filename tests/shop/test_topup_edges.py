@@ -6,7 +6,9 @@ restart between the invoice and the payment. The ledger's audit is clean after e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,13 +16,14 @@ from typing import Any
 import pytest
 
 from bot.keyboards.callbacks import TopupPick
+from bot.sandbox.chats import ChatMessage
 from bot.sandbox.cryptopay import CryptoPaySimulator
 from bot.sandbox.payments import Charge
 from bot.sandbox.simulator import PanelSimulator
 from bot.storage.topups import TopupStatus
 from tests.bot.harness import ADMIN, ALICE, BOB, Harness, running
 from tests.fakes.telegram import FakeTelegram
-from tests.panel.hostile import serving
+from tests.panel.hostile import HostilePanel, serving
 from tests.shop.test_topup_journeys import (
     SHOP,
     balance,
@@ -39,9 +42,12 @@ CATALOGUE = json.dumps(
 # --- a pre-checkout never waits behind the payer's slow update -------------------------------
 
 
-async def test_a_pre_checkout_is_answered_while_the_payers_other_update_hangs(
+@contextlib.asynccontextmanager
+async def waiting_on_the_panel(
     tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
-) -> None:
+) -> AsyncIterator[tuple[Harness, HostilePanel, ChatMessage]]:
+    """A shop whose catalogue hangs: Alice has an invoice, and her /new waits on the panel
+    (every later update of hers queues behind it) until the test releases it."""
     async with serving() as panel:
         panel.answer("services", CATALOGUE)
         hanging = {
@@ -54,18 +60,26 @@ async def test_a_pre_checkout_is_answered_while_the_payers_other_update_hangs(
         async with running(tmp_path, sim, tg, **hanging) as h:
             sent = await invoice(h)
             panel.hang("services")
-            h.tg.send_text(ALICE, "/new")  # Alice's catalogue waits on the panel…
+            h.tg.send_text(ALICE, "/new")
             await asyncio.wait_for(panel.hung.wait(), 10)
-            # …and her payment's pre-checkout is answered meanwhile, not after it.
-            checkout = await h.tg.payments.pay(ALICE, sent.message_id)
-            assert checkout.ok, checkout
-            assert panel.hung.is_set() and not any("Instagram" in t for t in h.texts(ALICE))
-            panel.release()
-            await h.settle()
-            # The payment's message came after /new and was handled after it, once.
-            assert sum("10.00 USD was added" in t for t in h.texts(ALICE)) == 1
-            assert await balance(h) == 1000
-            await sound(h)
+            yield h, panel, sent
+
+
+async def test_a_pre_checkout_is_answered_while_the_payers_other_update_hangs(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
+) -> None:
+    async with waiting_on_the_panel(tmp_path, sim, tg) as (h, panel, sent):
+        # Alice's catalogue waits on the panel, and her payment's pre-checkout is answered
+        # meanwhile, not after it.
+        checkout = await h.tg.payments.pay(ALICE, sent.message_id)
+        assert checkout.ok, checkout
+        assert panel.hung.is_set() and not any("Instagram" in t for t in h.texts(ALICE))
+        panel.release()
+        await h.settle()
+        # The payment's message came after /new and was handled after it, once.
+        assert sum("10.00 USD was added" in t for t in h.texts(ALICE)) == 1
+        assert await balance(h) == 1000
+        await sound(h)
 
 
 # --- Crypto Pay: expired invoices, typed amounts -----------------------------------------------
@@ -79,6 +93,24 @@ def crypto(cryptopay: CryptoPaySimulator, poll_seconds: float = 3600) -> dict[st
         "cryptopay_api_url": cryptopay.url,
         "cryptopay_poll_seconds": poll_seconds,
     }
+
+
+@contextlib.asynccontextmanager
+async def crypto_shop(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, poll_seconds: float = 3600
+) -> AsyncIterator[tuple[CryptoPaySimulator, Harness]]:
+    async with (
+        CryptoPaySimulator() as cryptopay,
+        running(tmp_path, sim, tg, **crypto(cryptopay, poll_seconds)) as h,
+    ):
+        yield cryptopay, h
+
+
+async def ask_crypto_amount(h: Harness) -> ChatMessage:
+    """Alice's /topup by Crypto Pay, at "Other amount": the question for a typed amount."""
+    await h.say(ALICE, "/topup")
+    await h.press(ALICE, "💎 Crypto (Crypto Pay)")
+    return await h.press(ALICE, "Other amount")
 
 
 async def status(h: Harness, cryptopay: CryptoPaySimulator, invoice_id: int) -> TopupStatus:
@@ -95,10 +127,7 @@ RU_EXPIRED = "Срок этого счёта истёк. Начните ново
 async def test_an_expired_crypto_invoices_button_says_so_in_the_persons_language(
     tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
-    async with (
-        CryptoPaySimulator() as cryptopay,
-        running(tmp_path, sim, tg, **crypto(cryptopay)) as h,
-    ):
+    async with crypto_shop(tmp_path, sim, tg) as (cryptopay, h):
         assert "Как вы хотите" in (await h.say(ALICE, "/topup", language="ru")).text
         await h.press(ALICE, "💎 Криптовалюта (Crypto Pay)", language="ru")
         sent = h.last(ALICE)
@@ -126,10 +155,7 @@ async def test_an_expired_crypto_invoices_button_says_so_in_the_persons_language
 async def test_the_worker_marks_an_expired_invoice_and_its_button_then_says_so(
     tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
-    async with (
-        CryptoPaySimulator() as cryptopay,
-        running(tmp_path, sim, tg, **crypto(cryptopay, poll_seconds=0.05)) as h,
-    ):
+    async with crypto_shop(tmp_path, sim, tg, poll_seconds=0.05) as (cryptopay, h):
         sent, invoice_id = await crypto_invoice(h, cryptopay)
         # A second invoice, still open, keeps the worker asking Crypto Pay.
         await h.say(ALICE, "/topup")
@@ -153,13 +179,8 @@ NOT_AN_AMOUNT = "That is not an amount from 1.00 USD to 1,000.00 USD."
 async def test_a_typed_crypto_amount_refuses_what_is_no_amount_and_stays_in_the_question(
     tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
-    async with (
-        CryptoPaySimulator() as cryptopay,
-        running(tmp_path, sim, tg, **crypto(cryptopay)) as h,
-    ):
-        await h.say(ALICE, "/topup")
-        await h.press(ALICE, "💎 Crypto (Crypto Pay)")
-        asked = await h.press(ALICE, "Other amount")
+    async with crypto_shop(tmp_path, sim, tg) as (cryptopay, h):
+        asked = await ask_crypto_amount(h)
         assert "Send the amount, from 1.00 USD to 1,000.00 USD." in asked.text
         for typed in ["0", "-5", "ten", "1000.01", "99999999999999999999999", "1e9", "12.345",
                       "NaN", "Infinity", "12.3.4", "9" * 4000, "<b>5</b>"]:  # fmt: skip
@@ -180,10 +201,7 @@ async def test_a_typed_crypto_amount_refuses_what_is_no_amount_and_stays_in_the_
 async def test_i_have_paid_pressed_twice_credits_once_and_never_says_something_went_wrong(
     tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
-    async with (
-        CryptoPaySimulator() as cryptopay,
-        running(tmp_path, sim, tg, **crypto(cryptopay)) as h,
-    ):
+    async with crypto_shop(tmp_path, sim, tg) as (cryptopay, h):
         sent, invoice_id = await crypto_invoice(h, cryptopay)
         await cryptopay.pay(invoice_id, notify=False)
         # Alice paid in the app and taps "I have paid" twice before the buttons go.
@@ -219,29 +237,16 @@ async def test_a_person_banned_after_their_invoice_cannot_pay_it_and_loses_no_st
 async def test_a_payment_that_arrives_after_the_payers_ban_is_still_credited(
     tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
-    async with serving() as panel:
-        panel.answer("services", CATALOGUE)
-        hanging = {
-            **SHOP,
-            "panel_url": panel.url,
-            "panel_timeout_seconds": 30,
-            "panel_interactive_deadline_seconds": 30,
-            "catalog_ttl_seconds": 0,
-        }
-        async with running(tmp_path, sim, tg, **hanging) as h:
-            sent = await invoice(h)
-            panel.hang("services")
-            h.tg.send_text(ALICE, "/new")  # Alice's next update waits on the panel…
-            await asyncio.wait_for(panel.hung.wait(), 10)
-            checkout = await h.tg.payments.pay(ALICE, sent.message_id)
-            assert checkout.ok  # …Telegram has taken her Stars, its message queued behind it…
-            h.tg.send_text(ADMIN, f"/ban {ALICE}")  # …when an admin bans her.
-            await h.tg.wait_for(lambda: any("Banned" in t for t in h.texts(ADMIN)), 10)
-            panel.release()
-            await h.settle()
-            assert await balance(h) == 1000  # the Stars she paid are in her wallet
-            assert sum("10.00 USD was added" in t for t in h.texts(ALICE)) == 1
-            await sound(h)
+    async with waiting_on_the_panel(tmp_path, sim, tg) as (h, panel, sent):
+        checkout = await h.tg.payments.pay(ALICE, sent.message_id)
+        assert checkout.ok  # Telegram has taken her Stars, its message queued behind /new…
+        h.tg.send_text(ADMIN, f"/ban {ALICE}")  # …when an admin bans her.
+        await h.tg.wait_for(lambda: any("Banned" in t for t in h.texts(ADMIN)), 10)
+        panel.release()
+        await h.settle()
+        assert await balance(h) == 1000  # the Stars she paid are in her wallet
+        assert sum("10.00 USD was added" in t for t in h.texts(ALICE)) == 1
+        await sound(h)
 
 
 async def test_stars_refunded_by_telegram_after_a_ban_are_still_taken_back(shop: Harness) -> None:
@@ -296,13 +301,8 @@ async def test_the_stars_amount_buttons_stop_at_what_one_invoice_holds(
 async def test_an_amount_typed_for_crypto_pay_switched_off_meanwhile_offers_what_is_on(
     tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
-    async with (
-        CryptoPaySimulator() as cryptopay,
-        running(tmp_path, sim, tg, **crypto(cryptopay)) as h,
-    ):
-        await h.say(ALICE, "/topup")
-        await h.press(ALICE, "💎 Crypto (Crypto Pay)")
-        await h.press(ALICE, "Other amount")
+    async with crypto_shop(tmp_path, sim, tg) as (cryptopay, h):
+        await ask_crypto_amount(h)
         # The operator switches Crypto Pay off and restarts; Alice types her amount.
         await h.restart_with(cryptopay_token=None, cryptopay_api_url=None)
         offer = await h.say(ALICE, "12")
@@ -433,10 +433,7 @@ async def test_a_crypto_invoice_made_before_a_restart_is_credited_once_by_the_we
 async def test_i_have_paid_asks_crypto_pay_about_that_invoice_alone_and_a_forged_one_asks_nothing(
     tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
-    async with (
-        CryptoPaySimulator() as cryptopay,
-        running(tmp_path, sim, tg, **crypto(cryptopay)) as h,
-    ):
+    async with crypto_shop(tmp_path, sim, tg) as (cryptopay, h):
         sent, alices = await crypto_invoice(h, cryptopay)
         await h.say(BOB, "/topup")
         await h.press(BOB, "💎 Crypto (Crypto Pay)")

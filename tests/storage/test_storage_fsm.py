@@ -211,19 +211,25 @@ async def test_only_this_process_writes_the_table(db: Database) -> None:
     assert await DatabaseStorage(db).get_state(other) == "Form:quantity"  # a restart sees it
 
 
+def count_writes(db: Database) -> list[str]:
+    """The statements `db` writes from now on, each still written."""
+    writes: list[str] = []
+    write = db.write_statement
+
+    async def counted(statement: str, params: object = None) -> object:
+        writes.append(statement)
+        return await write(statement, params)  # type: ignore[arg-type]
+
+    db.write_statement = counted  # type: ignore[method-assign]
+    return writes
+
+
 async def test_a_new_dialog_is_one_write_and_survives_a_restart(database_url: str) -> None:
     async with await Database.open(database_url) as db:
         storage = DatabaseStorage(db)
         await storage.set_state(KEY, Form.link)
         await storage.set_data(KEY, {"old": True})
-        writes: list[str] = []
-        write = db.write_statement
-
-        async def counted(statement: str, params: object = None) -> object:
-            writes.append(statement)
-            return await write(statement, params)  # type: ignore[arg-type]
-
-        db.write_statement = counted  # type: ignore[method-assign]
+        writes = count_writes(db)
         await set_dialog(FSMContext(storage, KEY), Form.quantity, {"link": "https://x"})
         assert len(writes) == 1
         assert await storage.get_state(KEY) == "Form:quantity"
@@ -240,14 +246,7 @@ async def test_many_peoples_changes_at_once_share_few_writes_and_survive_a_resta
     async with await Database.open(database_url) as db:
         storage = DatabaseStorage(db)
         await storage.set_state(people[0], Form.link)  # one alone: one write, as ever
-        writes: list[str] = []
-        write = db.write_statement
-
-        async def counted(statement: str, params: object = None) -> object:
-            writes.append(statement)
-            return await write(statement, params)  # type: ignore[arg-type]
-
-        db.write_statement = counted  # type: ignore[method-assign]
+        writes = count_writes(db)
         await asyncio.gather(
             *(
                 set_dialog(FSMContext(storage, key), Form.quantity, {"n": key.user_id})
