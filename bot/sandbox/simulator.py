@@ -229,6 +229,7 @@ class PanelSimulator:
         self.slow_seconds = 3.0
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._stopping = asyncio.Event()
+        self._slow_ended = asyncio.Event()  # set (and renewed) when a slow outage ends
         self._request_seen = asyncio.Condition()
         # Set after every answered request and operator move: the sandbox page's panel column
         # redraws on it instead of polling.
@@ -346,11 +347,15 @@ class PanelSimulator:
         return frozenset(self._outages)
 
     def switch_outage(self, outage: Outage, on: bool) -> None:
-        """Start or end an outage; it lasts until switched off (see Outage)."""
+        """Start or end an outage; it lasts until switched off (see Outage). Ending a slow one
+        lets the answers that wait on it go at once."""
         if on:
             self._outages.add(outage)
         else:
             self._outages.discard(outage)
+            if outage is Outage.SLOW:
+                self._slow_ended.set()
+                self._slow_ended = asyncio.Event()
         self.changes.notify()
 
     def _open_order(self, order_id: int) -> SimOrder:
@@ -480,7 +485,7 @@ class PanelSimulator:
         async with self._request_seen:
             self._request_seen.notify_all()
         if Outage.SLOW in self._outages:
-            await self._hang(self.slow_seconds)
+            await self._hang(self.slow_seconds, until=self._slow_ended)
         if Outage.DOWN in self._outages:
             return _drop(request)
         if Outage.HTML in self._outages:
@@ -526,9 +531,17 @@ class PanelSimulator:
                 return fault
         return None
 
-    async def _hang(self, seconds: float = HANG_SECONDS) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
+    async def _hang(
+        self, seconds: float = HANG_SECONDS, until: asyncio.Event | None = None
+    ) -> None:
+        """Wait `seconds`, or less: until the simulator stops, or `until` is set."""
+        events = [self._stopping] if until is None else [self._stopping, until]
+        waits = [asyncio.ensure_future(event.wait()) for event in events]
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
 
     def _answer(self, key: str, action: str, form: dict[str, str]) -> Any:
         if key not in self._balances:

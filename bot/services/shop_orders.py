@@ -66,10 +66,12 @@ class ShopOrders(OrderRepository):
         return changed
 
     async def apply_statuses(
-        self, updates: Sequence[StatusUpdate], *, now: float | None = None
+        self, updates: Sequence[StatusUpdate], *, now: float | None = None, open_only: bool = False
     ) -> list[int]:
         async with self._db.transaction() as uow:
-            changed = await OrderRepository(uow).apply_statuses(updates, now=now)
+            changed = await OrderRepository(uow).apply_statuses(
+                updates, now=now, open_only=open_only
+            )
             await _refund_changed(uow, updates, set(changed))
         return changed
 

@@ -191,7 +191,8 @@ class OrderTracker:
                 final=_is_final_order_status,
                 news=_order_news,
                 update=_order_update,
-                apply=lambda updates, now: orders.apply_statuses(updates, now=now),
+                # Open only: an order ended meanwhile (a cancel, a refresh) stays ended.
+                apply=lambda updates, now: orders.apply_statuses(updates, now=now, open_only=True),
                 reschedule=orders.reschedule,
             ),
             _Kind(
@@ -204,7 +205,7 @@ class OrderTracker:
                 final=_is_final_refill_status,
                 news=lambda refill, answer: False,  # a refill has nothing but its status
                 update=_refill_update,
-                apply=lambda updates, now: refills.apply_statuses(updates, now=now),
+                apply=lambda updates, now: refills.apply_statuses(updates, now=now, open_only=True),
                 reschedule=refills.reschedule,
             ),
         )

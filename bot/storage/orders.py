@@ -362,11 +362,16 @@ class OrderRepository(TrackedRepository[OrderRow]):
         return bool(await self.apply_statuses([update], now=now))
 
     async def apply_statuses(
-        self, updates: Sequence[StatusUpdate], *, now: float | None = None
+        self,
+        updates: Sequence[StatusUpdate],
+        *,
+        now: float | None = None,
+        open_only: bool = False,
     ) -> list[int]:
         """Store many `status` answers in one transaction; return the ids whose status changed.
 
-        Only placed orders are updated. The stored currency is never changed (see StatusUpdate).
+        Only placed orders are updated (with `open_only`, unfinished ones: see _store_answers).
+        The stored currency is never changed (see StatusUpdate).
         """
         ts = now_or(now)
         params = [
@@ -384,7 +389,8 @@ class OrderRepository(TrackedRepository[OrderRow]):
             }
             for u in updates
         ]
-        return await self._store_answers(params, [(u.local_id, u.status) for u in updates])
+        pairs = [(u.local_id, u.status) for u in updates]
+        return await self._store_answers(params, pairs, open_only=open_only)
 
     async def due_for_polling(
         self, now: float, limit: int | None = None

@@ -115,7 +115,11 @@ class RefillRepository(TrackedRepository[RefillRow]):
         return bool(await self.apply_statuses([update], now=now))
 
     async def apply_statuses(
-        self, updates: Sequence[RefillStatusUpdate], *, now: float | None = None
+        self,
+        updates: Sequence[RefillStatusUpdate],
+        *,
+        now: float | None = None,
+        open_only: bool = False,
     ) -> list[int]:
         """Store many answers in one transaction; return the ids whose status changed."""
         ts = now_or(now)
@@ -130,4 +134,5 @@ class RefillRepository(TrackedRepository[RefillRow]):
             }
             for u in updates
         ]
-        return await self._store_answers(params, [(u.refill_id, u.status) for u in updates])
+        pairs = [(u.refill_id, u.status) for u in updates]
+        return await self._store_answers(params, pairs, open_only=open_only)

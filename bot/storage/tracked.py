@@ -48,7 +48,7 @@ class TrackedRepository(Generic[RowT]):
             f"WHERE id = :id{self.UPDATABLE.format(plain='')}"
         )
         self._before = (
-            f"SELECT id, status FROM {self.TABLE} WHERE {d.in_ids('id')}"
+            f"SELECT id, status, final FROM {self.TABLE} WHERE {d.in_ids('id')}"
             f"{self.UPDATABLE.format(plain=d.no_index)}"
         )
         self._reschedule = (
@@ -68,9 +68,17 @@ class TrackedRepository(Generic[RowT]):
         raise NotImplementedError
 
     async def _store_answers(
-        self, params: Sequence[Params], statuses: Iterable[tuple[int, str | None]]
+        self,
+        params: Sequence[Params],
+        statuses: Iterable[tuple[int, str | None]],
+        *,
+        open_only: bool = False,
     ) -> list[int]:
-        """Store answers in one transaction; the ids whose status changed."""
+        """Store answers in one transaction; the ids whose status changed.
+
+        `open_only`: rows that became final since the answers were asked for are left as they
+        are (the tracker's answers: a cancel or a refresh stored a newer end meanwhile, and an
+        older "In progress" must not reopen a refunded order)."""
         if not params:
             return []
         pairs = list(statuses)
@@ -78,8 +86,12 @@ class TrackedRepository(Generic[RowT]):
             rows = await tx.fetchall(
                 self._before, {"ids": tx.dialect.ids(row_id for row_id, _ in pairs)}
             )
-            before = {row_id: status for row_id, status in rows}
-            await tx.executemany(self._update_one, params)
+            ended = {row_id for row_id, _, final in rows if final} if open_only else set()
+            before = {row_id: status for row_id, status, _ in rows if row_id not in ended}
+            if ended:
+                params = [p for p in params if p["id"] not in ended]
+            if params:
+                await tx.executemany(self._update_one, params)
         return [row_id for row_id, status in pairs if row_id in before and before[row_id] != status]
 
     async def reschedule(

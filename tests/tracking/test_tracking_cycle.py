@@ -7,6 +7,7 @@ import time
 import pytest
 
 from bot.panel.account import key_fingerprint
+from bot.sandbox.simulator import Outage
 from tests.tracking.world import ALICE, BASE, MAX, OTHER_KEY, SHARED_KEY, World
 
 TRACKING_LOG = "bot.services.tracking"
@@ -411,3 +412,38 @@ async def test_a_fault_can_let_requests_through_first(world: World) -> None:
         assert (await tracker.run_cycle()).errors == 0
         world.clock.advance(MAX)
     assert (await tracker.run_cycle()).errors == 1
+
+
+async def test_an_answer_asked_before_the_order_ended_elsewhere_does_not_reopen_it(
+    world: World,
+) -> None:
+    (order,) = await world.place()
+    tracker = world.tracker()
+    await tracker.run_cycle()
+    world.clock.advance(MAX)
+    world.sim.set_order(order.panel_order_id, status="In progress")
+    world.sim.slow_seconds = 60
+    world.sim.switch_outage(Outage.SLOW, True)
+    asked = world.sim.request_count("status") + 1
+    cycle = asyncio.create_task(tracker.run_cycle())
+    await world.sim.wait_for_requests(asked, "status")
+    # While the panel is still answering, the order ends elsewhere (the person cancels it).
+    assert await world.orders.apply_status(
+        order.id,
+        status="Canceled",
+        remains=100,
+        start_count=0,
+        charge=None,
+        currency=None,
+        final=True,
+        next_poll_at=None,
+        poll_interval=None,
+        now=world.clock.now,
+    )
+    world.sim.switch_outage(Outage.SLOW, False)  # the older answer, "In progress", arrives
+
+    report = await cycle
+
+    stored = await world.order(order.id)
+    assert (stored.status, stored.final, stored.next_poll_at) == ("Canceled", True, None)
+    assert report.changed == 0
