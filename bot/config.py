@@ -22,6 +22,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.payments.stars import MAX_STARS
+
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/126.0 Safari/537.36"
@@ -331,6 +333,14 @@ class Settings(BaseSettings):
     def _topups_consistent(self) -> Settings:
         if self.topup_min_amount > self.topup_max_amount:
             raise ValueError("TOPUP_MIN_AMOUNT must not exceed TOPUP_MAX_AMOUNT")
+        # Stars would then offer no amount at all: every one is beyond what an invoice holds.
+        if self.stars_per_unit is not None and (
+            self.topup_min_amount * self.stars_per_unit > MAX_STARS
+        ):
+            raise ValueError(
+                f"TOPUP_MIN_AMOUNT costs more than {MAX_STARS:,} Stars at STARS_PER_UNIT, "
+                "the most one Stars invoice holds"
+            )
         # A path nobody serves would leave the operator believing webhooks arrive.
         if self.cryptopay_webhook_path is not None and (
             self.runner != "webhook" or self.cryptopay_token is None

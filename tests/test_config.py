@@ -230,3 +230,10 @@ async def test_a_default_language_without_a_catalogue_is_refused_at_start(tmp_pa
     with pytest.raises(ConfigError, match=r"^DEFAULT_LANGUAGE: no catalogue for fr"):
         await app.open()
     assert not (tmp_path / "data").exists()  # refused before anything was created
+
+
+def test_a_minimum_top_up_no_stars_invoice_can_hold_is_refused_at_start(tmp_path: Path) -> None:
+    # 10,000 Stars an invoice at 50 Stars a unit: 200 units at the most, so 250 is none at all.
+    env = base_env(tmp_path) | {"STARS_PER_UNIT": "50", "TOPUP_MIN_AMOUNT": "250"}
+    line = assert_one_line_naming(run_bot(tmp_path, env), "TOPUP_MIN_AMOUNT")
+    assert "10,000 Stars" in line

@@ -24,13 +24,12 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.payments.cryptopay import CryptoPayClient, CryptoPayError, Invoice
+from bot.payments.stars import MAX_STARS
 from bot.storage.topups import Provider, Topup, TopupStatus
 
 log = logging.getLogger(__name__)
 
 STARS_CURRENCY = "XTR"
-# Telegram's bound on one Stars invoice.
-MAX_STARS = 10_000
 
 
 class TopupStore(Protocol):

@@ -1,0 +1,6 @@
+"""Telegram Stars facts the settings and the top-ups share."""
+
+from __future__ import annotations
+
+# The most one Stars invoice may ask (Bot API, sendInvoice: prices in XTR).
+MAX_STARS = 10_000
