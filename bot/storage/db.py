@@ -217,7 +217,8 @@ class Database:
         """One statement that reads a few rows (by key: it may run in the event loop's thread,
         see LoopReader), in a transaction of its own."""
         if self.dialect.postgres:
-            return await self._alchemy_alone(statement, params or {})
+            async with self.read() as tx:
+                return await tx.fetchall(statement, params)
         if self._reader is not None:
             rows = self._reader.fetchall(statement, params or {})
             if rows is not None:
@@ -229,29 +230,9 @@ class Database:
     ) -> Sequence[Sequence[Any]]:
         """One statement that writes, in a transaction of its own; its rows (RETURNING)."""
         if self.dialect.postgres:
-            return await self._alchemy_alone(statement, params or {})
+            async with self.transaction() as tx:
+                return await tx.fetchall(statement, params)
         return await self._sqlite_alone(statement, params or {})
-
-    async def _alchemy_alone(self, statement: str, params: Params) -> Sequence[Sequence[Any]]:
-        # In autocommit a statement is a transaction of its own, as on SQLite: one round trip
-        # to the server, where BEGIN, it and COMMIT were three (with the pool's ping, four).
-        try:
-            conn = await self.engine.connect()
-        except Exception as exc:
-            raise translate(exc) from exc
-        try:
-            try:
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
-                return await AlchemyStatements(conn).fetchall(statement, params)
-            except Exception as exc:
-                raise translate(exc) from exc
-        except BaseException:
-            # Shielded: a cancelled statement must still give its connection back cleanly.
-            await asyncio.shield(_discard(conn))
-            raise
-        finally:
-            if not conn.closed:
-                await conn.close()
 
     async def _sqlite_alone(self, statement: str, params: Params) -> Sequence[Sequence[Any]]:
         # Without BEGIN (autocommit) a statement is a transaction of its own: one hand-off to
