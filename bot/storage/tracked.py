@@ -47,6 +47,8 @@ class TrackedRepository(Generic[RowT]):
             f"UPDATE {self.TABLE} SET {self.UPDATE_SET}, updated_at = :ts "
             f"WHERE id = :id{self.UPDATABLE.format(plain='')}"
         )
+        # The same, for a row that is still open when it is written (see _store_answers).
+        self._update_open = f"{self._update_one} AND final = 0"
         self._before = (
             f"SELECT id, status, final FROM {self.TABLE} WHERE {d.in_ids('id')}"
             f"{self.UPDATABLE.format(plain=d.no_index)}"
@@ -91,7 +93,9 @@ class TrackedRepository(Generic[RowT]):
             if ended:
                 params = [p for p in params if p["id"] not in ended]
             if params:
-                await tx.executemany(self._update_one, params)
+                # The guard holds where another process ends a row between the read and this.
+                update = self._update_open if open_only else self._update_one
+                await tx.executemany(update, params)
         return [row_id for row_id, status in pairs if row_id in before and before[row_id] != status]
 
     async def reschedule(
