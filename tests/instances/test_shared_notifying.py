@@ -31,17 +31,7 @@ async def test_a_change_seen_by_two_instances_at_once_is_told_once(
         for queue, connection in zip(world.queues[-2:], (shared, other), strict=True)
     ]
     [order] = await world.place(ALICE)
-    assert await world.orders.apply_status(
-        order.id,
-        status="Completed",
-        remains=0,
-        start_count=0,
-        charge=None,
-        currency=None,
-        final=True,
-        next_poll_at=None,
-        poll_interval=None,
-    )
+    assert await world.end(order.id, "Completed")
 
     queued = await asyncio.gather(*(notifier.flush() for notifier in notifiers))
     for queue in world.queues:

@@ -428,18 +428,7 @@ async def test_an_answer_asked_before_the_order_ended_elsewhere_does_not_reopen_
     cycle = asyncio.create_task(tracker.run_cycle())
     await world.sim.wait_for_requests(asked, "status")
     # While the panel is still answering, the order ends elsewhere (the person cancels it).
-    assert await world.orders.apply_status(
-        order.id,
-        status="Canceled",
-        remains=100,
-        start_count=0,
-        charge=None,
-        currency=None,
-        final=True,
-        next_poll_at=None,
-        poll_interval=None,
-        now=world.clock.now,
-    )
+    assert await world.end(order.id, "Canceled", remains=100)
     world.sim.switch_outage(Outage.SLOW, False)  # the older answer, "In progress", arrives
 
     report = await cycle

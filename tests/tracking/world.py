@@ -170,6 +170,22 @@ class World:
         )
         return await self.order(intent.id)
 
+    async def end(self, local_id: int, status: str, *, remains: int = 0) -> bool:
+        """The order ends outside the tracker (a cancel, a refresh): `status` stored as final,
+        as the bot stores it; True if its status changed."""
+        return await self.orders.apply_status(
+            local_id,
+            status=status,
+            remains=remains,
+            start_count=0,
+            charge=None,
+            currency=None,
+            final=True,
+            next_poll_at=None,
+            poll_interval=None,
+            now=self.clock.now,
+        )
+
     async def order(self, local_id: int) -> OrderRow:
         order = await self.orders.get(local_id)
         assert order is not None
