@@ -27,10 +27,12 @@ from tests.panel.hostile import HostilePanel, serving
 from tests.shop.test_topup_journeys import (
     SHOP,
     balance,
+    credited_once,
     crypto_invoice,
     invoice,
     pay,
     sound,
+    webhooked,
 )
 
 CATALOGUE = json.dumps(
@@ -77,9 +79,7 @@ async def test_a_pre_checkout_is_answered_while_the_payers_other_update_hangs(
         panel.release()
         await h.settle()
         # The payment's message came after /new and was handled after it, once.
-        assert sum("10.00 USD was added" in t for t in h.texts(ALICE)) == 1
-        assert await balance(h) == 1000
-        await sound(h)
+        await credited_once(h, 1000, "10.00 USD was added")
 
 
 # --- Crypto Pay: expired invoices, typed amounts -----------------------------------------------
@@ -244,9 +244,8 @@ async def test_a_payment_that_arrives_after_the_payers_ban_is_still_credited(
         await h.tg.wait_for(lambda: any("Banned" in t for t in h.texts(ADMIN)), 10)
         panel.release()
         await h.settle()
-        assert await balance(h) == 1000  # the Stars she paid are in her wallet
-        assert sum("10.00 USD was added" in t for t in h.texts(ALICE)) == 1
-        await sound(h)
+        # The Stars she paid are in her wallet.
+        await credited_once(h, 1000, "10.00 USD was added")
 
 
 async def test_stars_refunded_by_telegram_after_a_ban_are_still_taken_back(shop: Harness) -> None:
@@ -400,9 +399,7 @@ async def test_a_crypto_invoice_made_before_a_restart_is_credited_once_by_the_ne
             await h.start()
             await h.tg.wait_for(lambda: "5.00 USD was added" in h.last(ALICE).text, 10)
             await h.press(ALICE, "I have paid", message=sent)
-            assert await balance(h) == 500
-            assert sum("was added" in t for t in h.texts(ALICE)) == 1
-            await sound(h)
+            await credited_once(h, 500)
         finally:
             await h.stop()
 
@@ -410,24 +407,15 @@ async def test_a_crypto_invoice_made_before_a_restart_is_credited_once_by_the_ne
 async def test_a_crypto_invoice_made_before_a_restart_is_credited_once_by_the_webhook(
     tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
-    async with CryptoPaySimulator() as cryptopay:
-        hooked = {**crypto(cryptopay), "cryptopay_webhook_path": "/cryptopay"}
-        h = Harness(tmp_path, sim, tg, runner="webhook", **hooked)
-        await h.start()
-        try:
-            cryptopay.webhook_url = f"http://127.0.0.1:{h.overrides['webhook_port']}/cryptopay"
-            _, invoice_id = await crypto_invoice(h, cryptopay)
-            await h.restart()
-            await cryptopay.pay(invoice_id)  # the webhook reaches the new process
-            await h.tg.wait_for(lambda: "5.00 USD was added" in h.last(ALICE).text, 10)
-            assert [d.status for d in cryptopay.deliveries] == [200]
-            await h.restart()
-            assert await cryptopay.deliver(invoice_id) == 200  # redelivered: nothing more
-            assert await balance(h) == 500
-            assert sum("was added" in t for t in h.texts(ALICE)) == 1
-            await sound(h)
-        finally:
-            await h.stop()
+    async with CryptoPaySimulator() as cryptopay, webhooked(tmp_path, sim, tg, cryptopay) as h:
+        _, invoice_id = await crypto_invoice(h, cryptopay)
+        await h.restart()
+        await cryptopay.pay(invoice_id)  # the webhook reaches the new process
+        await h.tg.wait_for(lambda: "5.00 USD was added" in h.last(ALICE).text, 10)
+        assert [d.status for d in cryptopay.deliveries] == [200]
+        await h.restart()
+        assert await cryptopay.deliver(invoice_id) == 200  # redelivered: nothing more
+        await credited_once(h, 500)
 
 
 async def test_i_have_paid_asks_crypto_pay_about_that_invoice_alone_and_a_forged_one_asks_nothing(

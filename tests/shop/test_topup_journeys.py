@@ -4,6 +4,8 @@ ledger's audit (`python -m bot ledger-check`) is clean after each."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from bot.sandbox.chats import ChatMessage
@@ -23,6 +25,37 @@ async def balance(h: Harness, user: int = ALICE) -> int:
 async def sound(h: Harness) -> None:
     assert h.app is not None and h.app.services.wallets is not None
     assert await check(h.app.services.wallets) == []
+
+
+async def credited_once(h: Harness, minor: int, receipt: str = "was added") -> None:
+    """Alice's wallet holds `minor`, she had one receipt, and the ledger is sound."""
+    assert await balance(h) == minor
+    assert sum(receipt in t for t in h.texts(ALICE)) == 1
+    await sound(h)
+
+
+@contextlib.asynccontextmanager
+async def webhooked(
+    tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram, cryptopay: CryptoPaySimulator
+) -> AsyncIterator[Harness]:
+    """A shop in webhook mode that Crypto Pay's webhook reaches (its poll never comes)."""
+    h = Harness(
+        tmp_path,
+        sim,
+        tg,
+        runner="webhook",
+        **SHOP,
+        cryptopay_token=cryptopay.token,
+        cryptopay_api_url=cryptopay.url,
+        cryptopay_webhook_path="/cryptopay",
+        cryptopay_poll_seconds=3600,  # the webhook, not the poll, must credit
+    )
+    await h.start()
+    try:
+        cryptopay.webhook_url = f"http://127.0.0.1:{h.overrides['webhook_port']}/cryptopay"
+        yield h
+    finally:
+        await h.stop()
 
 
 async def invoice(h: Harness, user: int = ALICE, label: str = "10.00 USD") -> ChatMessage:
@@ -193,28 +226,12 @@ async def crypto_invoice(h: Harness, cryptopay: CryptoPaySimulator) -> tuple[Cha
 async def test_crypto_pay_webhook_in_webhook_mode_credits_once(
     tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
-    async with CryptoPaySimulator() as cryptopay:
-        hooked = {
-            **SHOP,
-            "cryptopay_token": cryptopay.token,
-            "cryptopay_api_url": cryptopay.url,
-            "cryptopay_webhook_path": "/cryptopay",
-            "cryptopay_poll_seconds": 3600,  # the webhook, not the poll, must credit
-        }
-        h = Harness(tmp_path, sim, tg, runner="webhook", **hooked)
-        await h.start()
-        try:
-            port = h.overrides["webhook_port"]
-            cryptopay.webhook_url = f"http://127.0.0.1:{port}/cryptopay"
-            _, invoice_id = await crypto_invoice(h, cryptopay)
-            await cryptopay.pay(invoice_id)
-            await h.tg.wait_for(lambda: "5.00 USD was added" in h.last(ALICE).text, 10)
-            await cryptopay.deliver(invoice_id)  # Crypto Pay sends it again
-            assert await balance(h) == 500
-            assert sum("was added" in t for t in h.texts(ALICE)) == 1
-            await sound(h)
-        finally:
-            await h.stop()
+    async with CryptoPaySimulator() as cryptopay, webhooked(tmp_path, sim, tg, cryptopay) as h:
+        _, invoice_id = await crypto_invoice(h, cryptopay)
+        await cryptopay.pay(invoice_id)
+        await h.tg.wait_for(lambda: "5.00 USD was added" in h.last(ALICE).text, 10)
+        await cryptopay.deliver(invoice_id)  # Crypto Pay sends it again
+        await credited_once(h, 500)
 
 
 async def test_crypto_pay_invoice_found_paid_by_the_worker_credits_once(
@@ -238,6 +255,4 @@ async def test_crypto_pay_invoice_found_paid_by_the_worker_credits_once(
             assert await balance(h) == 500
             await h.press(ALICE, "I have paid", message=sent)  # paid: the buttons go
             await h.settle()
-            assert await balance(h) == 500
-            assert sum("was added" in t for t in h.texts(ALICE)) == 1
-            await sound(h)
+            await credited_once(h, 500)
