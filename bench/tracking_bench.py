@@ -161,6 +161,9 @@ class GcWatch:
         self._started = 0.0
         gc.callbacks.append(self._observe)
 
+    def stop(self) -> None:
+        gc.callbacks.remove(self._observe)
+
     def _observe(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
@@ -239,7 +242,7 @@ def tracker_process(
                 profiler.dump_stats(f"{profile}.{name.split()[0].strip('%')}")
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             loop_cpu = time.thread_time() - loop_cpu
-            gc.callbacks.remove(watch._observe)
+            watch.stop()
             panel.send(("stats", None))
             panel_cpu_after, panel_requests_after = panel.recv()
             figures.append(
