@@ -420,8 +420,7 @@ def _decode(action: str, status: int, body: bytes, key: str) -> Any:
     if is_json:
         if _nests_deeper(answer, MAX_DEPTH):
             raise PanelUnavailable(f"{action}: HTTP {status}, answer nested too deeply")
-        if _may_show_key(text, key):
-            answer = _without_key(answer, key)
+        answer = _without_key(answer, key, text)
     # Non-standard panels answer errors with 4xx and a JSON error body: read it first.
     if status < 500 and isinstance(answer, dict) and answer.get("error"):
         raise rejection(_error_text(answer["error"], key))
@@ -487,20 +486,16 @@ def _nests_deeper(answer: Any, limit: int) -> bool:
 _PROBE_ENTRIES = 100
 
 
-def _may_show_key(text: str, key: str) -> bool:
-    """Whether some text in the JSON `text` could hold the key. Without a backslash escape,
-    every string of the answer is in the body as it is, so a body that shows no form of the
-    key (and no entity or percent sign that could spell one) needs no walk through it."""
-    return "\\" in text or "&" in text or "%" in text or _shows_key(text, key)
+def _without_key(answer: Any, key: str, body: str) -> Any:
+    """The answer parsed from `body`, with the key scrubbed from every string in it (names,
+    statuses, errors, currencies, object keys), so that nothing leaving the client can show it.
 
-
-def _without_key(answer: Any, key: str) -> Any:
-    """The answer with the key scrubbed from every string in it (names, statuses, errors,
-    currencies, object keys), so that nothing leaving the client can show it.
-
-    Searched first, as text: the answer is rebuilt only when a panel echoed the key.
+    Searched first, as text: the body itself (without a backslash escape every string of the
+    answer is in it as it is, so a body that shows no form of the key, nor an entity or a
+    percent sign that could spell one, needs nothing more), then the answer's entries; the
+    answer is rebuilt only when a panel echoed the key.
     """
-    if not key:
+    if not key or not ("\\" in body or "&" in body or "%" in body or _shows_key(body, key)):
         return answer
     # A hundred entries at a time: one dump of a whole catalogue would hold the interpreter (and
     # so the event loop, when this runs in a thread) for the whole of it, and one dump an entry
