@@ -12,11 +12,12 @@ ended, is written again at that person's next update.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Mapping
 from typing import Protocol
+
+from bot.storage.together import Together
 
 CACHE_SECONDS = 2.0
 BATCH = 500  # names a statement
@@ -55,8 +56,13 @@ class People:
         self._store = store
         self._cache_seconds = cache_seconds
         self._usernames: dict[int, str | None] = {}  # as written, or about to be
-        self._unwritten: dict[int, str | None] = {}
-        self._writing: asyncio.Task[None] | None = None
+        self._names: Together[int, str | None, None] = Together(
+            self._write,
+            batch=BATCH,
+            keep=lambda _older, newer: newer,
+            name="usernames",
+            on_failure=self._not_written,
+        )
         self._banned: set[int] = set()
         self._banned_read_at: float | None = None
 
@@ -65,27 +71,21 @@ class People:
         if telegram_id in self._usernames and self._usernames[telegram_id] == name:
             return
         self._usernames[telegram_id] = name
-        self._unwritten[telegram_id] = name
-        if self._writing is None or self._writing.done():
-            self._writing = asyncio.create_task(self._write(), name="usernames")
+        self._names.put(telegram_id, name)
 
     async def written(self) -> None:
         """Every name seen so far is written (or failed to be)."""
-        while self._writing is not None and not self._writing.done():
-            await asyncio.shield(self._writing)
+        await self._names.settled()
 
-    async def _write(self) -> None:
-        while self._unwritten:
-            batch = dict(list(self._unwritten.items())[:BATCH])
-            for telegram_id in batch:
-                del self._unwritten[telegram_id]
-            try:
-                await self._store.remember_usernames(batch)
-            except Exception:
-                log.warning("usernames not written; tried again at the next update", exc_info=True)
-                for telegram_id, name in batch.items():
-                    if self._usernames.get(telegram_id, name) == name:
-                        self._usernames.pop(telegram_id, None)
+    async def _write(self, batch: Mapping[int, str | None]) -> dict[int, None]:
+        await self._store.remember_usernames(batch)
+        return dict.fromkeys(batch)
+
+    def _not_written(self, batch: Mapping[int, str | None], error: Exception) -> None:
+        log.warning("usernames not written; tried again at the next update", exc_info=error)
+        for telegram_id, name in batch.items():
+            if self._usernames.get(telegram_id, name) == name:
+                self._usernames.pop(telegram_id, None)
 
     async def is_banned(self, telegram_id: int) -> bool:
         now = time.monotonic()

@@ -20,7 +20,8 @@ R = TypeVar("R")
 class Together(Generic[K, V, R]):
     """`write` makes one statement of up to `batch` values and answers each key's outcome;
     `keep(waiting, new)` is the value kept when a key already waits for the next statement
-    (its callers then share the outcome)."""
+    (its callers then share the outcome). `put` hands a value over without waiting for it (a
+    write behind the caller); `on_failure` then hears of each batch of those that failed."""
 
     def __init__(
         self,
@@ -29,25 +30,38 @@ class Together(Generic[K, V, R]):
         batch: int,
         keep: Callable[[V, V], V],
         name: str,
+        on_failure: Callable[[Mapping[K, V], Exception], None] | None = None,
     ) -> None:
         self._write_batch = write
         self._batch = batch
         self._keep = keep
         self._name = name
-        self._waiting: dict[K, tuple[V, asyncio.Future[R]]] = {}
+        self._on_failure = on_failure
+        # Each key's value, and the future its waiting callers share (None: nobody waits).
+        self._waiting: dict[K, tuple[V, asyncio.Future[R] | None]] = {}
         self._writing: asyncio.Task[None] | None = None
 
     async def write(self, key: K, value: V) -> R:
+        future = self._enqueue(key, value, wait=True)
+        assert future is not None
+        # Shielded: a caller cut off while waiting leaves the others' statement alone.
+        return await asyncio.shield(future)
+
+    def put(self, key: K, value: V) -> None:
+        """`value` goes in the next statement; nobody waits for it."""
+        self._enqueue(key, value, wait=False)
+
+    def _enqueue(self, key: K, value: V, *, wait: bool) -> asyncio.Future[R] | None:
         waiting = self._waiting.get(key)
-        if waiting is None:
-            waiting = (value, asyncio.get_running_loop().create_future())
-        else:
-            waiting = (self._keep(waiting[0], value), waiting[1])
-        self._waiting[key] = waiting
+        if waiting is not None:
+            value = self._keep(waiting[0], value)
+        future = waiting[1] if waiting is not None else None
+        if future is None and wait:
+            future = asyncio.get_running_loop().create_future()
+        self._waiting[key] = (value, future)
         if self._writing is None or self._writing.done():
             self._writing = asyncio.create_task(self._write(), name=self._name)
-        # Shielded: a caller cut off while waiting leaves the others' statement alone.
-        return await asyncio.shield(waiting[1])
+        return future
 
     async def settled(self) -> None:
         """Every value given so far is written (or failed to be)."""
@@ -59,13 +73,17 @@ class Together(Generic[K, V, R]):
             batch = dict(list(self._waiting.items())[: self._batch])
             for key in batch:
                 del self._waiting[key]
+            values = {key: value for key, (value, _) in batch.items()}
             try:
-                done = await self._write_batch({key: value for key, (value, _) in batch.items()})
+                done = await self._write_batch(values)
             except Exception as exc:  # each caller fails with it, as its own statement would
                 for _, future in batch.values():
-                    if not future.done():
+                    if future is not None and not future.done():
                         future.set_exception(exc)
+                unwaited = {key: values[key] for key, (_, fut) in batch.items() if fut is None}
+                if unwaited and self._on_failure is not None:
+                    self._on_failure(unwaited, exc)
                 continue
             for key, (_, future) in batch.items():
-                if not future.done():
+                if future is not None and not future.done():
                     future.set_result(done[key])
