@@ -101,13 +101,17 @@ async def refund_in_full(ledger: LedgerPort, order_id: int) -> Posted | None:
 
 
 class OrderRefunds:
-    """What went back to a wallet for an order (a notification tells it with the status)."""
+    """What an order took from a wallet and what went back (notifications tell them)."""
 
     def __init__(self, ledger: LedgerPort) -> None:
         self._ledger = ledger
 
     async def refund_of(self, order_id: int) -> Entry | None:
         return await self._ledger.by_key(refund_key(order_id))
+
+    async def charge_of(self, order_id: int) -> Entry | None:
+        """What the order took from the wallet (None: an order from before the shop)."""
+        return await self._ledger.by_key(charge_key(order_id))
 
 
 @dataclass(frozen=True, slots=True)

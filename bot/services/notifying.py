@@ -50,6 +50,9 @@ class Change:
     order: OrderRow  # the order, or the refill's order
     refill: RefillRow | None = None
     refund: Entry | None = None  # shop mode: what went back to the wallet with this status
+    # Shop mode: the charge of an order that ended failed or partial with nothing given back
+    # automatically (the panel may or may not have kept the money): its admins look at it.
+    unrefunded: Entry | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,8 @@ class Notification:
 
 class Refunds(Protocol):
     async def refund_of(self, order_id: int) -> Entry | None: ...
+
+    async def charge_of(self, order_id: int) -> Entry | None: ...
 
 
 class NotificationViews(Protocol):
@@ -88,6 +93,10 @@ class NotificationViews(Protocol):
 
     def unknown_for_owner(self, order: OrderRow, language: str) -> Notification:
         """For the order's owner: it may or may not have been placed; an admin will check."""
+        ...
+
+    def unrefunded_for_admins(self, order: OrderRow, charge: Entry, language: str) -> str:
+        """For admins: a paid order that ended failed or partial, nothing given back."""
         ...
 
 
@@ -181,14 +190,17 @@ class Notifier:
 
     async def tell(self, people: Iterable[int], text_fn: Callable[[], str]) -> int:
         """Queue `text_fn()` to each person not blocking the bot, in their language."""
+        return await self._tell_each(people, lambda language: self._views.render(language, text_fn))
+
+    async def _tell_each(self, people: Iterable[int], text_for: Callable[[str], str]) -> int:
+        """Queue `text_for(language)` to each person not blocking the bot; return how many."""
         queued = 0
-        for admin_id in sorted(set(people)):
-            user = await self._users.get(admin_id)
+        for person_id in sorted(set(people)):
+            user = await self._users.get(person_id)
             if user is not None and user.blocked:
                 continue
             language = user.language if user and user.language else self._default_language
-            text = self._views.render(language, text_fn)
-            await self._queue.put(Outgoing(chat_id=admin_id, text=text))
+            await self._queue.put(Outgoing(chat_id=person_id, text=text_for(language)))
             queued += 1
         return queued
 
@@ -284,11 +296,13 @@ class Notifier:
             if _initial(order.status, order.notified_status):
                 await self._orders.mark_notified(order.id, order.status)
                 continue
-            refund = None
+            refund = unrefunded = None
             if self._refunds is not None and order.final:
                 # Posted in the transaction that stored this status: it is there by now.
                 refund = await self._refunds.refund_of(order.id)
-            changes.append(Change(key, order.owner_id, order, refund=refund))
+                if refund is None and canonical_status(order.status) in _LOOK_AT_UNREFUNDED:
+                    unrefunded = await self._refunds.charge_of(order.id)
+            changes.append(Change(key, order.owner_id, order, refund=refund, unrefunded=unrefunded))
         for refill in await self._refills.pending_notifications():
             assert refill.status is not None
             key = ("refill", refill.id, refill.status)
@@ -316,7 +330,14 @@ class Notifier:
             kind, local_id, status = change.key
             repository = self._orders if kind == "order" else self._refills
             # A no-op if the status moved on meanwhile: the newer one is then still to tell.
-            await repository.mark_notified(local_id, status)
+            marked = await repository.mark_notified(local_id, status)
+            if marked and change.unrefunded is not None:
+                # Once: only the process whose mark took the status tells the admins. A stop
+                # between the mark and the queue loses the alert rather than doubling it.
+                await self._tell_each(
+                    self._admin_ids,
+                    partial(self._views.unrefunded_for_admins, change.order, change.unrefunded),
+                )
 
     async def _sent(self, changes: list[Change]) -> None:
         """Delivered, or dropped for an unreachable chat: either way not to be sent again."""
@@ -352,6 +373,12 @@ class Notifier:
                     change.owner_id,
                     failures,
                 )
+
+
+# Final statuses that may leave a paid order's money with nobody: the panel may have refunded
+# the operator or not, and a Partial whose undelivered share cannot be worked out gets nothing
+# back automatically (see bot.services.shop_pricing.refund_for).
+_LOOK_AT_UNREFUNDED = frozenset({Status.FAIL, Status.ERROR, Status.PARTIAL})
 
 
 def _unknown_key(local_id: int, who: Audience) -> Key:

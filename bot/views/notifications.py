@@ -11,7 +11,9 @@ from bot.domain import Status
 from bot.i18n import CatalogI18n, _
 from bot.keyboards.menus import order_link
 from bot.panel.models import canonical_status
+from bot.services.money import from_minor
 from bot.services.notifying import Change, Notification
+from bot.storage.ledger import Entry
 from bot.storage.repositories import OrderRow, RefillRow
 from bot.texts import money, number, order_title, status_icon, status_label
 from bot.views.markup import MESSAGE_LIMIT, Limit, escaped, fit, visible_length
@@ -50,6 +52,11 @@ class NotificationViews:
                 reply_markup=order_link(order),
                 changes=(),
             )
+
+    def unrefunded_for_admins(self, order: OrderRow, charge: Entry, language: str) -> str:
+        fmt = self._shop_money
+        assert fmt is not None  # only a shop's orders have a charge
+        return self.render(language, lambda: unrefunded_order_alert(order, charge, fmt))
 
     def messages(
         self, changes: Sequence[Change], language: str
@@ -131,6 +138,35 @@ def change_text(
         lines.append(_("Remains: {value}").format(value=number(order.remains)))
         if panel_charge:
             lines.append(_("Charge: {charge}").format(charge=money(order.charge, order.currency)))
+    return "\n".join(lines)
+
+
+def unrefunded_order_alert(order: OrderRow, charge: Entry, fmt: ShopMoney) -> str:
+    """For admins, in the current language: a paid order that ended failed or partial and got
+    nothing back automatically, with the command that gives the money back."""
+    paid = -charge.amount
+    lines = [
+        _("⚠️ <b>A paid order ended with nothing given back</b>"),
+        _(
+            "It ended as “{status}” on the panel. The customer paid {paid} from the wallet and "
+            "nothing went back automatically. Check the order on the panel; to give the money "
+            "back:"
+        ).format(status=status_label(order.status), paid=fmt(paid)),
+        f"<code>/credit {order.owner_id} {from_minor(paid, fmt.digits)} order {order.id}</code>",
+        "",
+        _("Local ID: {id}").format(id=order.id),
+        _("Panel order: {id}").format(id=order.panel_order_id),
+        _("Person: <code>{owner}</code>").format(owner=order.owner_id),
+        _("Service: {service} (#{id})").format(
+            service=escaped(order.service_name, Limit.NAME), id=order.service_id
+        ),
+    ]
+    if order.link:
+        lines.append(_("Link: {link}").format(link=escaped(order.link, Limit.LINK)))
+    if order.quantity is not None:
+        lines.append(_("Quantity: {value}").format(value=number(order.quantity)))
+    if order.remains is not None:
+        lines.append(_("Remains: {value}").format(value=number(order.remains)))
     return "\n".join(lines)
 
 

@@ -23,6 +23,7 @@ from tests.fakes.telegram import FakeTelegram
 LINK = "https://instagram.com/p/abc"
 COMBO = 2  # Default, 1.45 per 1000, min 100, no cancel, no drip-feed
 CANCELABLE = 5  # Default, cancel allowed
+PACKAGE = 4  # one package at its rate, no quantity
 
 
 @pytest.fixture
@@ -196,6 +197,51 @@ async def test_a_canceled_order_refunds_in_full(shop: Harness) -> None:
     told = await wait_for_text(shop, ALICE, "went back to your wallet")
     assert f"{Decimal(-charged.amount) / 100:.2f} USD went back" in told.text
     assert await balance(shop) == 500
+    await sound(shop)
+
+
+@pytest.mark.parametrize("status", ["Fail", "Error"])
+async def test_a_failed_order_tells_the_admins_once_that_nothing_went_back(
+    shop: Harness, status: str
+) -> None:
+    await credit(shop, ALICE, "5")
+    await confirmation(shop)
+    await shop.press(ALICE, "Confirm")
+    assert await balance(shop) == 481
+    shop.sim.set_order(1000, status=status)
+    alert = await wait_for_text(shop, ADMIN, "nothing given back")
+    assert "paid 0.19 USD" in alert.text
+    assert f"/credit {ALICE} 0.19 order 1" in alert.text
+    assert "Panel order: 1000" in alert.text
+    assert status in "\n".join(shop.texts(ALICE))  # the customer is told the status as ever
+    assert await balance(shop) == 481  # the bot does not guess what the panel did
+    # The command the alert gives works as written.
+    reply = await shop.say(ADMIN, f"/credit {ALICE} 0.19 order 1")
+    assert reply.text.startswith("Added"), reply.text
+    assert await balance(shop) == 500
+    # Told once: not again after a restart, nor for an order that ends well.
+    await shop.restart()
+    await confirmation(shop)
+    await shop.press(ALICE, "Confirm")
+    shop.sim.set_order(1001, status="Completed")
+    await wait_for_text(shop, ALICE, "Completed")
+    assert len([t for t in shop.texts(ADMIN) if "nothing given back" in t]) == 1
+    await sound(shop)
+
+
+async def test_a_partial_package_with_no_share_to_work_out_tells_the_admins(
+    shop: Harness,
+) -> None:
+    await credit(shop, ALICE, "50")
+    await confirmation(shop, service=PACKAGE)
+    await shop.press(ALICE, "Confirm")
+    charged = await services(shop).wallets.by_key(charge_key(1))
+    assert charged is not None
+    # A package has no quantity: what share was not delivered cannot be worked out.
+    shop.sim.set_order(1000, status="Partial")
+    alert = await wait_for_text(shop, ADMIN, "nothing given back")
+    assert f"paid {Decimal(-charged.amount) / 100:.2f} USD" in alert.text
+    assert await balance(shop) == 5000 + charged.amount
     await sound(shop)
 
 
