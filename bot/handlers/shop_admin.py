@@ -10,15 +10,23 @@ from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject
 from aiogram.types import InlineKeyboardMarkup, Message
 
+from bot.domain import Placement
 from bot.handlers.telling import tell
 from bot.i18n import CatalogI18n, _
 from bot.services.money import AmountError, parse_amount
 from bot.services.people import person_id
 from bot.services.shop import Period, ShopService
 from bot.storage.ledger import InsufficientFunds
-from bot.storage.repositories import UserRepository
+from bot.storage.repositories import OrderRepository, UserRepository
 from bot.views.markup import Limit, escaped, fit
-from bot.views.shop import ShopMoney, admin_moved, customer_moved, wallet_report
+from bot.views.shop import (
+    ShopMoney,
+    admin_moved,
+    admin_refunded,
+    customer_moved,
+    customer_refunded,
+    wallet_report,
+)
 
 NOTE_CHARS = 200
 
@@ -95,6 +103,49 @@ async def move(
         return customer_moved(fmt, amount, after, note, credit=credit), None
 
     await tell(bot, users, i18n, user_id, text, message)
+
+
+async def refund(
+    message: Message,
+    command: CommandObject,
+    shop: ShopService,
+    orders: OrderRepository,
+    users: UserRepository,
+    i18n: CatalogI18n,
+    bot: Bot,
+) -> None:
+    """/refund LOCAL_ID: an ended order's charge back to its wallet, once (see refund_ended)."""
+    args = (command.args or "").split()
+    local_id = person_id(args[0]) if len(args) == 1 else None  # the same shape: a positive int
+    if local_id is None:
+        await message.answer(_("Usage: /refund LOCAL_ID"))
+        return
+    order = await orders.get(local_id)
+    if order is None:
+        await message.answer(_("No order has local ID {id}.").format(id=local_id))
+        return
+    if order.placement is not Placement.PLACED or not order.final:
+        # An open order refunds itself if it ends canceled; an unknown one is settled by /resolve.
+        await message.answer(
+            _(
+                "Order {id} has not ended on the panel: only an ended order is refunded by hand."
+            ).format(id=local_id)
+        )
+        return
+    posted = await shop.refund_ended(local_id)
+    if posted is None:
+        await message.answer(_("Order {id} took nothing from a wallet.").format(id=local_id))
+        return
+    fmt = _money(shop)
+    entry = posted.entry
+    await message.answer(admin_refunded(fmt, order, entry, fresh=posted.fresh))
+    if not posted.fresh:
+        return
+
+    def text() -> tuple[str, InlineKeyboardMarkup | None]:
+        return customer_refunded(fmt, order, entry.amount, entry.balance_after), None
+
+    await tell(bot, users, i18n, entry.user_id, text, message)
 
 
 def _percent(text: str) -> Decimal | None:
@@ -212,6 +263,7 @@ def create_router() -> Router:
     router = Router(name="shop_admin")
     router.message(Command("wallet"))(wallet)
     router.message(Command("credit", "debit"))(move)
+    router.message(Command("refund"))(refund)
     router.message(Command("markup"))(markup)
     router.message(Command("hide"))(hide)
     router.message(Command("unhide"))(unhide)

@@ -15,7 +15,7 @@ from bot.domain import Placement
 from bot.panel.models import Service, ServiceType
 from bot.services.accounts import Account
 from bot.services.catalog import CatalogService, Catalogue, SharedCatalogues
-from bot.services.ledger import LedgerPort, refund_key
+from bot.services.ledger import LedgerPort, refund_in_full, refund_key
 from bot.services.money import from_minor
 from bot.services.order_form import price_for
 from bot.services.ordering import OrderService, PlacementResult
@@ -269,6 +269,12 @@ class ShopService:
                 note=note,
             )
         )
+
+    async def refund_ended(self, order_id: int) -> Posted | None:
+        """An admin gives back an ended order's whole charge (None: it took nothing from a
+        wallet). At most once per order whoever asks, two admins or the tracker: every refund
+        of an order has the one key, and a second returns the first, not fresh."""
+        return await refund_in_full(self._ledger, order_id)
 
     async def period(self, since: float) -> Period:
         sales = await self._repo.sales(since)

@@ -11,7 +11,6 @@ from bot.domain import Status
 from bot.i18n import CatalogI18n, _
 from bot.keyboards.menus import order_link
 from bot.panel.models import canonical_status
-from bot.services.money import from_minor
 from bot.services.notifying import Change, Notification
 from bot.storage.ledger import Entry
 from bot.storage.repositories import OrderRow, RefillRow
@@ -150,9 +149,9 @@ def unrefunded_order_alert(order: OrderRow, charge: Entry, fmt: ShopMoney) -> st
         _(
             "It ended as “{status}” on the panel. The customer paid {paid} from the wallet and "
             "nothing went back automatically. Check the order on the panel; to give the money "
-            "back:"
+            "back (once, whoever of the admins sends it):"
         ).format(status=status_label(order.status), paid=fmt(paid)),
-        f"<code>/credit {order.owner_id} {from_minor(paid, fmt.digits)} order {order.id}</code>",
+        f"<code>/refund {order.id}</code>",
         "",
         _("Local ID: {id}").format(id=order.id),
         _("Panel order: {id}").format(id=order.panel_order_id),

@@ -7,7 +7,8 @@ from html import escape
 from bot.i18n import _, format_fixed
 from bot.services.money import from_minor
 from bot.storage.ledger import Entry, EntryKind
-from bot.texts import when
+from bot.storage.rows import OrderRow
+from bot.texts import order_title, when
 from bot.views.markup import Limit, escaped, fit
 
 
@@ -104,6 +105,21 @@ def admin_moved(fmt: ShopMoney, user_id: int, amount: int, balance: int, *, cred
         else _("Took {amount} from the wallet of {user}. Balance: {balance}.")
     )
     return text.format(amount=fmt(amount), user=user_id, balance=fmt(balance))
+
+
+def admin_refunded(fmt: ShopMoney, order: OrderRow, entry: Entry, *, fresh: bool) -> str:
+    text = (
+        _("Gave back {amount} of order {id} to the wallet of {user}. Balance: {balance}.")
+        if fresh
+        else _("Order {id} was refunded already: {amount} went back to the wallet of {user}.")
+    )
+    return text.format(
+        amount=fmt(entry.amount), id=order.id, user=entry.user_id, balance=fmt(entry.balance_after)
+    )
+
+
+def customer_refunded(fmt: ShopMoney, order: OrderRow, amount: int, balance: int) -> str:
+    return f"🔔 <b>{order_title(order)}</b>\n" + refunded(fmt, amount, balance)
 
 
 def customer_moved(fmt: ShopMoney, amount: int, balance: int, note: str, *, credit: bool) -> str:

@@ -211,13 +211,16 @@ async def test_a_failed_order_tells_the_admins_once_that_nothing_went_back(
     shop.sim.set_order(1000, status=status)
     alert = await wait_for_text(shop, ADMIN, "nothing given back")
     assert "paid 0.19 USD" in alert.text
-    assert f"/credit {ALICE} 0.19 order 1" in alert.text
+    assert "/refund 1" in alert.text
     assert "Panel order: 1000" in alert.text
     assert status in "\n".join(shop.texts(ALICE))  # the customer is told the status as ever
     assert await balance(shop) == 481  # the bot does not guess what the panel did
-    # The command the alert gives works as written.
-    reply = await shop.say(ADMIN, f"/credit {ALICE} 0.19 order 1")
-    assert reply.text.startswith("Added"), reply.text
+    # The command the alert gives works as written, and once whoever sends it.
+    reply = await shop.say(ADMIN, "/refund 1")
+    assert "Gave back 0.19 USD of order 1" in reply.text, reply.text
+    assert "0.19 USD went back to your wallet. Balance: 5.00 USD." in shop.last(ALICE).text
+    again = await shop.say(ADMIN, "/refund 1")
+    assert "was refunded already: 0.19 USD" in again.text, again.text
     assert await balance(shop) == 500
     # Told once: not again after a restart, nor for an order that ends well.
     await shop.restart()
@@ -242,6 +245,32 @@ async def test_a_partial_package_with_no_share_to_work_out_tells_the_admins(
     alert = await wait_for_text(shop, ADMIN, "nothing given back")
     assert f"paid {Decimal(-charged.amount) / 100:.2f} USD" in alert.text
     assert await balance(shop) == 5000 + charged.amount
+    await sound(shop)
+
+
+async def test_refund_by_hand_only_of_an_ended_paid_order(shop: Harness) -> None:
+    await credit(shop, ALICE, "5")
+    for words, answer in [
+        ("/refund", "Usage: /refund LOCAL_ID"),
+        ("/refund one", "Usage: /refund LOCAL_ID"),
+        ("/refund 1 2", "Usage: /refund LOCAL_ID"),
+        ("/refund 99999999999999999999999", "Usage: /refund LOCAL_ID"),
+        ("/refund 7", "No order has local ID 7."),
+    ]:
+        assert (await shop.say(ADMIN, words)).text == answer
+    await confirmation(shop)
+    await shop.press(ALICE, "Confirm")
+    # Still open: it refunds itself if it ends canceled.
+    reply = await shop.say(ADMIN, "/refund 1")
+    assert "has not ended on the panel" in reply.text
+    # A customer is no admin: the command is not theirs.
+    await shop.say(ALICE, "/refund 1")
+    assert await balance(shop) == 481
+    shop.sim.set_order(1000, status="Completed")
+    await wait_for_text(shop, ALICE, "Completed")
+    reply = await shop.say(ADMIN, "/refund 1")  # the admin's call: delivered, refunded anyway
+    assert "Gave back 0.19 USD of order 1" in reply.text
+    assert await balance(shop) == 500
     await sound(shop)
 
 
