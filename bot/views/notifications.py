@@ -153,17 +153,9 @@ def unrefunded_order_alert(order: OrderRow, charge: Entry, fmt: ShopMoney) -> st
         ).format(status=status_label(order.status), paid=fmt(paid)),
         f"<code>/refund {order.id}</code>",
         "",
-        _("Local ID: {id}").format(id=order.id),
+        *_order_facts(order),
         _("Panel order: {id}").format(id=order.panel_order_id),
-        _("Person: <code>{owner}</code>").format(owner=order.owner_id),
-        _("Service: {service} (#{id})").format(
-            service=escaped(order.service_name, Limit.NAME), id=order.service_id
-        ),
     ]
-    if order.link:
-        lines.append(_("Link: {link}").format(link=escaped(order.link, Limit.LINK)))
-    if order.quantity is not None:
-        lines.append(_("Quantity: {value}").format(value=number(order.quantity)))
     if order.remains is not None:
         lines.append(_("Remains: {value}").format(value=number(order.remains)))
     return "\n".join(lines)
@@ -196,6 +188,16 @@ def unknown_order_alert(order: OrderRow) -> str:
             "Check on the panel whether it exists."
         ),
         "",
+        *_order_facts(order),
+        "",
+        _("Settle one with /resolve LOCAL_ID PANEL_ORDER_ID, or /resolve LOCAL_ID none."),
+    ]
+    return "\n".join(lines)
+
+
+def _order_facts(order: OrderRow) -> list[str]:
+    """What admins need to find an order: its local ID, its owner, what was ordered."""
+    lines = [
         _("Local ID: {id}").format(id=order.id),
         _("Person: <code>{owner}</code>").format(owner=order.owner_id),
         _("Service: {service} (#{id})").format(
@@ -206,5 +208,4 @@ def unknown_order_alert(order: OrderRow) -> str:
         lines.append(_("Link: {link}").format(link=escaped(order.link, Limit.LINK)))
     if order.quantity is not None:
         lines.append(_("Quantity: {value}").format(value=number(order.quantity)))
-    lines += ["", _("Settle one with /resolve LOCAL_ID PANEL_ORDER_ID, or /resolve LOCAL_ID none.")]
-    return "\n".join(lines)
+    return lines
