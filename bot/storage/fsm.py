@@ -84,6 +84,10 @@ class KeyLocks:
     def __init__(self) -> None:
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
+    def held(self, name: str) -> bool:
+        """Whether someone holds or awaits `name`'s lock."""
+        return name in self._locks
+
     @asynccontextmanager
     async def hold(self, name: str) -> AsyncIterator[None]:
         lock, users = self._locks.get(name, (None, 0))
@@ -170,6 +174,10 @@ class DatabaseStorage(BaseStorage):
         if known is not None:
             self._known.move_to_end(name)
             return known
+        if self._stored is not None and name not in self._stored and not self._locks.held(name):
+            # No row, and no change of it under way to wait for: nothing to read (every
+            # newcomer's first update, and everyone outside a conversation, asks this).
+            return NONE
         async with self._locks.hold(name):
             return await self._load(name)
 
