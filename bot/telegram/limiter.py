@@ -131,6 +131,11 @@ class SendLimiter:
         """Wait for a slot of the current priority; the call is made inside the block."""
         if self._closed:
             raise SendingStopped
+        if budget is Budget.FREE and self._pause_until <= time.monotonic():
+            # Holds no slot and waits out a flood pause only: with none, nothing to queue for
+            # (every button press is answered so).
+            yield
+            return
         waiter = _Waiter(current_priority(), budget, chat_id if budget is Budget.MESSAGE else None)
         if budget is Budget.FREE:
             self._free.append(waiter)
