@@ -48,6 +48,7 @@ from bot.middlewares.people import (
     PersonMiddleware,
 )
 from bot.middlewares.private import PrivateChatsOnly
+from bot.middlewares.services import HandlerServices
 from bot.middlewares.throttling import Buckets, ThrottlingMiddleware, TokenBuckets
 from bot.panel.client import PanelClient
 from bot.payments.cryptopay import CryptoPayClient, api_url
@@ -348,7 +349,8 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
     # First of the outer middlewares after aiogram's own, as the stock FSM middleware would be.
     dp.fsm = CheckoutUnlocked(dp.fsm.storage, dp.fsm.events_isolation, dp.fsm.strategy)
     dp.update.outer_middleware(dp.fsm)
-    dp.workflow_data.update(services.injected().as_data())
+    # Handed to the chosen handler, not carried through every router on the way (see there).
+    HandlerServices(services.injected().as_data()).setup(dp)
     dp.update.outer_middleware(PrivateChatsOnly(services.i18n))
     rate, burst = s.throttle_updates_per_second, s.throttle_burst
     buckets: Buckets = (
