@@ -113,9 +113,14 @@ class SendLimiter:
     @property
     def rate(self) -> float:
         """Messages a second allowed now: lowered by 429s, recovering linearly."""
+        if self._slowed_to >= self._max_rate:
+            return self._max_rate  # not slowed (asked twice a send): no clock needed
         elapsed = time.monotonic() - self._slowed_at
         climbed = self._slowed_to + (self._max_rate - self._slowed_to) * elapsed / self._recovery
-        return min(self._max_rate, climbed)
+        if climbed >= self._max_rate:
+            self._slowed_to = self._max_rate  # recovered: as if never slowed
+            return self._max_rate
+        return climbed
 
     @property
     def paused_for(self) -> float:
@@ -270,7 +275,8 @@ class SendLimiter:
                 if len(self._chat_next) >= self._prune_at:
                     self._prune(done)
                 self._chat_next[waiter.chat_id] = done + self._per_chat_interval
-        self._dispatch()
+        if self._free or any(self._waiting.values()):
+            self._dispatch()  # the slot freed may be someone's (with nobody waiting, nothing to do)
 
     def _forget(self, waiter: _Waiter) -> None:
         queue = self._free if waiter.budget is Budget.FREE else self._waiting[waiter.priority]
