@@ -16,6 +16,7 @@ import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from aiogram.exceptions import DataNotDictLikeError
@@ -40,6 +41,9 @@ class Dialog(NamedTuple):
 NONE = Dialog(None, EMPTY)
 
 
+# An update asks for its key's name a few times (the state read before the handler, then the
+# handler's changes): made once.
+@lru_cache(maxsize=1024)
 def _key(key: StorageKey) -> str:
     # Every field, in a fixed order: keys differing only in thread or destiny never collide.
     return json.dumps(
@@ -129,6 +133,9 @@ class DatabaseStorage(BaseStorage):
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         name = _key(key)
+        now = self._known_now(name)
+        if now is not None and now.state == _state(state):
+            return  # e.g. the wizard's state set again at each question, a clear of nothing
         async with self._locks.hold(name):
             old = await self._load(name)
             await self._write(name, old, Dialog(_state(state), old.data))
@@ -147,6 +154,9 @@ class DatabaseStorage(BaseStorage):
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         text = _dump(data)
         name = _key(key)
+        now = self._known_now(name)
+        if now is not None and now.data == text:
+            return
         async with self._locks.hold(name):
             old = await self._load(name)
             await self._write(name, old, Dialog(old.state, text))
@@ -170,16 +180,24 @@ class DatabaseStorage(BaseStorage):
         await self._upserts.settled()
 
     async def _known_or_load(self, name: str) -> Dialog:
+        now = self._known_now(name)
+        if now is not None:
+            return now
+        async with self._locks.hold(name):
+            return await self._load(name)
+
+    def _known_now(self, name: str) -> Dialog | None:
+        """The key's dialog without waiting for its lock, if this process knows it (None: read
+        it under the lock). A remembered one is what the database holds (a change forgets it
+        before writing); a key with no row, and no change of it under way, is empty: nothing
+        to read (every newcomer's first update, and everyone outside a conversation, asks)."""
         known = self._known.get(name)
         if known is not None:
             self._known.move_to_end(name)
             return known
         if self._stored is not None and name not in self._stored and not self._locks.held(name):
-            # No row, and no change of it under way to wait for: nothing to read (every
-            # newcomer's first update, and everyone outside a conversation, asks this).
             return NONE
-        async with self._locks.hold(name):
-            return await self._load(name)
+        return None
 
     async def _load(self, name: str) -> Dialog:
         """The key's dialog; the caller holds the key's lock."""
