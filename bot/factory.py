@@ -13,7 +13,6 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand
 
 from bot.config import Settings
@@ -85,7 +84,7 @@ from bot.storage import (
     UserRepository,
 )
 from bot.storage.console import BroadcastRepository, OrderStats, PeopleStore, SettingsStore
-from bot.storage.fsm import DatabaseStorage
+from bot.storage.fsm import DatabaseStorage, KeyIsolation
 from bot.storage.referrals import ReferralRepository
 from bot.storage.repositories import OrderRow
 from bot.storage.shop import ShopRepository
@@ -343,7 +342,7 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
         storage=DatabaseStorage(services.db)
         if shared is None
         else shared.fsm_storage(s.redis_state_ttl_seconds),
-        events_isolation=SimpleEventIsolation() if shared is None else shared.event_isolation(),
+        events_isolation=KeyIsolation() if shared is None else shared.event_isolation(),
         disable_fsm=True,  # registered below as CheckoutUnlocked, in aiogram's own place
     )
     # First of the outer middlewares after aiogram's own, as the stock FSM middleware would be.

@@ -14,15 +14,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Hashable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, StateType, StorageKey
 
 from bot.storage.session import Source
 from bot.storage.together import Together
@@ -86,26 +85,66 @@ class KeyLocks:
     """An asyncio lock per key, kept only while someone holds or awaits it."""
 
     def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
 
-    def held(self, name: str) -> bool:
+    def held(self, name: Hashable) -> bool:
         """Whether someone holds or awaits `name`'s lock."""
         return name in self._locks
 
-    @asynccontextmanager
-    async def hold(self, name: str) -> AsyncIterator[None]:
+    def hold(self, name: Hashable) -> Held:
+        """``async with locks.hold(name)``: `name`'s lock held inside the block."""
+        return Held(self, name)
+
+    def _enter(self, name: Hashable) -> asyncio.Lock:
         lock, users = self._locks.get(name, (None, 0))
         lock = lock or asyncio.Lock()
         self._locks[name] = (lock, users + 1)
+        return lock
+
+    def _leave(self, name: Hashable) -> None:
+        lock, users = self._locks[name]
+        if users == 1:
+            del self._locks[name]
+        else:
+            self._locks[name] = (lock, users - 1)
+
+
+class Held:
+    """One hold of a key's lock (see KeyLocks.hold). A class rather than an async generator:
+    the event loop tracks every async generator made, a cost paid at every update."""
+
+    __slots__ = ("_lock", "_locks", "_name")
+
+    def __init__(self, locks: KeyLocks, name: Hashable) -> None:
+        self._locks = locks
+        self._name = name
+
+    async def __aenter__(self) -> None:
+        self._lock = self._locks._enter(self._name)
         try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[name]
-            if users == 1:
-                del self._locks[name]
-            else:
-                self._locks[name] = (lock, users - 1)
+            await self._lock.acquire()
+        except BaseException:
+            self._locks._leave(self._name)  # cut off while waiting: never held
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._lock.release()
+        self._locks._leave(self._name)
+
+
+class KeyIsolation(BaseEventIsolation):
+    """One update at a time per key in this process, as aiogram's SimpleEventIsolation, whose
+    locks are kept forever (one per person ever met) and taken through an async generator:
+    these are kept only while held."""
+
+    def __init__(self) -> None:
+        self._locks = KeyLocks()
+
+    def lock(self, key: StorageKey) -> Held:  # type: ignore[override]
+        return self._locks.hold(key)
+
+    async def close(self) -> None:
+        """Nothing to close: a lock lives only while it is held."""
 
 
 class DatabaseStorage(BaseStorage):
