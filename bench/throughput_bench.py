@@ -15,7 +15,9 @@ figure is N divided by the time until the last answer:
   "Order" on a service card, which starts the order wizard; preparing the cards is not timed).
 
 The ratio (ours / bare) is the figure, its median over the rounds and its spread; the absolute
-rates depend on the machine's load, which moves between rounds.
+rates depend on the machine's load, which moves between rounds. The CPU time an update of each
+bot (the process's: the database thread and the fake Bot APIs included) is printed below them:
+on a machine others load, it moves less than the rates.
 ``--profile FILE`` writes a cProfile of our bot's timed paths.
 """
 
@@ -28,10 +30,10 @@ import gc
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiogram import Dispatcher, F
 from aiogram.fsm.context import FSMContext
@@ -220,16 +222,33 @@ def press_label(tg: FakeTelegram, person: int, label: str) -> None:
 PATHS = ("first contact", "returning", "wizard step")
 
 
+class Round(NamedTuple):
+    """One path in one round: each bot's rate (updates a second) and the process's CPU
+    seconds an update while it ran (its database thread and both fake Bot APIs included)."""
+
+    bare: float
+    ours: float
+    bare_cpu: float
+    our_cpu: float
+
+
+async def cpu_timed(run: Awaitable[float], count: int) -> tuple[float, float]:
+    """The rate `run` measured, and the CPU seconds an update it took."""
+    start = time.process_time()
+    rate = await run
+    return rate, (time.process_time() - start) / count
+
+
 async def measure(
     count: int, rounds: int, database: str, profiler: cProfile.Profile | None
-) -> dict[str, list[tuple[float, float]]]:
-    """(bare, ours) rates per path and round: the two bots run side by side, idle but for
+) -> dict[str, list[Round]]:
+    """Both bots' figures per path and round: the two bots run side by side, idle but for
     the path being measured, each path measured on one and at once on the other, so that
     both see the machine's load of the same moment."""
     # Round 0 warms both up untimed: pydantic builds a type's validator at its first use, and
     # whichever bot met a type first would pay for both.
     everyone = list(range(FIRST_PERSON, FIRST_PERSON + count * (rounds + 1)))
-    rates: dict[str, list[tuple[float, float]]] = {name: [] for name in PATHS}
+    rates: dict[str, list[Round]] = {name: [] for name in PATHS}
     async with (
         PanelSimulator(keys={KEY: Decimal(10**6)}) as sim,
         FakeTelegram() as bare_tg,
@@ -244,9 +263,10 @@ async def measure(
                 people = everyone[number * count : (number + 1) * count]  # new people each round
                 for name in PATHS:
                     await ours.prepare(name, people)
-                    pair = (await bare.path(name, people), await ours.path(name, people))
+                    bare_rate, bare_cpu = await cpu_timed(bare.path(name, people), count)
+                    our_rate, our_cpu = await cpu_timed(ours.path(name, people), count)
                     if number > 0:
-                        rates[name].append(pair)
+                        rates[name].append(Round(bare_rate, our_rate, bare_cpu, our_cpu))
         finally:
             await ours.stop()
             await bare.stop()
@@ -264,13 +284,23 @@ async def main_async(count: int, rounds: int, url: str | None, profile: str | No
         "(median of the rounds) and the ratio ours / bare (median, lowest-highest):"
     )
     for name, pairs in rates.items():
-        ratios = sorted(ours / bare for bare, ours in pairs)
-        bare_rate = statistics.median(bare for bare, _ in pairs)
-        our_rate = statistics.median(ours for _, ours in pairs)
+        ratios = sorted(r.ours / r.bare for r in pairs)
+        bare_rate = statistics.median(r.bare for r in pairs)
+        our_rate = statistics.median(r.ours for r in pairs)
         print(
             f"  {name:>13}: bare {bare_rate:6.0f}/s, ours {our_rate:6.0f}/s, "
             f"ratio {statistics.median(ratios):.2f} ({ratios[0]:.2f}-{ratios[-1]:.2f}) "
             "(goal >= 0.6)"
+        )
+    # Less moved by other processes than the rates (a busy machine takes turns, not cycles).
+    print("CPU an update (median of the rounds) and bare / ours (median, lowest-highest):")
+    for name, pairs in rates.items():
+        shares = sorted(r.bare_cpu / r.our_cpu for r in pairs)
+        bare_cpu = statistics.median(r.bare_cpu for r in pairs) * 1e6
+        our_cpu = statistics.median(r.our_cpu for r in pairs) * 1e6
+        print(
+            f"  {name:>13}: bare {bare_cpu:5.0f} us, ours {our_cpu:5.0f} us, "
+            f"bare / ours {statistics.median(shares):.2f} ({shares[0]:.2f}-{shares[-1]:.2f})"
         )
     if profiler is not None and profile:
         profiler.dump_stats(profile)

@@ -1,7 +1,8 @@
 """The services the bot runs on, built once by the factory and typed in one place.
 
-Handlers receive them by name (aiogram injects `workflow_data` by parameter name): the names
-are the fields of `Injected`, so a handler's parameters and this class cannot drift apart.
+Handlers receive them by name (bot.middlewares.services hands them to the chosen handler,
+and aiogram passes each by parameter name): the names are the fields of `Injected`, so a
+handler's parameters and this class cannot drift apart.
 """
 
 from __future__ import annotations

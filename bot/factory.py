@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from aiogram import Bot, Dispatcher, Router
+from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand
 
 from bot.config import Settings
@@ -48,6 +47,7 @@ from bot.middlewares.people import (
     PersonMiddleware,
 )
 from bot.middlewares.private import PrivateChatsOnly
+from bot.middlewares.services import HandlerServices
 from bot.middlewares.throttling import Buckets, ThrottlingMiddleware, TokenBuckets
 from bot.panel.client import PanelClient
 from bot.payments.cryptopay import CryptoPayClient, api_url
@@ -84,7 +84,7 @@ from bot.storage import (
     UserRepository,
 )
 from bot.storage.console import BroadcastRepository, OrderStats, PeopleStore, SettingsStore
-from bot.storage.fsm import DatabaseStorage
+from bot.storage.fsm import DatabaseStorage, KeyIsolation
 from bot.storage.referrals import ReferralRepository
 from bot.storage.repositories import OrderRow
 from bot.storage.shop import ShopRepository
@@ -318,18 +318,22 @@ def _shop(
 
 
 def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
-    """The Dispatcher and its router tree.
+    """The Dispatcher and its routers, in the order an update tries them:
 
-    root (error handlers; errors bubble up to it)
+    ├── (shop) payments: nothing else may take a payment's message or its pre-checkout query
     ├── the public routers: start/help/language, referral, connect
     ├── admin: filtered on ADMIN_IDS (an admin needs no panel key of their own)
-    ├── account: catalogue, wizard, orders, balance; refuses people without a panel account
+    ├── the account's routers: catalogue, wizard, orders, balance (a shop: wallet, top-ups);
+    │   they refuse people without a panel account, the storefront's also during maintenance
     ├── fallback: what nobody else took
-    └── membership: a person stopping the bot (no message or button is for it)
+    ├── membership: a person stopping the bot (no message or button is for it)
+    └── errors: the error handlers (aiogram offers an error to every router, from the top)
 
-    Every router on an update's way costs it a visit (aiogram wraps and checks each), so the
-    tree is shallow where it can be: the public routers hang from the root itself, /help is
-    found at the first, and membership comes last, out of every message's and button's way.
+    Every router on an update's way costs it a visit (aiogram wraps and checks each, copying
+    the handler data at every step), so the routers hang from the Dispatcher itself: the
+    account's and the storefront's refusals are each router's own middlewares, in the order
+    a parent router's would run, not routers of their own. /help is found at the first router;
+    membership and errors come last, out of every message's and button's way.
     """
     s = services.settings
     shared = services.shared
@@ -338,13 +342,14 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
         storage=DatabaseStorage(services.db)
         if shared is None
         else shared.fsm_storage(s.redis_state_ttl_seconds),
-        events_isolation=SimpleEventIsolation() if shared is None else shared.event_isolation(),
+        events_isolation=KeyIsolation() if shared is None else shared.event_isolation(),
         disable_fsm=True,  # registered below as CheckoutUnlocked, in aiogram's own place
     )
     # First of the outer middlewares after aiogram's own, as the stock FSM middleware would be.
     dp.fsm = CheckoutUnlocked(dp.fsm.storage, dp.fsm.events_isolation, dp.fsm.strategy)
     dp.update.outer_middleware(dp.fsm)
-    dp.workflow_data.update(services.injected().as_data())
+    # Handed to the chosen handler, not carried through every router on the way (see there).
+    HandlerServices(services.injected().as_data()).setup(dp)
     dp.update.outer_middleware(PrivateChatsOnly(services.i18n))
     rate, burst = s.throttle_updates_per_second, s.throttle_burst
     buckets: Buckets = (
@@ -380,38 +385,39 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
         console.create_router(), console_people.create_router(), broadcast.create_router()
     )
 
-    account = Router(name="account")
+    # The account's routers refuse people without a panel account; the storefront's (the
+    # catalogue and the wizard) also close during maintenance, while orders (tracking) and
+    # the balance stay open.
     required = AccountRequired()
-    account.message.middleware(required)
-    account.callback_query.middleware(required)
-    # Closed during maintenance; orders (tracking) and balance stay open.
-    storefront = Router(name="storefront")
     gate = MaintenanceGate(services.maintenance, s.admin_ids)
-    storefront.message.middleware(gate)
-    storefront.callback_query.middleware(gate)
-    storefront.include_routers(wizard.create_router(), catalog.create_router())
-    account.include_routers(
-        storefront,
+    storefront = [wizard.create_router(), catalog.create_router()]
+    account = [
+        *storefront,
         orders.create_router(),
         # A shop's customers see their wallet, never the operator's panel balance.
         shop.create_router() if s.shop_mode else balance.create_router(),
-    )
-
-    root = errors.create_router()
+    ]
     if s.shop_mode:
-        # Payments first: nothing else may take a payment's message or its pre-checkout query.
-        root.include_router(topup.create_payments_router())
-        account.include_router(topup.create_router())
-    root.include_routers(
+        account.append(topup.create_router())
+    for router in account:
+        router.message.middleware(required)
+        router.callback_query.middleware(required)
+    for router in storefront:
+        router.message.middleware(gate)
+        router.callback_query.middleware(gate)
+
+    if s.shop_mode:
+        dp.include_router(topup.create_payments_router())
+    dp.include_routers(
         common.create_router(),
         referral.create_router(),
         connect.create_router(),
         admins,
-        account,
+        *account,
         common.create_fallback_router(),
         membership.create_router(),
+        errors.create_router(),
     )
-    dp.include_router(root)
     inline_filters(dp)
     return dp
 

@@ -28,6 +28,9 @@ class CatalogI18n(I18n):
     English is the source language: it needs no catalogue, and is always available.
     """
 
+    # `languages` as last made: from which catalogues, with which default language.
+    _languages: tuple[dict[str, gettext.GNUTranslations], str, tuple[str, ...]] | None = None
+
     def find_locales(self) -> dict[str, gettext.GNUTranslations]:
         translations: dict[str, gettext.GNUTranslations] = {}
         if not self.path.is_dir():
@@ -47,7 +50,13 @@ class CatalogI18n(I18n):
     @property
     def languages(self) -> tuple[str, ...]:
         """Languages a person may choose: the source language and every catalogue."""
-        return tuple(dict.fromkeys([self.default_locale, "en", *sorted(self.locales)]))
+        # Asked at every update (the person's language is checked against it): made once per
+        # set of catalogues (a reload brings a new one) rather than sorted anew each time.
+        made = self._languages
+        if made is None or made[0] is not self.locales or made[1] != self.default_locale:
+            languages = tuple(dict.fromkeys([self.default_locale, "en", *sorted(self.locales)]))
+            made = self._languages = (self.locales, self.default_locale, languages)
+        return made[2]
 
 
 # aiogram's `gettext` finds the current instance through I18n's own context variable, and every

@@ -14,14 +14,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Hashable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, StateType, StorageKey
 
 from bot.storage.session import Source
 from bot.storage.together import Together
@@ -40,6 +40,9 @@ class Dialog(NamedTuple):
 NONE = Dialog(None, EMPTY)
 
 
+# An update asks for its key's name a few times (the state read before the handler, then the
+# handler's changes): made once.
+@lru_cache(maxsize=1024)
 def _key(key: StorageKey) -> str:
     # Every field, in a fixed order: keys differing only in thread or destiny never collide.
     return json.dumps(
@@ -82,22 +85,66 @@ class KeyLocks:
     """An asyncio lock per key, kept only while someone holds or awaits it."""
 
     def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
 
-    @asynccontextmanager
-    async def hold(self, name: str) -> AsyncIterator[None]:
+    def held(self, name: Hashable) -> bool:
+        """Whether someone holds or awaits `name`'s lock."""
+        return name in self._locks
+
+    def hold(self, name: Hashable) -> Held:
+        """``async with locks.hold(name)``: `name`'s lock held inside the block."""
+        return Held(self, name)
+
+    def _enter(self, name: Hashable) -> asyncio.Lock:
         lock, users = self._locks.get(name, (None, 0))
         lock = lock or asyncio.Lock()
         self._locks[name] = (lock, users + 1)
+        return lock
+
+    def _leave(self, name: Hashable) -> None:
+        lock, users = self._locks[name]
+        if users == 1:
+            del self._locks[name]
+        else:
+            self._locks[name] = (lock, users - 1)
+
+
+class Held:
+    """One hold of a key's lock (see KeyLocks.hold). A class rather than an async generator:
+    the event loop tracks every async generator made, a cost paid at every update."""
+
+    __slots__ = ("_lock", "_locks", "_name")
+
+    def __init__(self, locks: KeyLocks, name: Hashable) -> None:
+        self._locks = locks
+        self._name = name
+
+    async def __aenter__(self) -> None:
+        self._lock = self._locks._enter(self._name)
         try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[name]
-            if users == 1:
-                del self._locks[name]
-            else:
-                self._locks[name] = (lock, users - 1)
+            await self._lock.acquire()
+        except BaseException:
+            self._locks._leave(self._name)  # cut off while waiting: never held
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._lock.release()
+        self._locks._leave(self._name)
+
+
+class KeyIsolation(BaseEventIsolation):
+    """One update at a time per key in this process, as aiogram's SimpleEventIsolation, whose
+    locks are kept forever (one per person ever met) and taken through an async generator:
+    these are kept only while held."""
+
+    def __init__(self) -> None:
+        self._locks = KeyLocks()
+
+    def lock(self, key: StorageKey) -> Held:  # type: ignore[override]
+        return self._locks.hold(key)
+
+    async def close(self) -> None:
+        """Nothing to close: a lock lives only while it is held."""
 
 
 class DatabaseStorage(BaseStorage):
@@ -125,6 +172,9 @@ class DatabaseStorage(BaseStorage):
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         name = _key(key)
+        now = self._known_now(name)
+        if now is not None and now.state == _state(state):
+            return  # e.g. the wizard's state set again at each question, a clear of nothing
         async with self._locks.hold(name):
             old = await self._load(name)
             await self._write(name, old, Dialog(_state(state), old.data))
@@ -143,6 +193,9 @@ class DatabaseStorage(BaseStorage):
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         text = _dump(data)
         name = _key(key)
+        now = self._known_now(name)
+        if now is not None and now.data == text:
+            return
         async with self._locks.hold(name):
             old = await self._load(name)
             await self._write(name, old, Dialog(old.state, text))
@@ -166,12 +219,24 @@ class DatabaseStorage(BaseStorage):
         await self._upserts.settled()
 
     async def _known_or_load(self, name: str) -> Dialog:
+        now = self._known_now(name)
+        if now is not None:
+            return now
+        async with self._locks.hold(name):
+            return await self._load(name)
+
+    def _known_now(self, name: str) -> Dialog | None:
+        """The key's dialog without waiting for its lock, if this process knows it (None: read
+        it under the lock). A remembered one is what the database holds (a change forgets it
+        before writing); a key with no row, and no change of it under way, is empty: nothing
+        to read (every newcomer's first update, and everyone outside a conversation, asks)."""
         known = self._known.get(name)
         if known is not None:
             self._known.move_to_end(name)
             return known
-        async with self._locks.hold(name):
-            return await self._load(name)
+        if self._stored is not None and name not in self._stored and not self._locks.held(name):
+            return NONE
+        return None
 
     async def _load(self, name: str) -> Dialog:
         """The key's dialog; the caller holds the key's lock."""

@@ -19,7 +19,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum
@@ -113,9 +113,14 @@ class SendLimiter:
     @property
     def rate(self) -> float:
         """Messages a second allowed now: lowered by 429s, recovering linearly."""
+        if self._slowed_to >= self._max_rate:
+            return self._max_rate  # not slowed (asked twice a send): no clock needed
         elapsed = time.monotonic() - self._slowed_at
         climbed = self._slowed_to + (self._max_rate - self._slowed_to) * elapsed / self._recovery
-        return min(self._max_rate, climbed)
+        if climbed >= self._max_rate:
+            self._slowed_to = self._max_rate  # recovered: as if never slowed
+            return self._max_rate
+        return climbed
 
     @property
     def paused_for(self) -> float:
@@ -126,11 +131,19 @@ class SendLimiter:
     def waiting(self) -> int:
         return sum(len(queue) for queue in self._waiting.values()) + len(self._free)
 
-    @contextlib.asynccontextmanager
-    async def slot(self, budget: Budget, chat_id: int | str | None) -> AsyncIterator[None]:
-        """Wait for a slot of the current priority; the call is made inside the block."""
+    def slot(self, budget: Budget, chat_id: int | str | None) -> Slot:
+        """``async with limiter.slot(...)``: wait for a slot of the current priority; the call
+        is made inside the block."""
+        return Slot(self, budget, chat_id)
+
+    async def _acquire(self, budget: Budget, chat_id: int | str | None) -> _Waiter | None:
+        """The slot granted (None: a free call, which holds none)."""
         if self._closed:
             raise SendingStopped
+        if budget is Budget.FREE and self._pause_until <= time.monotonic():
+            # Holds no slot and waits out a flood pause only: with none, nothing to queue for
+            # (every button press is answered so).
+            return None
         waiter = _Waiter(current_priority(), budget, chat_id if budget is Budget.MESSAGE else None)
         if budget is Budget.FREE:
             self._free.append(waiter)
@@ -146,10 +159,7 @@ class SendLimiter:
             else:
                 self._forget(waiter)
             raise
-        try:
-            yield
-        finally:
-            self._release(waiter)
+        return waiter
 
     def flooded(self, retry_after: float) -> None:
         """Telegram answered 429: hold every call for ``retry_after`` s and slow down."""
@@ -265,7 +275,8 @@ class SendLimiter:
                 if len(self._chat_next) >= self._prune_at:
                     self._prune(done)
                 self._chat_next[waiter.chat_id] = done + self._per_chat_interval
-        self._dispatch()
+        if self._free or any(self._waiting.values()):
+            self._dispatch()  # the slot freed may be someone's (with nobody waiting, nothing to do)
 
     def _forget(self, waiter: _Waiter) -> None:
         queue = self._free if waiter.budget is Budget.FREE else self._waiting[waiter.priority]
@@ -282,3 +293,23 @@ class SendLimiter:
         loop = asyncio.get_running_loop()
         # A timer may fire a hair early (the loop's clock resolution): dispatch re-arms then.
         self._timer = loop.call_at(loop.time() + max(0.0, when - time.monotonic()), self._dispatch)
+
+
+class Slot:
+    """One call's slot (see SendLimiter.slot). A class rather than an async generator: the
+    event loop tracks every async generator made, a cost paid at each Bot API call."""
+
+    __slots__ = ("_budget", "_chat_id", "_limiter", "_waiter")
+
+    def __init__(self, limiter: SendLimiter, budget: Budget, chat_id: int | str | None) -> None:
+        self._limiter = limiter
+        self._budget = budget
+        self._chat_id = chat_id
+        self._waiter: _Waiter | None = None
+
+    async def __aenter__(self) -> None:
+        self._waiter = await self._limiter._acquire(self._budget, self._chat_id)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._waiter is not None:
+            self._limiter._release(self._waiter)

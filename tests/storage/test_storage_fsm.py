@@ -8,7 +8,7 @@ from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
 
 from bot.storage import Database, StorageError
-from bot.storage.fsm import DatabaseStorage, set_dialog
+from bot.storage.fsm import DatabaseStorage, KeyIsolation, set_dialog
 from tests.storage.sql import rows
 
 
@@ -268,3 +268,34 @@ async def test_a_new_dialog_on_another_storage_is_its_state_then_its_data() -> N
     await set_dialog(FSMContext(storage, KEY), Form.link, {"a": 1})
     assert await storage.get_state(KEY) == "Form:link"
     assert await storage.get_data(KEY) == {"a": 1}
+
+
+async def test_one_update_at_a_time_per_person_and_a_cut_off_wait_frees_the_next() -> None:
+    isolation = KeyIsolation()
+    other = StorageKey(bot_id=1, chat_id=11, user_id=11)
+    seen: list[str] = []
+    inside, done = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with isolation.lock(KEY):
+            seen.append("first")
+            inside.set()
+            await done.wait()
+
+    async def then(name: str, key: StorageKey = KEY) -> None:
+        async with isolation.lock(key):
+            seen.append(name)
+
+    holding = asyncio.create_task(first())
+    await inside.wait()
+    cut_off = asyncio.create_task(then("cut off"))
+    second = asyncio.create_task(then("second"))
+    await asyncio.sleep(0)  # a turn of the loop: both come to wait for the lock
+    await then("someone else", other)  # another person is not held up
+    cut_off.cancel()
+    done.set()
+    await asyncio.gather(holding, second, return_exceptions=False)
+    assert cut_off.cancelled()
+    assert seen == ["first", "someone else", "second"]
+    await then("again")  # nothing left held
+    assert seen[-1] == "again"
