@@ -31,6 +31,7 @@ from bot.panel.models import (
 )
 from bot.services.accounts import Account, AccountResolver
 from bot.storage.repositories import (
+    DueOrder,
     OrderRepository,
     RefillRepository,
     RefillStatusUpdate,
@@ -80,20 +81,6 @@ class _Tracked(Protocol):
     def interval(self) -> float | None: ...
     @property
     def next_poll_at(self) -> float: ...
-
-
-class _Order(NamedTuple):
-    """An order due for a poll (see OrderRepository.due_for_polling)."""
-
-    id: int
-    account: str
-    panel_id: int
-    status: str | None
-    remains: int | None
-    start_count: int | None
-    charge: Decimal | None
-    interval: float | None
-    next_poll_at: float
 
 
 class _Refill(NamedTuple):
@@ -179,12 +166,12 @@ class OrderTracker:
         self._item_errors = _LoggedOnce()
         self._unstorable = _LoggedOnce()
         self._kinds: tuple[
-            _Kind[_Order, OrderStatus, StatusUpdate], _Kind[_Refill, str, RefillStatusUpdate]
+            _Kind[DueOrder, OrderStatus, StatusUpdate], _Kind[_Refill, str, RefillStatusUpdate]
         ] = (
             _Kind(
                 name="order",
                 action="status",
-                due=self._due_orders,
+                due=orders.due_for_polling,
                 ask=lambda account, ids: account.panel.statuses(ids),
                 answer=OrderStatus,
                 status=lambda answer: answer.status,
@@ -211,9 +198,6 @@ class OrderTracker:
         )
         self._stop: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
-
-    async def _due_orders(self, until: float, limit: int | None) -> list[_Order]:
-        return [_Order._make(row) for row in await self._orders.due_for_polling(until, limit)]
 
     async def _due_refills(self, until: float, limit: int | None) -> list[_Refill]:
         rows = await self._refills.due_for_tracking(until, limit)
@@ -642,11 +626,11 @@ _is_final_order_status = lru_cache(maxsize=512)(is_final_order_status)
 _is_final_refill_status = lru_cache(maxsize=512)(is_final_refill_status)
 
 
-def _charge(order: _Order, answer: OrderStatus) -> Decimal | None:
+def _charge(order: DueOrder, answer: OrderStatus) -> Decimal | None:
     return order.charge if answer.charge is None else answer.charge
 
 
-def _order_news(order: _Order, answer: OrderStatus) -> bool:
+def _order_news(order: DueOrder, answer: OrderStatus) -> bool:
     return (answer.remains, answer.start_count, _charge(order, answer)) != (
         order.remains,
         order.start_count,
@@ -655,7 +639,7 @@ def _order_news(order: _Order, answer: OrderStatus) -> bool:
 
 
 def _order_update(
-    order: _Order,
+    order: DueOrder,
     answer: OrderStatus,
     status: str | None,
     final: bool,
