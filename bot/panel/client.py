@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
-from urllib.parse import quote, quote_plus, unquote_plus
+from urllib.parse import quote, quote_plus, unquote_plus, urlencode
 
 import aiohttp
 from pydantic import ValidationError
@@ -103,7 +103,11 @@ class PanelClient:
         # Connect must time out before the total does: only a connect timeout proves that the
         # request was not sent, a total timeout during connect is indistinguishable.
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=timeout / 2)
-        self._headers = {"User-Agent": user_agent, "Accept": "application/json, */*"}
+        self._headers = {
+            "User-Agent": user_agent,
+            "Accept": "application/json, */*",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
         self._read_retries = read_retries
         self._retry_backoff = retry_backoff
         self._deadline = interactive_deadline
@@ -366,7 +370,7 @@ class PanelClient:
         return self._session
 
     async def _post(self, key: str, action: str, form: dict[str, str]) -> Any:
-        data = {"key": key, "action": action, **form}
+        data = _form_body({"key": key, "action": action, **form})
         try:
             async with self._session_for_request().post(
                 self._url,
@@ -388,6 +392,14 @@ class PanelClient:
         if len(body) > THREAD_ABOVE_BYTES:
             return await asyncio.to_thread(_decode, action, status, body, key)
         return _decode(action, status, body, key)
+
+
+def _form_body(fields: dict[str, str]) -> bytes:
+    """The form URL-encoded, as aiohttp would encode it but for commas, sent as they are (a
+    form value needs no escape for them, and a panel reads both alike): urllib escapes a value
+    with any character to escape byte by byte, and the 99 commas of a 100-ID list made that a
+    quarter of a status request's CPU."""
+    return urlencode(fields, safe=",").encode()
 
 
 async def _read_capped(response: aiohttp.ClientResponse, action: str) -> bytes:
