@@ -40,6 +40,16 @@ class OrderRepository(TrackedRepository[OrderRow]):
         "currency = coalesce(currency, :currency), final = :final, "
         "next_poll_at = :next_poll_at, poll_interval = :poll_interval"
     )
+    ANSWER = (
+        "status",
+        "remains",
+        "start_count",
+        "charge",
+        "currency",
+        "final",
+        "next_poll_at",
+        "poll_interval",
+    )
     # Only placed orders take answers. The unary plus (SQLite) keeps the planner on the primary
     # key: with orders_tracking, a 100-id lookup scans every placed order.
     UPDATABLE: ClassVar[str] = " AND {plain}placement = 'placed'"
@@ -382,23 +392,22 @@ class OrderRepository(TrackedRepository[OrderRow]):
         The stored currency is never changed (see StatusUpdate).
         """
         ts = now_or(now)
-        params = [
-            {
-                "status": u.status,
-                "remains": u.remains,
-                "start_count": u.start_count,
-                "charge": money_or_none(u.charge),
-                "currency": u.currency,
-                "final": int(u.final),
-                "next_poll_at": u.next_poll_at,
-                "poll_interval": u.poll_interval,
-                "ts": ts,
-                "id": u.local_id,
-            }
+        answers = [
+            (
+                u.status,
+                u.remains,
+                u.start_count,
+                money_or_none(u.charge),
+                u.currency,
+                int(u.final),
+                u.next_poll_at,
+                u.poll_interval,
+                ts,
+                u.local_id,
+            )
             for u in updates
         ]
-        pairs = [(u.local_id, u.status) for u in updates]
-        return await self._store_answers(params, pairs, open_only=open_only)
+        return await self._store_answers(answers, open_only=open_only)
 
     async def due_for_polling(self, now: float, limit: int | None = None) -> list[DueOrder]:
         """What a status poll needs of every order due by `now` (those due_for_tracking selects),
