@@ -387,9 +387,13 @@ class OrderTracker:
         self, kind: _Kind[T, A, U], items: Sequence[T], now: float
     ) -> None:
         """Items without news: asked again after their grown interval."""
-        groups: dict[float, list[int]] = defaultdict(list)
+        # By their current interval first: a handful of them, each grown once, not per item.
+        by_interval: dict[float | None, list[int]] = defaultdict(list)
         for item in items:
-            groups[self._next_interval(item.interval, changed=False)].append(item.id)
+            by_interval[item.interval].append(item.id)
+        groups: dict[float, list[int]] = defaultdict(list)
+        for current, ids in by_interval.items():
+            groups[self._next_interval(current, changed=False)] += ids
         for interval, ids in groups.items():
             await kind.reschedule(ids, now + interval, interval)
 
@@ -631,10 +635,12 @@ def _charge(order: DueOrder, answer: OrderStatus) -> Decimal | None:
 
 
 def _order_news(order: DueOrder, answer: OrderStatus) -> bool:
-    return (answer.remains, answer.start_count, _charge(order, answer)) != (
-        order.remains,
-        order.start_count,
-        order.charge,
+    # As _charge: an answer without a charge keeps the order's. Compared field by field, not
+    # as tuples: this runs for every order asked.
+    return (
+        answer.remains != order.remains
+        or answer.start_count != order.start_count
+        or (answer.charge is not None and answer.charge != order.charge)
     )
 
 
