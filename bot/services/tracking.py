@@ -16,7 +16,6 @@ import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import lru_cache
 from typing import Generic, NamedTuple, Protocol, TypeVar
 
@@ -421,18 +420,20 @@ class OrderTracker:
         now = self._clock()
         unchanged: list[T] = []
         failed: list[tuple[int, int, ItemError | None]] = []
+        # Looked up once, not once per item of the batch.
+        readable, status_of, is_final, has_news = kind.answer, kind.status, kind.final, kind.news
         for item in batch:
             answer = answers.get(item.panel_id)
-            if not isinstance(answer, kind.answer):
+            if not isinstance(answer, readable):
                 failed.append((item.id, item.panel_id, answer))
                 unchanged.append(item)
                 continue
-            status = kind.status(answer)
+            status = status_of(answer)
             if status != item.status:
                 status = status_to_store(item.status, status)
             changed = status != item.status
-            final = kind.final(status)
-            if not changed and not final and not kind.news(item, answer):
+            final = is_final(status)
+            if not changed and not final and not has_news(item, answer):
                 unchanged.append(item)
                 continue
             interval = self._next_interval(item.interval, changed=changed)
@@ -630,13 +631,9 @@ _is_final_order_status = lru_cache(maxsize=512)(is_final_order_status)
 _is_final_refill_status = lru_cache(maxsize=512)(is_final_refill_status)
 
 
-def _charge(order: DueOrder, answer: OrderStatus) -> Decimal | None:
-    return order.charge if answer.charge is None else answer.charge
-
-
 def _order_news(order: DueOrder, answer: OrderStatus) -> bool:
-    # As _charge: an answer without a charge keeps the order's. Compared field by field, not
-    # as tuples: this runs for every order asked.
+    # An answer without a charge keeps the order's (see _order_update). Field by field, not as
+    # tuples: this runs for every order asked.
     return (
         answer.remains != order.remains
         or answer.start_count != order.start_count
@@ -652,16 +649,18 @@ def _order_update(
     next_poll_at: float | None,
     interval: float | None,
 ) -> StatusUpdate:
+    # By position, in StatusUpdate's field order: by name took twice as long, for every order
+    # whose answer is stored.
     return StatusUpdate(
-        local_id=order.id,
-        status=status,
-        remains=answer.remains,
-        start_count=answer.start_count,
-        charge=_charge(order, answer),
-        currency=answer.currency,
-        final=final,
-        next_poll_at=next_poll_at,
-        poll_interval=interval,
+        order.id,
+        status,
+        answer.remains,
+        answer.start_count,
+        order.charge if answer.charge is None else answer.charge,  # none said: the one known
+        answer.currency,
+        final,
+        next_poll_at,
+        interval,
     )
 
 
