@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
-from urllib.parse import quote, quote_plus, unquote_plus
+from urllib.parse import quote, quote_plus, unquote_plus, urlencode
 
 import aiohttp
 from pydantic import ValidationError
@@ -103,7 +103,11 @@ class PanelClient:
         # Connect must time out before the total does: only a connect timeout proves that the
         # request was not sent, a total timeout during connect is indistinguishable.
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=timeout / 2)
-        self._headers = {"User-Agent": user_agent, "Accept": "application/json, */*"}
+        self._headers = {
+            "User-Agent": user_agent,
+            "Accept": "application/json, */*",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
         self._read_retries = read_retries
         self._retry_backoff = retry_backoff
         self._deadline = interactive_deadline
@@ -217,8 +221,7 @@ class PanelClient:
             answer = await self._batch(key, "refill", form, batch, after_send=PanelUnavailable)
             if len(batch) == 1 and isinstance(answer, dict) and "refill" in answer:
                 answer = {str(batch[0]): answer}
-            pairs = _items(answer, "order", batch, value_field="refill")
-            _collect(result, pairs, _parse_id, key)
+            _collect(result, answer, "order", batch, _parse_id, key, value_field="refill")
         return result
 
     async def refill_status(self, key: str, refill_id: int) -> str:
@@ -240,8 +243,9 @@ class PanelClient:
             answer = await self._batch(key, kind.action, {kind.ids_field: _joined(batch)}, batch)
             if len(batch) == 1 and isinstance(answer, dict) and "status" in answer:
                 answer = {str(batch[0]): answer}  # a panel answering one ID in the single form
-            pairs = _items(answer, kind.id_field, batch, value_field=kind.value_field)
-            _collect(result, pairs, kind.parse, key)
+            _collect(
+                result, answer, kind.id_field, batch, kind.parse, key, value_field=kind.value_field
+            )
         return result
 
     async def cancel(self, key: str, ids: Sequence[int]) -> dict[int, bool | ItemError]:
@@ -249,8 +253,7 @@ class PanelClient:
         for batch in _batches(ids):
             form = {"orders": _joined(batch)}
             answer = await self._call(key, "cancel", form, deadline=self._deadline)
-            pairs = _items(answer, "order", batch, value_field="cancel")
-            _collect(result, pairs, _parse_accepted, key)
+            _collect(result, answer, "order", batch, _parse_accepted, key, value_field="cancel")
         return result
 
     async def balance(self, key: str, *, retries: int | None = None) -> Balance:
@@ -366,7 +369,7 @@ class PanelClient:
         return self._session
 
     async def _post(self, key: str, action: str, form: dict[str, str]) -> Any:
-        data = {"key": key, "action": action, **form}
+        data = _form_body({"key": key, "action": action, **form})
         try:
             async with self._session_for_request().post(
                 self._url,
@@ -388,6 +391,14 @@ class PanelClient:
         if len(body) > THREAD_ABOVE_BYTES:
             return await asyncio.to_thread(_decode, action, status, body, key)
         return _decode(action, status, body, key)
+
+
+def _form_body(fields: dict[str, str]) -> bytes:
+    """The form URL-encoded, as aiohttp would encode it but for commas, sent as they are (a
+    form value needs no escape for them, and a panel reads both alike): urllib escapes a value
+    with any character to escape byte by byte, and the 99 commas of a 100-ID list made that a
+    quarter of a status request's CPU."""
+    return urlencode(fields, safe=",").encode()
 
 
 async def _read_capped(response: aiohttp.ClientResponse, action: str) -> bytes:
@@ -607,10 +618,22 @@ def _joined(ids: list[int]) -> str:
     return ",".join(map(str, ids))
 
 
-def _items(
-    answer: Any, id_field: str, batch: list[int], *, value_field: str | None = None
-) -> list[tuple[int, Any]]:
-    """(ID, value) pairs of a multi answer, whether keyed by ID or a list of objects."""
+def _collect(
+    into: dict[int, T | ItemError],
+    answer: Any,
+    id_field: str,
+    batch: list[int],
+    parse: Callable[[Any], T],
+    key: str,
+    *,
+    value_field: str | None = None,
+) -> None:
+    """The parsed items of a multi answer (keyed by ID, or a list of objects with `id_field`),
+    those of `batch` only, added to `into`.
+
+    An item the panel left out, or sent in a shape nobody can read, stays out of the result:
+    its state is unknown, which is not the same as an error.
+    """
     if isinstance(answer, dict):
         entries: Iterable[tuple[Any, Any]] = answer.items()
     elif isinstance(answer, list):
@@ -618,37 +641,14 @@ def _items(
     else:
         raise PanelUnavailable(f"unexpected multi answer ({type(answer).__name__})")
     wanted = set(batch)
-    # One loop, no generators: a status cycle walks 100,000 of these.
-    pairs = []
+    unreadable = 0
+    # One loop from the entries to the results, nothing built in between: a status cycle walks
+    # 100,000 of these.
     for raw_id, entry in entries:
         item_id = _int_or_none(raw_id)
-        if item_id in wanted:
-            pairs.append(
-                (item_id, entry if value_field is None else _item_value(entry, value_field))
-            )
-    return pairs
-
-
-def _item_value(entry: Any, value_field: str | None) -> Any:
-    """The item's value; an item's own {"error": ...} is kept whole for _collect to see."""
-    if value_field is None or not isinstance(entry, dict) or entry.get("error"):
-        return entry
-    return entry.get(value_field)
-
-
-def _collect(
-    into: dict[int, T | ItemError],
-    pairs: list[tuple[int, Any]],
-    parse: Callable[[Any], T],
-    key: str,
-) -> None:
-    """Parsed items of a multi answer.
-
-    An item the panel left out, or sent in a shape nobody can read, stays out of the result:
-    its state is unknown, which is not the same as an error.
-    """
-    unreadable = 0
-    for item_id, value in pairs:
+        if item_id not in wanted:
+            continue
+        value = entry if value_field is None else _item_value(entry, value_field)
         if isinstance(value, dict) and value.get("error"):
             into[item_id] = ItemError(message=_error_text(value["error"], key))
             continue
@@ -661,6 +661,13 @@ def _collect(
                 unreadable += 1
     if unreadable:
         log.warning("panel answer: %d unreadable items left out", unreadable)
+
+
+def _item_value(entry: Any, value_field: str) -> Any:
+    """The item's value; an item's own {"error": ...} is kept whole for _collect to see."""
+    if not isinstance(entry, dict) or entry.get("error"):
+        return entry
+    return entry.get(value_field)
 
 
 def _single(answer: Any, field: str, parse: Callable[[Any], T], action: str, key: str) -> T:

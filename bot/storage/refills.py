@@ -19,6 +19,7 @@ class RefillRepository(TrackedRepository[RefillRow]):
         "status = :status, final = :final, next_poll_at = :next_poll_at, "
         "poll_interval = :poll_interval"
     )
+    ANSWER = ("status", "final", "next_poll_at", "poll_interval")
 
     @staticmethod
     def row(values: Sequence[Any]) -> RefillRow:
@@ -123,16 +124,8 @@ class RefillRepository(TrackedRepository[RefillRow]):
     ) -> list[int]:
         """Store many answers in one transaction; return the ids whose status changed."""
         ts = now_or(now)
-        params = [
-            {
-                "status": u.status,
-                "final": int(u.final),
-                "next_poll_at": u.next_poll_at,
-                "poll_interval": u.poll_interval,
-                "ts": ts,
-                "id": u.refill_id,
-            }
+        answers = [
+            (u.status, int(u.final), u.next_poll_at, u.poll_interval, ts, u.refill_id)
             for u in updates
         ]
-        pairs = [(u.refill_id, u.status) for u in updates]
-        return await self._store_answers(params, pairs, open_only=open_only)
+        return await self._store_answers(answers, open_only=open_only)

@@ -6,6 +6,7 @@ from bot.storage.orders import OrderRepository
 from bot.storage.refills import RefillRepository
 from bot.storage.rows import (
     Audience,
+    DueOrder,
     FailureKind,
     OrderRow,
     Placement,
@@ -18,6 +19,7 @@ from bot.storage.users import UserRepository
 
 __all__ = [
     "Audience",
+    "DueOrder",
     "FailureKind",
     "KeyRepository",
     "LeaseRepository",

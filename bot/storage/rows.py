@@ -106,6 +106,20 @@ class StatusUpdate(NamedTuple):
     poll_interval: float | None
 
 
+class DueOrder(NamedTuple):
+    """What a status poll needs of an order due (see OrderRepository.due_for_polling)."""
+
+    id: int
+    account: str
+    panel_id: int
+    status: str | None
+    remains: int | None
+    start_count: int | None
+    charge: Decimal | None
+    interval: float | None
+    next_poll_at: float
+
+
 class RefillStatusUpdate(NamedTuple):
     refill_id: int
     status: str | None

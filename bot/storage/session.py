@@ -19,6 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.storage.errors import IntegrityViolation, StorageError, StorageUnavailable
 
 Params = Mapping[str, Any]
+# A statement's parameters for each of many runs: by name, or (see Dialect.by_position) by
+# position.
+ManyParams = Sequence[Params] | Sequence[Sequence[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,20 @@ class Dialect:
 
     def limit(self, limit: int | None) -> int | None:
         return self.no_limit if limit is None else limit
+
+    def by_position(self, statement: str, names: Sequence[str]) -> str:
+        """`statement`, its :name parameters taken from each row of values in `names` order
+        (run it with `rows`). SQLite binds a row straight by position (?N), where binding by
+        name looks every name up in a dict, a sixth of storing 100,000 answers; SQLAlchemy
+        binds by name only."""
+        if self.postgres:
+            return statement
+        index = {name: number for number, name in enumerate(names, 1)}
+        return re.sub(r":(\w+)", lambda match: f"?{index[match[1]]}", statement)
+
+    def rows(self, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> ManyParams:
+        """The parameters of a statement made by `by_position`, one run per row."""
+        return [dict(zip(names, row, strict=True)) for row in rows] if self.postgres else rows
 
 
 # Locked beyond busy_timeout, disk full, I/O errors, the file cannot be opened: not the
@@ -97,7 +114,7 @@ class Statements(Protocol):
 
     async def execute(self, statement: str, params: Params) -> int: ...
 
-    async def executemany(self, statement: str, params: Sequence[Params]) -> None: ...
+    async def executemany(self, statement: str, params: ManyParams) -> None: ...
 
 
 class AlchemyStatements:
@@ -115,8 +132,9 @@ class AlchemyStatements:
         result = await self._conn.execute(sql(statement), params)
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    async def executemany(self, statement: str, params: Sequence[Params]) -> None:
-        await self._conn.execute(sql(statement), list(params))
+    async def executemany(self, statement: str, params: ManyParams) -> None:
+        # By name only (see Dialect.rows).
+        await self._conn.execute(sql(statement), list(params))  # type: ignore[arg-type]
 
 
 class SqliteStatements:
@@ -134,7 +152,7 @@ class SqliteStatements:
         async with self._conn.execute(statement, params) as cursor:
             return cursor.rowcount
 
-    async def executemany(self, statement: str, params: Sequence[Params]) -> None:
+    async def executemany(self, statement: str, params: ManyParams) -> None:
         async with self._conn.executemany(statement, params):
             pass
 
@@ -176,7 +194,7 @@ class Session:
         except Exception as exc:
             raise translate(exc) from exc
 
-    async def executemany(self, statement: str, params: Sequence[Params]) -> None:
+    async def executemany(self, statement: str, params: ManyParams) -> None:
         try:
             await self._statements.executemany(statement, params)
         except Exception as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -31,24 +31,30 @@ class TrackedRepository(Generic[RowT]):
     storing `status` answers in batches, rescheduling and once-only notification.
 
     A subclass names its table, its columns (in its row type's field order), the UPDATE that
-    stores one answer (named parameters plus :ts and :id) and which rows may take answers.
+    stores one answer (named parameters, then :ts and :id), the order of an answer's values
+    and which rows may take answers.
     """
 
     TABLE: ClassVar[str]
     COLUMNS: ClassVar[str]
     UPDATE_SET: ClassVar[str]  # "status = :status, ..." without updated_at
+    # UPDATE_SET's parameters in the order of an answer's values (see _store_answers).
+    ANSWER: ClassVar[tuple[str, ...]]
     UPDATABLE: ClassVar[str] = ""  # extra WHERE terms (with AND) for rows that take answers
 
     def __init__(self, source: Source) -> None:
         self._src = source
         d = source.dialect
         self._select = f"SELECT {self.COLUMNS} FROM {self.TABLE}"
-        self._update_one = (
+        self._answer = (*self.ANSWER, "ts", "id")
+        update_one = (
             f"UPDATE {self.TABLE} SET {self.UPDATE_SET}, updated_at = :ts "
             f"WHERE id = :id{self.UPDATABLE.format(plain='')}"
         )
+        self._update_one = d.by_position(update_one, self._answer)
         # The same, for a row that is still open when it is written (see _store_answers).
-        self._update_open = f"{self._update_one} AND final = 0"
+        self._update_open = d.by_position(f"{update_one} AND final = 0", self._answer)
+        self._status_at = self._answer.index("status")
         self._before = (
             f"SELECT id, status, final FROM {self.TABLE} WHERE {d.in_ids('id')}"
             f"{self.UPDATABLE.format(plain=d.no_index)}"
@@ -70,33 +76,34 @@ class TrackedRepository(Generic[RowT]):
         raise NotImplementedError
 
     async def _store_answers(
-        self,
-        params: Sequence[Params],
-        statuses: Iterable[tuple[int, str | None]],
-        *,
-        open_only: bool = False,
+        self, answers: Sequence[Sequence[Any]], *, open_only: bool = False
     ) -> list[int]:
-        """Store answers in one transaction; the ids whose status changed.
+        """Store answers in one transaction; the ids whose status changed. An answer is a row
+        of values in ANSWER order, then the time (updated_at) and the row's id.
 
         `open_only`: rows that became final since the answers were asked for are left as they
         are (the tracker's answers: a cancel or a refresh stored a newer end meanwhile, and an
         older "In progress" must not reopen a refunded order)."""
-        if not params:
+        if not answers:
             return []
-        pairs = list(statuses)
         async with self._src.transaction() as tx:
             rows = await tx.fetchall(
-                self._before, {"ids": tx.dialect.ids(row_id for row_id, _ in pairs)}
+                self._before, {"ids": tx.dialect.ids(answer[-1] for answer in answers)}
             )
             ended = {row_id for row_id, _, final in rows if final} if open_only else set()
             before = {row_id: status for row_id, status, _ in rows if row_id not in ended}
             if ended:
-                params = [p for p in params if p["id"] not in ended]
-            if params:
+                answers = [answer for answer in answers if answer[-1] not in ended]
+            if answers:
                 # The guard holds where another process ends a row between the read and this.
                 update = self._update_open if open_only else self._update_one
-                await tx.executemany(update, params)
-        return [row_id for row_id, status in pairs if row_id in before and before[row_id] != status]
+                await tx.executemany(update, tx.dialect.rows(self._answer, answers))
+        status_at = self._status_at
+        return [
+            answer[-1]
+            for answer in answers
+            if answer[-1] in before and before[answer[-1]] != answer[status_at]
+        ]
 
     async def reschedule(
         self, ids: Sequence[int], next_poll_at: float, poll_interval: float
