@@ -194,8 +194,9 @@ def _loop_reader(engine: AsyncEngine) -> LoopReader | None:
 
 
 class Database:
-    """The engine, and transactions on it. Repositories take a Database (a transaction per
-    call) or a UnitOfWork from `transaction()` (all calls in one transaction)."""
+    """Transactions on the engine (SQLite) or on asyncpg's pool (PostgreSQL). Repositories
+    take a Database (a transaction per call) or a UnitOfWork from `transaction()` (all calls in
+    one transaction)."""
 
     def __init__(self, engine: AsyncEngine, pool: asyncpg.Pool | None = None) -> None:
         """`pool`: on PostgreSQL, where the statements run (see _postgres_pool)."""
@@ -253,7 +254,7 @@ class Database:
         return self._transaction(readonly=False)
 
     def read(self) -> AbstractAsyncContextManager[UnitOfWork]:
-        """A transaction for reading only (SQLite: takes no write lock)."""
+        """A transaction for reading only (SQLite: takes no write lock; PostgreSQL: as any)."""
         return self._transaction(readonly=True)
 
     async def read_statement(
