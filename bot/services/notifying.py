@@ -208,15 +208,25 @@ class Notifier:
         """Admins and owners who were not told of an unknown outcome (a stop or a crash cut
         the telling off, or the alert was never delivered) are told now; the fact is recorded
         once Telegram took the message."""
+        # Taken before the rows are read, as for status changes: a telling sent while they
+        # are read is recorded (and leaves _telling) after the read saw it untold.
+        telling = frozenset(self._telling)
         for order in await self._orders.list_unknown_untold():
-            if order.admins_told_at is None and await self._may_tell(order.id, Audience.ADMINS):
+            if order.admins_told_at is None and await self._may_tell(
+                order.id, Audience.ADMINS, telling
+            ):
                 await self._tell_admins(order)
-            if order.owner_told_at is None and await self._may_tell(order.id, Audience.OWNER):
+            if order.owner_told_at is None and await self._may_tell(
+                order.id, Audience.OWNER, telling
+            ):
                 await self._tell_owner(order)
 
-    async def _may_tell(self, local_id: int, who: Audience) -> bool:
-        """Not being told by this process, nor by another instance (shared claims)."""
-        if (local_id, who) in self._telling:
+    async def _may_tell(
+        self, local_id: int, who: Audience, telling: frozenset[tuple[int, Audience]]
+    ) -> bool:
+        """Not being told by this process (now or when `telling` was taken), nor by another
+        instance (shared claims)."""
+        if (local_id, who) in self._telling or (local_id, who) in telling:
             return False
         if self._claims is None:
             return True

@@ -1,8 +1,10 @@
-"""The database: one SQLAlchemy async engine over aiosqlite (the embedded default) or asyncpg."""
+"""The database: a SQLAlchemy async engine over aiosqlite (the embedded default) or asyncpg;
+on PostgreSQL, statements run on a pool of asyncpg's own (the engine migrates)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Sequence
@@ -12,17 +14,23 @@ from types import TracebackType
 from typing import Any, Self
 
 import aiosqlite
+import asyncpg
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, PoolProxiedConnection
 
 from bot.storage.errors import StorageError
 from bot.storage.migrations import upgrade
-from bot.storage.session import AlchemyStatements, Dialect, Params, SqliteStatements, translate
+from bot.storage.session import Dialect, Params, PostgresStatements, SqliteStatements, translate
 from bot.storage.uow import UnitOfWork
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# As many connections as the engine's pool held at most (5, and 10 more when busy); asyncpg's
+# pool opens them as needed and closes those idle for 5 minutes.
+POSTGRES_CONNECTIONS = 15
+# A stop waits this long for connections still in use to come back, then cuts them.
+POSTGRES_CLOSE_SECONDS = 10.0
 
 
 def sqlite_url(path: str | Path) -> str:
@@ -85,21 +93,44 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
     return engine
 
 
-def _postgres_engine(url: URL) -> AsyncEngine:
+def _postgres_connect_args(url: URL) -> dict[str, Any]:
     # `?schema=name` puts the bot's tables in that schema (several bots, or tests, share one
     # database); asyncpg itself would refuse the unknown parameter.
     schema = url.query.get("schema")
-    connect_args: dict[str, Any] = {}
-    if schema:
-        if not isinstance(schema, str) or not schema.replace("_", "").isalnum():
-            raise StorageError("the schema in DATABASE_URL must be letters, digits and _")
-        connect_args["server_settings"] = {"search_path": schema}
+    if not schema:
+        return {}
+    if not isinstance(schema, str) or not schema.replace("_", "").isalnum():
+        raise StorageError("the schema in DATABASE_URL must be letters, digits and _")
+    return {"server_settings": {"search_path": schema}}
+
+
+def _postgres_engine(url: URL) -> AsyncEngine:
     return create_async_engine(
         url.difference_update_query(["schema"]),
-        connect_args=connect_args,
+        connect_args=_postgres_connect_args(url),
         pool_pre_ping=True,
         hide_parameters=True,
     )
+
+
+async def _postgres_pool(engine: AsyncEngine, url: URL) -> asyncpg.Pool:
+    """asyncpg's own pool, connecting as the engine does: SQLAlchemy's pool cost a ping (three
+    round trips) a checkout and its greenlet hops on every statement."""
+    _, options = engine.dialect.create_connect_args(engine.url)  # host, port, user, ssl...
+    options["statement_cache_size"] = options.pop("prepared_statement_cache_size", 100)
+    return await asyncpg.create_pool(
+        **options,
+        **_postgres_connect_args(url),
+        min_size=0,
+        max_size=POSTGRES_CONNECTIONS,
+        reset=_keep_session,
+    )
+
+
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """Nothing to undo when a connection comes back: the bot sets nothing on a session beyond
+    what it connects with, and takes only transaction-scoped locks. (asyncpg's default reset
+    is a round trip a release; an open transaction the pool still rolls back itself.)"""
 
 
 class LoopReader:
@@ -163,12 +194,17 @@ def _loop_reader(engine: AsyncEngine) -> LoopReader | None:
 
 
 class Database:
-    """The engine, and transactions on it. Repositories take a Database (a transaction per
-    call) or a UnitOfWork from `transaction()` (all calls in one transaction)."""
+    """Transactions on the engine (SQLite) or on asyncpg's pool (PostgreSQL). Repositories
+    take a Database (a transaction per call) or a UnitOfWork from `transaction()` (all calls in
+    one transaction)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, pool: asyncpg.Pool | None = None) -> None:
+        """`pool`: on PostgreSQL, where the statements run (see _postgres_pool)."""
         self.engine = engine
         self.dialect = Dialect(postgres=engine.dialect.name == "postgresql")
+        if self.dialect.postgres and pool is None:
+            raise StorageError("a PostgreSQL database needs its asyncpg pool")
+        self._pool = pool
         self._reader = _loop_reader(engine)
 
     @classmethod
@@ -178,17 +214,27 @@ class Database:
         A Path (or a plain path string) is a SQLite file. Raises SchemaTooNewError if the
         database was written by a newer bot, StorageUnavailable if it cannot be reached.
         """
-        engine = _engine(_url(url))
+        parsed = make_url(_url(url))
+        engine = _engine(parsed)
         try:
             await upgrade(engine)
+            if engine.dialect.name != "postgresql":
+                return cls(engine)
+            pool = await _postgres_pool(engine, parsed)
         except BaseException:
             await engine.dispose()
             raise
-        return cls(engine)
+        # The engine has migrated: its connection would only sit idle beside the pool's.
+        await engine.dispose()
+        return cls(engine, pool)
 
     async def close(self) -> None:
         if self._reader is not None:
             self._reader.close()
+        if self._pool is not None:
+            # Past the wait, asyncpg cuts the connections still in use.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._pool.close(), POSTGRES_CLOSE_SECONDS)
         await self.engine.dispose()
 
     async def __aenter__(self) -> Self:
@@ -208,7 +254,7 @@ class Database:
         return self._transaction(readonly=False)
 
     def read(self) -> AbstractAsyncContextManager[UnitOfWork]:
-        """A transaction for reading only (SQLite: takes no write lock)."""
+        """A transaction for reading only (SQLite: takes no write lock; PostgreSQL: as any)."""
         return self._transaction(readonly=True)
 
     async def read_statement(
@@ -217,8 +263,7 @@ class Database:
         """One statement that reads a few rows (by key: it may run in the event loop's thread,
         see LoopReader), in a transaction of its own."""
         if self.dialect.postgres:
-            async with self.read() as tx:
-                return await tx.fetchall(statement, params)
+            return await self._postgres_alone(statement, params or {})
         if self._reader is not None:
             rows = self._reader.fetchall(statement, params or {})
             if rows is not None:
@@ -230,9 +275,19 @@ class Database:
     ) -> Sequence[Sequence[Any]]:
         """One statement that writes, in a transaction of its own; its rows (RETURNING)."""
         if self.dialect.postgres:
-            async with self.transaction() as tx:
-                return await tx.fetchall(statement, params)
+            return await self._postgres_alone(statement, params or {})
         return await self._sqlite_alone(statement, params or {})
+
+    async def _postgres_alone(self, statement: str, params: Params) -> Sequence[Sequence[Any]]:
+        # Without BEGIN a statement is a transaction of its own (all of it or nothing): one
+        # round trip, where BEGIN, it and COMMIT were three. Cancelled, its outcome is unknown
+        # as a cancelled COMMIT's was; asyncpg cancels it on the server before the connection
+        # is used again.
+        async with self._postgres() as conn:
+            try:
+                return await PostgresStatements(conn).fetchall(statement, params)
+            except Exception as exc:
+                raise translate(exc) from exc
 
     async def _sqlite_alone(self, statement: str, params: Params) -> Sequence[Sequence[Any]]:
         # Without BEGIN (autocommit) a statement is a transaction of its own: one hand-off to
@@ -258,32 +313,42 @@ class Database:
 
     def _transaction(self, *, readonly: bool) -> AbstractAsyncContextManager[UnitOfWork]:
         if self.dialect.postgres:
-            return self._alchemy_transaction(readonly=readonly)
+            # Read or not, a plain BEGIN (read committed), as the engine ran it: its readonly
+            # option only ever meant SQLite's deferred BEGIN.
+            return self._postgres_transaction()
         return self._sqlite_transaction(readonly=readonly)
 
     @asynccontextmanager
-    async def _alchemy_transaction(self, *, readonly: bool) -> AsyncIterator[UnitOfWork]:
+    async def _postgres(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection of the pool, given back whatever happens (asyncpg shields the giving
+        back: a cancelled statement is cancelled on the server first)."""
+        assert self._pool is not None
         try:
-            conn = await self.engine.connect()
+            conn = await self._pool.acquire()
         except Exception as exc:
             raise translate(exc) from exc
         try:
+            yield conn
+        finally:
+            await self._pool.release(conn)
+
+    @asynccontextmanager
+    async def _postgres_transaction(self) -> AsyncIterator[UnitOfWork]:
+        async with self._postgres() as conn:
             try:
-                if readonly:
-                    await conn.execution_options(readonly=True)
-                await conn.begin()
+                await conn.execute("BEGIN")
             except Exception as exc:
                 raise translate(exc) from exc
-            yield UnitOfWork(AlchemyStatements(conn), self.dialect)
             try:
-                await conn.commit()
-            except Exception as exc:
-                raise translate(exc) from exc
-        except BaseException:
-            # Shielded: a cancelled task must still leave no transaction open behind it.
-            await asyncio.shield(_discard(conn))
-            raise
-        await conn.close()
+                yield UnitOfWork(PostgresStatements(conn), self.dialect)
+                try:
+                    await conn.execute("COMMIT")
+                except Exception as exc:
+                    raise translate(exc) from exc
+            except BaseException:
+                # Shielded: a cancelled task must still leave no transaction open behind it.
+                await asyncio.shield(_rollback_postgres(conn))
+                raise
 
     @asynccontextmanager
     async def _sqlite_transaction(self, *, readonly: bool) -> AsyncIterator[UnitOfWork]:
@@ -316,11 +381,19 @@ async def _rollback_sqlite(conn: aiosqlite.Connection) -> None:
             raise
 
 
-async def _discard(conn: AsyncConnection) -> None:
+async def _rollback_postgres(conn: asyncpg.Connection) -> None:
     try:
-        await conn.rollback()
-    finally:
-        await conn.close()
+        open_transaction = conn.is_in_transaction()
+    except asyncpg.InterfaceError:
+        return  # the connection was lost, and the pool has taken it back
+    # A failed COMMIT has ended the transaction already.
+    if open_transaction:
+        try:
+            await conn.execute("ROLLBACK")
+        except Exception:
+            # The error that ended the transaction is the one to tell; a connection that
+            # could not roll back is cut, and the server rolls back what it held.
+            conn.terminate()
 
 
 async def migrate_database(url: str | Path) -> str:
