@@ -12,6 +12,7 @@ ended, is written again at that person's next update.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -65,6 +66,8 @@ class People:
         )
         self._banned: set[int] = set()
         self._banned_read_at: float | None = None
+        self._reading: asyncio.Future[None] | None = None
+        self._ban_changes = 0  # bans and unbans made here, to know one landed during a read
 
     async def seen(self, telegram_id: int, username: str | None) -> None:
         name = username.lower() if username else None
@@ -90,12 +93,28 @@ class People:
     async def is_banned(self, telegram_id: int) -> bool:
         now = time.monotonic()
         if self._banned_read_at is None or now - self._banned_read_at >= self._cache_seconds:
-            self._banned = await self._store.banned()
-            self._banned_read_at = now
+            if self._reading is None or self._reading.done():
+                self._reading = asyncio.ensure_future(self._read_banned(now))
+            # One read in flight, shared: every update that found the list stale at once
+            # started its own (on PostgreSQL a round trip each). Shielded: an update cut off
+            # leaves the others' read alone.
+            await asyncio.shield(self._reading)
         return telegram_id in self._banned
+
+    async def _read_banned(self, started: float) -> None:
+        while True:
+            changes = self._ban_changes
+            banned = await self._store.banned()
+            # A ban or unban of this process's that landed during the read may not show in
+            # it: read again rather than forget it.
+            if self._ban_changes == changes:
+                break
+        self._banned = banned
+        self._banned_read_at = started
 
     async def ban(self, telegram_id: int, banned: bool) -> None:
         await self._store.set_banned(telegram_id, banned)
+        self._ban_changes += 1
         if banned:
             self._banned.add(telegram_id)
         else:
