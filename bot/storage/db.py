@@ -7,8 +7,9 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -335,41 +336,47 @@ class Database:
     @asynccontextmanager
     async def _postgres_transaction(self) -> AsyncIterator[UnitOfWork]:
         async with self._postgres() as conn:
-            try:
-                await conn.execute("BEGIN")
-            except Exception as exc:
-                raise translate(exc) from exc
-            try:
-                yield UnitOfWork(PostgresStatements(conn), self.dialect)
-                try:
-                    await conn.execute("COMMIT")
-                except Exception as exc:
-                    raise translate(exc) from exc
-            except BaseException:
-                # Shielded: a cancelled task must still leave no transaction open behind it.
-                await asyncio.shield(_rollback_postgres(conn))
-                raise
+            uow = UnitOfWork(PostgresStatements(conn), self.dialect)
+            async with _framed(conn.execute, "BEGIN", partial(_rollback_postgres, conn), uow):
+                yield uow
 
     @asynccontextmanager
     async def _sqlite_transaction(self, *, readonly: bool) -> AsyncIterator[UnitOfWork]:
         pooled = await self._pooled()
         conn: aiosqlite.Connection = pooled.driver_connection
+        uow = UnitOfWork(SqliteStatements(conn), self.dialect)
+        # IMMEDIATE: see _begin in _sqlite_engine.
+        begin = "BEGIN" if readonly else "BEGIN IMMEDIATE"
         try:
-            try:
-                # IMMEDIATE: see _begin in _sqlite_engine.
-                await conn.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
-            except Exception as exc:
-                raise translate(exc) from exc
-            yield UnitOfWork(SqliteStatements(conn), self.dialect)
-            try:
-                await conn.execute("COMMIT")
-            except Exception as exc:
-                raise translate(exc) from exc
-        except BaseException:
-            await asyncio.shield(_rollback_sqlite(conn))
-            raise
+            async with _framed(conn.execute, begin, partial(_rollback_sqlite, conn), uow):
+                yield uow
         finally:
             pooled.close()  # back to the pool
+
+
+@asynccontextmanager
+async def _framed(
+    run: Callable[[str], Awaitable[object]],
+    begin: str,
+    rollback: Callable[[], Awaitable[None]],
+    uow: UnitOfWork,
+) -> AsyncIterator[UnitOfWork]:
+    """`begin`, the block's statements, COMMIT; on any exception, cancellation included, the
+    rollback (which knows whether a transaction is open: BEGIN itself may have failed)."""
+    try:
+        try:
+            await run(begin)
+        except Exception as exc:
+            raise translate(exc) from exc
+        yield uow
+        try:
+            await run("COMMIT")
+        except Exception as exc:
+            raise translate(exc) from exc
+    except BaseException:
+        # Shielded: a cancelled task must still leave no transaction open behind it.
+        await asyncio.shield(rollback())
+        raise
 
 
 async def _rollback_sqlite(conn: aiosqlite.Connection) -> None:
