@@ -426,30 +426,10 @@ class OrderRepository(TrackedRepository[OrderRow]):
                 {"now": now, "limit": tx.dialect.limit(limit)},
             )
         # tuple.__new__ straight: DueOrder(...) goes through a Python-level __new__ per row.
+        # The names are DueOrder's fields, in order (the charge, stored as text, made a Decimal).
         return [
             _new_tuple(
-                DueOrder,
-                (
-                    id_,
-                    account,
-                    panel_id,
-                    status,
-                    remains,
-                    start_count,
-                    None if charge is None else Decimal(charge),
-                    interval,
-                    due_at,
-                ),
+                DueOrder, (i, acc, pid, st, rem, sc, None if ch is None else Decimal(ch), iv, at)
             )
-            for (
-                id_,
-                account,
-                panel_id,
-                status,
-                remains,
-                start_count,
-                charge,
-                interval,
-                due_at,
-            ) in rows
+            for i, acc, pid, st, rem, sc, ch, iv, at in rows
         ]
