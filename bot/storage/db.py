@@ -12,10 +12,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import aiosqlite
-import asyncpg
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -25,6 +24,9 @@ from bot.storage.errors import StorageError
 from bot.storage.migrations import upgrade
 from bot.storage.session import Dialect, Params, PostgresStatements, SqliteStatements, translate
 from bot.storage.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    import asyncpg
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # As many connections as the engine's pool held at most (5, and 10 more when busy); asyncpg's
@@ -117,6 +119,8 @@ def _postgres_engine(url: URL) -> AsyncEngine:
 async def _postgres_pool(engine: AsyncEngine, url: URL) -> asyncpg.Pool:
     """asyncpg's own pool, connecting as the engine does: SQLAlchemy's pool cost a ping (three
     round trips) a checkout and its greenlet hops on every statement."""
+    import asyncpg  # here: a SQLite bot never loads it
+
     _, options = engine.dialect.create_connect_args(engine.url)  # host, port, user, ssl...
     options["statement_cache_size"] = options.pop("prepared_statement_cache_size", 100)
     return await asyncpg.create_pool(
@@ -389,6 +393,8 @@ async def _rollback_sqlite(conn: aiosqlite.Connection) -> None:
 
 
 async def _rollback_postgres(conn: asyncpg.Connection) -> None:
+    import asyncpg  # loaded already: `conn` is one of its own
+
     try:
         open_transaction = conn.is_in_transaction()
     except asyncpg.InterfaceError:

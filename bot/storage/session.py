@@ -9,15 +9,17 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import aiosqlite
-import asyncpg
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
 from bot.storage.errors import IntegrityViolation, StorageError, StorageUnavailable
+
+if TYPE_CHECKING:
+    import asyncpg
+    from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
 Params = Mapping[str, Any]
 # A statement's parameters for each of many runs: by name, or (see Dialect.by_position) by
@@ -78,16 +80,13 @@ class Dialect:
 _SQLITE_UNAVAILABLE = re.compile(r"SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY)")
 
 
-# asyncpg's errors that mean the connection is gone (lost, or the server shutting down or not
-# up yet): SQLAlchemy marked those connections invalidated, which made them StorageUnavailable.
-_PG_GONE = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.CannotConnectNowError,
-)
+@lru_cache(maxsize=1)
+def _asyncpg_dialect() -> PGDialect_asyncpg:
+    # Imported at the first PostgreSQL statement: a SQLite bot never loads asyncpg (0.1 s and
+    # several MB at start).
+    from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
-_ASYNCPG = PGDialect_asyncpg()
+    return PGDialect_asyncpg()
 
 
 @lru_cache(maxsize=512)
@@ -95,20 +94,16 @@ def numbered(statement: str) -> tuple[str, tuple[str, ...]]:
     """`statement` as asyncpg takes it, $1, $2... for the :names, and the names in that order:
     compiled by the engine's own dialect (so `\\:` escapes and `::` casts read as they always
     did), once per text: the repositories' statements are constants per dialect."""
-    compiled = text(statement).compile(dialect=_ASYNCPG)
+    compiled = text(statement).compile(dialect=_asyncpg_dialect())
     return compiled.string, tuple(compiled.positiontup or ())
 
 
 def translate(exc: BaseException) -> BaseException:
     """The storage error for a driver or SQLAlchemy error; anything else unchanged."""
+    if type(exc).__module__.startswith("asyncpg"):
+        return _translate_asyncpg(exc)
     if isinstance(exc, sa_exc.IntegrityError | sqlite3.IntegrityError):
         return IntegrityViolation(str(getattr(exc, "orig", exc)))
-    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
-        return IntegrityViolation(str(exc))
-    if isinstance(exc, _PG_GONE):
-        return StorageUnavailable(str(exc))
-    if isinstance(exc, asyncpg.PostgresError):
-        return StorageError(str(exc))  # the statement's fault, as SQLAlchemy's DBAPIError was
     if isinstance(exc, sqlite3.Error) and _SQLITE_UNAVAILABLE.match(
         getattr(exc, "sqlite_errorname", "")
     ):
@@ -121,12 +116,30 @@ def translate(exc: BaseException) -> BaseException:
         return StorageUnavailable(str(exc.orig))
     if isinstance(exc, sa_exc.SQLAlchemyError):
         return StorageError(str(getattr(exc, "orig", None) or exc))
-    if isinstance(exc, ConnectionError | TimeoutError) or type(exc).__module__.startswith(
-        "asyncpg"
-    ):
-        # asyncpg raises its own and OS errors while connecting, outside SQLAlchemy's wrapping.
+    if isinstance(exc, ConnectionError | TimeoutError):
+        # OS errors while connecting, outside SQLAlchemy's wrapping.
         return StorageUnavailable(str(exc) or type(exc).__name__)
     return exc
+
+
+def _translate_asyncpg(exc: BaseException) -> BaseException:
+    import asyncpg  # loaded already: the error is one of its own
+
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return IntegrityViolation(str(exc))
+    # The connection is gone (lost, or the server shutting down or not up yet): SQLAlchemy
+    # marked those connections invalidated, which made them StorageUnavailable.
+    gone = (
+        asyncpg.PostgresConnectionError,
+        asyncpg.AdminShutdownError,
+        asyncpg.CrashShutdownError,
+        asyncpg.CannotConnectNowError,
+    )
+    if isinstance(exc, asyncpg.PostgresError) and not isinstance(exc, gone):
+        return StorageError(str(exc))  # the statement's fault, as SQLAlchemy's DBAPIError was
+    # Those, and asyncpg's own errors outside the server's (an interface error, a connection
+    # that could not be made).
+    return StorageUnavailable(str(exc) or type(exc).__name__)
 
 
 class Statements(Protocol):

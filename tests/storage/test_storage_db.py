@@ -1,5 +1,7 @@
 import asyncio
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,25 @@ async def test_sqlite_open_creates_folder_and_sets_pragmas(tmp_path: Path) -> No
         assert await rows(db, "PRAGMA journal_mode") == [("wal",)]
         assert await rows(db, "PRAGMA foreign_keys") == [(1,)]
         assert await rows(db, "PRAGMA busy_timeout") == [(5000,)]
+
+
+def test_a_sqlite_bot_never_loads_the_postgresql_driver(tmp_path: Path) -> None:
+    # asyncpg costs 0.1 s and several MB at every start.
+    script = (
+        "import asyncio, sys\n"
+        "import bot.app\n"
+        "from bot.storage import Database\n"
+        "async def main():\n"
+        f"    async with await Database.open({str(tmp_path / 'bot.sqlite3')!r}) as db:\n"
+        "        await db.write_statement(\"INSERT INTO fsm (key, state) VALUES ('a', 's')\")\n"
+        "        await db.read_statement('SELECT state FROM fsm')\n"
+        "asyncio.run(main())\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'asyncpg'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]", done.stdout
 
 
 async def test_transaction_commits(db: Database) -> None:
