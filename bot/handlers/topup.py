@@ -28,9 +28,10 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import Settings
 from bot.handlers.screens import remove_buttons
 from bot.keyboards.callbacks import TopupCheck, TopupPick
+from bot.payments.stars import STARS_CURRENCY
 from bot.services.money import AmountError, parse_amount, to_minor_up
 from bot.services.people import People
-from bot.services.topups import STARS_CURRENCY, RefundRefused, TopupService, TopupUnavailable
+from bot.services.topups import RefundRefused, TopupService, TopupUnavailable
 from bot.storage.fsm import set_dialog
 from bot.storage.topups import Provider, Topup, TopupStatus
 from bot.views import topups as views

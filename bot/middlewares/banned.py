@@ -11,10 +11,10 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
 from bot.i18n import _
 from bot.middlewares.people import RecentlyTold
-from bot.middlewares.throttling import is_payment
 from bot.services.delivery import Priority
 from bot.services.people import People
 from bot.telegram.limiter import sending_at
+from bot.telegram.payments import is_payment
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 

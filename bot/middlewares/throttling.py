@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
 from bot.i18n import _
 from bot.telegram.key_messages import delete_at_once, may_hold_key
+from bot.telegram.payments import is_payment
 
 
 class Buckets(Protocol):
@@ -44,13 +45,6 @@ class TokenBuckets:
     def _forget_full(self, now: float) -> None:
         idle = self._burst / self._rate
         self._buckets = {u: b for u, b in self._buckets.items() if now - b[1] < idle}
-
-
-def is_payment(event: TelegramObject) -> bool:
-    """Telegram's word that money moved: dropping one loses a credit (it is sent once)."""
-    return isinstance(event, Message) and (
-        event.successful_payment is not None or event.refunded_payment is not None
-    )
 
 
 class ThrottlingMiddleware(BaseMiddleware):

@@ -24,12 +24,10 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.payments.cryptopay import CryptoPayClient, CryptoPayError, Invoice
-from bot.payments.stars import MAX_STARS
+from bot.payments.stars import MAX_STARS, STARS_CURRENCY
 from bot.storage.topups import Provider, Topup, TopupStatus
 
 log = logging.getLogger(__name__)
-
-STARS_CURRENCY = "XTR"
 
 
 class TopupStore(Protocol):
