@@ -124,10 +124,13 @@ class AllowListMiddleware(BaseMiddleware):
 def _referral_code(event: TelegramObject) -> str | None:
     """The referral code of a `/start r<code>` message, if the update is one."""
     message = event.message if isinstance(event, Update) else None
-    text = message.text if message is not None else None
-    if not text or not text.startswith("/start "):
+    if message is None or not message.text:
         return None
-    return code_from_start(text.removeprefix("/start ").strip())
+    command, _, payload = message.text.partition(" ")
+    # "/start@name" too: the router's CommandStart answers only the bot's own name.
+    if command != "/start" and not command.startswith("/start@"):
+        return None
+    return code_from_start(payload.strip())
 
 
 class PersonMiddleware(BaseMiddleware):

@@ -98,6 +98,15 @@ async def test_a_person_brought_by_a_link_is_the_referrers(shop: Harness) -> Non
     assert "Referred by: —" in card and "People they brought: 1" in card
 
 
+async def test_a_start_naming_the_bot_brings_the_person_too(shop: Harness) -> None:
+    # Typed by hand from a link's text: the command with the bot's name after it.
+    payload = await link_of(shop, BOB)
+    bot_name = shop.tg.bot_user["username"]
+    welcome = await shop.say(ALICE, f"/start@{bot_name} {payload}")
+    assert "Hello" in welcome.text
+    assert await referrer_of(shop, ALICE) == BOB
+
+
 async def test_nobody_refers_themselves(shop: Harness) -> None:
     payload = await link_of(shop, BOB)
     assert "Hello" in (await shop.say(BOB, f"/start {payload}")).text
