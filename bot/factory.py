@@ -89,7 +89,7 @@ from bot.storage.referrals import ReferralRepository
 from bot.storage.repositories import OrderRow
 from bot.storage.shop import ShopRepository
 from bot.storage.topups import Provider, TopupRepository
-from bot.storage.users import Newcomers
+from bot.storage.users import Newcomers, PersonReads
 from bot.storage.wallets import WalletRepository
 from bot.telegram.broadcast_progress import ProgressReporter
 from bot.telegram.limiter import SendLimiter
@@ -130,7 +130,8 @@ def build_services(
     """With `shared` (REDIS_URL), the catalogue cache and the notifications in flight are
     shared with the other instances."""
     s = settings
-    users = UserRepository(db, Newcomers(db))
+    # On PostgreSQL, the people's rows every update reads are read together (see PersonReads).
+    users = UserRepository(db, Newcomers(db), PersonReads(db) if db.dialect.postgres else None)
     # A shop's orders move the wallet in the transactions that record them.
     shop_orders = ShopOrders(db) if s.shop_mode else None
     orders_repo = shop_orders or OrderRepository(db)

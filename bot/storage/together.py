@@ -2,8 +2,10 @@
 
 SQLite has one connection for writing: a crowd of callers each writing one row stood in line,
 a statement and a commit each. Here each caller still waits for its own row to be committed
-(or for the statement's error), only the statements are shared. For use on the database
-itself, never inside a unit of work (its statements must not run beside the transaction's).
+(or for the statement's error), only the statements are shared. Reads share statements the
+same way (people's rows on PostgreSQL: bot.storage.users.PersonReads): a value asked for is
+read by a statement sent after it was asked. For use on the database itself, never inside a
+unit of work (its statements must not run beside the transaction's).
 """
 
 from __future__ import annotations

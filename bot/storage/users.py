@@ -91,14 +91,49 @@ class Newcomers:
         return await create_users(self._src, people)
 
 
-class UserRepository:
-    """`newcomers`: first contacts' rows created together (on the database only)."""
+class PersonReads:
+    """On PostgreSQL, the rows of people asked for while one read is on its way are read
+    together in the next (bot.storage.together): every update reads its person's row, and a
+    crowd of updates was a round trip each, in line for the pool's connections. Each read is
+    still sent after it was asked for, so it sees every commit made before. (SQLite reads a
+    row in the event loop's thread at once: nothing to share there.)"""
 
-    def __init__(self, source: Source, newcomers: Newcomers | None = None) -> None:
+    BATCH = 500
+
+    def __init__(self, source: Source) -> None:
         self._src = source
-        self._newcomers = newcomers
+        self._together: Together[int, None, UserRow | None] = Together(
+            self._read, batch=self.BATCH, keep=lambda first, _again: first, name="person reads"
+        )
+        dialect = source.dialect
+        self._select = f"SELECT {_COLUMNS} FROM users WHERE {dialect.in_ids('telegram_id')}"
 
     async def get(self, telegram_id: int) -> UserRow | None:
+        return await self._together.write(telegram_id, None)
+
+    async def _read(self, people: Mapping[int, None]) -> dict[int, UserRow | None]:
+        rows = await self._src.read_statement(self._select, {"ids": self._src.dialect.ids(people)})
+        found = {user.telegram_id: user for user in map(_user, rows)}
+        return {telegram_id: found.get(telegram_id) for telegram_id in people}
+
+
+class UserRepository:
+    """`newcomers`: first contacts' rows created together; `reads`: rows read together (both
+    on the database only, never inside a unit of work)."""
+
+    def __init__(
+        self,
+        source: Source,
+        newcomers: Newcomers | None = None,
+        reads: PersonReads | None = None,
+    ) -> None:
+        self._src = source
+        self._newcomers = newcomers
+        self._reads = reads
+
+    async def get(self, telegram_id: int) -> UserRow | None:
+        if self._reads is not None:
+            return await self._reads.get(telegram_id)
         rows = await self._src.read_statement(_SELECT, {"id": telegram_id})
         return _user(rows[0]) if rows else None
 
