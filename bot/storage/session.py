@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiosqlite
 from sqlalchemy import exc as sa_exc
@@ -22,9 +22,8 @@ if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
 Params = Mapping[str, Any]
-# A statement's parameters for each of many runs: by name, or (see Dialect.by_position) by
-# position.
-ManyParams = Sequence[Params] | Sequence[Sequence[Any]]
+# A statement's values for each of many runs, by position (see Dialect.by_position).
+Rows = Sequence[Sequence[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,17 +61,11 @@ class Dialect:
 
     def by_position(self, statement: str, names: Sequence[str]) -> str:
         """`statement`, its :name parameters taken from each row of values in `names` order
-        (run it with `rows`). SQLite binds a row straight by position (?N), where binding by
-        name looks every name up in a dict, a sixth of storing 100,000 answers; SQLAlchemy
-        binds by name only."""
-        if self.postgres:
-            return statement
+        (?N on SQLite, $N on PostgreSQL; run it with `executemany`): binding by name looks
+        every name up in a dict, a sixth of storing 100,000 answers on SQLite."""
         index = {name: number for number, name in enumerate(names, 1)}
-        return re.sub(r":(\w+)", lambda match: f"?{index[match[1]]}", statement)
-
-    def rows(self, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> ManyParams:
-        """The parameters of a statement made by `by_position`, one run per row."""
-        return [dict(zip(names, row, strict=True)) for row in rows] if self.postgres else rows
+        mark = "$" if self.postgres else "?"
+        return re.sub(r":(\w+)", lambda match: f"{mark}{index[match[1]]}", statement)
 
 
 # Locked beyond busy_timeout, disk full, I/O errors, the file cannot be opened: not the
@@ -149,7 +142,9 @@ class Statements(Protocol):
 
     async def execute(self, statement: str, params: Params) -> int: ...
 
-    async def executemany(self, statement: str, params: ManyParams) -> None: ...
+    async def executemany(self, statement: str, rows: Rows) -> None:
+        """`statement` made by Dialect.by_position, once for each row of values."""
+        ...
 
 
 class PostgresStatements:
@@ -173,11 +168,8 @@ class PostgresStatements:
         count = status.rsplit(" ", 1)[-1]
         return int(count) if count.isdigit() else -1
 
-    async def executemany(self, statement: str, params: ManyParams) -> None:
-        # By name only (see Dialect.rows).
-        query, names = numbered(statement)
-        named = cast(Sequence[Params], params)
-        await self._conn.executemany(query, [_args(names, each) for each in named])
+    async def executemany(self, statement: str, rows: Rows) -> None:
+        await self._conn.executemany(statement, rows)  # by position (Dialect.by_position)
 
 
 def _args(names: tuple[str, ...], params: Params) -> list[Any]:
@@ -202,8 +194,8 @@ class SqliteStatements:
         async with self._conn.execute(statement, params) as cursor:
             return cursor.rowcount
 
-    async def executemany(self, statement: str, params: ManyParams) -> None:
-        async with self._conn.executemany(statement, params):
+    async def executemany(self, statement: str, rows: Rows) -> None:
+        async with self._conn.executemany(statement, rows):
             pass
 
 
@@ -244,9 +236,9 @@ class Session:
         except Exception as exc:
             raise translate(exc) from exc
 
-    async def executemany(self, statement: str, params: ManyParams) -> None:
+    async def executemany(self, statement: str, rows: Rows) -> None:
         try:
-            await self._statements.executemany(statement, params)
+            await self._statements.executemany(statement, rows)
         except Exception as exc:
             raise translate(exc) from exc
 

@@ -97,7 +97,7 @@ class TrackedRepository(Generic[RowT]):
             if answers:
                 # The guard holds where another process ends a row between the read and this.
                 update = self._update_open if open_only else self._update_one
-                await tx.executemany(update, tx.dialect.rows(self._answer, answers))
+                await tx.executemany(update, answers)
         status_at = self._status_at
         return [
             answer[-1]

@@ -357,17 +357,17 @@ async def test_one_hundred_thousand_orders_in_one_cycle(db: Database) -> None:
     # SQLite binds ids as one JSON array, PostgreSQL as one array: no limit on their number.
     # PostgreSQL proves it with fewer: the suite's time is shared.
     count = 20_000 if db.dialect.postgres else 100_000
+    insert = db.dialect.by_position(
+        "INSERT INTO orders (intent_token, owner_id, account, panel_order_id, service_id, "
+        "service_name, service_type, rate, extra_json, price, placement, refillable, "
+        "cancelable, next_poll_at, poll_interval, created_at, updated_at) VALUES "
+        "(:token, :owner, 'shared', :panel_id, 1, 's', 'Default', '1', '{}', '1', 'placed', "
+        "0, 0, :next_poll_at, 30, 0, 0)",
+        ("token", "owner", "panel_id", "next_poll_at"),
+    )
     async with db.transaction() as tx:
         await tx.executemany(
-            "INSERT INTO orders (intent_token, owner_id, account, panel_order_id, service_id, "
-            "service_name, service_type, rate, extra_json, price, placement, refillable, "
-            "cancelable, next_poll_at, poll_interval, created_at, updated_at) VALUES "
-            "(:token, :owner, 'shared', :panel_id, 1, 's', 'Default', '1', '{}', '1', 'placed', "
-            "0, 0, :next_poll_at, 30, 0, 0)",
-            [
-                {"token": f"t{i}", "owner": i % 1000, "panel_id": i, "next_poll_at": count - i}
-                for i in range(1, count + 1)
-            ],
+            insert, [(f"t{i}", i % 1000, i, count - i) for i in range(1, count + 1)]
         )
     orders = OrderRepository(db)
     due = await orders.due_for_tracking(float(count))

@@ -105,8 +105,10 @@ async def test_values_and_parameters_are_as_the_engine_gave_them(pg: Database) -
     ) == [("a",), ("b",)]
     async with pg.transaction() as tx:
         await tx.executemany(
-            "UPDATE fsm SET state = :state WHERE key = :key",
-            [{"key": "a", "state": "x"}, {"key": "b", "state": "y"}],
+            pg.dialect.by_position(
+                "UPDATE fsm SET state = :state WHERE key = :key", ("key", "state")
+            ),
+            [("a", "x"), ("b", "y")],
         )
         assert await tx.execute("DELETE FROM fsm WHERE key = 'none'") == 0
         assert await tx.fetchall("UPDATE fsm SET data = 'd'") == []  # no RETURNING, no rows
