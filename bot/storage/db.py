@@ -339,21 +339,21 @@ class Database:
 
     @asynccontextmanager
     async def _postgres_transaction(self) -> AsyncIterator[UnitOfWork]:
-        async with self._postgres() as conn:
-            uow = UnitOfWork(PostgresStatements(conn), self.dialect)
-            async with _framed(conn.execute, "BEGIN", partial(_rollback_postgres, conn), uow):
-                yield uow
+        async with (
+            self._postgres() as conn,
+            _framed(conn.execute, "BEGIN", partial(_rollback_postgres, conn)),
+        ):
+            yield UnitOfWork(PostgresStatements(conn), self.dialect)
 
     @asynccontextmanager
     async def _sqlite_transaction(self, *, readonly: bool) -> AsyncIterator[UnitOfWork]:
         pooled = await self._pooled()
         conn: aiosqlite.Connection = pooled.driver_connection
-        uow = UnitOfWork(SqliteStatements(conn), self.dialect)
         # IMMEDIATE: see _begin in _sqlite_engine.
         begin = "BEGIN" if readonly else "BEGIN IMMEDIATE"
         try:
-            async with _framed(conn.execute, begin, partial(_rollback_sqlite, conn), uow):
-                yield uow
+            async with _framed(conn.execute, begin, partial(_rollback_sqlite, conn)):
+                yield UnitOfWork(SqliteStatements(conn), self.dialect)
         finally:
             pooled.close()  # back to the pool
 
@@ -363,8 +363,7 @@ async def _framed(
     run: Callable[[str], Awaitable[object]],
     begin: str,
     rollback: Callable[[], Awaitable[None]],
-    uow: UnitOfWork,
-) -> AsyncIterator[UnitOfWork]:
+) -> AsyncIterator[None]:
     """`begin`, the block's statements, COMMIT; on any exception, cancellation included, the
     rollback (which knows whether a transaction is open: BEGIN itself may have failed)."""
     try:
@@ -372,7 +371,7 @@ async def _framed(
             await run(begin)
         except Exception as exc:
             raise translate(exc) from exc
-        yield uow
+        yield
         try:
             await run("COMMIT")
         except Exception as exc:
