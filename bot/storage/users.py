@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from bot.storage.rows import UserRow
@@ -62,9 +62,18 @@ async def create_users(source: Source, people: Mapping[int, Newcomer]) -> dict[i
         params,
     )
     made = {user.telegram_id: user for user in map(_user, rows)}
-    for telegram_id in people.keys() - made.keys():
-        made[telegram_id] = _user((await source.read_statement(_SELECT, {"id": telegram_id}))[0])
+    if missing := people.keys() - made.keys():
+        made |= await read_users(source, missing)
     return made
+
+
+async def read_users(source: Source, ids: Iterable[int]) -> dict[int, UserRow]:
+    """The rows of those of `ids` who have one, in one statement."""
+    rows = await source.read_statement(
+        f"SELECT {_COLUMNS} FROM users WHERE {source.dialect.in_ids('telegram_id')}",
+        {"ids": source.dialect.ids(ids)},
+    )
+    return {user.telegram_id: user for user in map(_user, rows)}
 
 
 class Newcomers:
@@ -105,15 +114,12 @@ class PersonReads:
         self._together: Together[int, None, UserRow | None] = Together(
             self._read, batch=self.BATCH, keep=lambda first, _again: first, name="person reads"
         )
-        dialect = source.dialect
-        self._select = f"SELECT {_COLUMNS} FROM users WHERE {dialect.in_ids('telegram_id')}"
 
     async def get(self, telegram_id: int) -> UserRow | None:
         return await self._together.write(telegram_id, None)
 
     async def _read(self, people: Mapping[int, None]) -> dict[int, UserRow | None]:
-        rows = await self._src.read_statement(self._select, {"ids": self._src.dialect.ids(people)})
-        found = {user.telegram_id: user for user in map(_user, rows)}
+        found = await read_users(self._src, people)
         return {telegram_id: found.get(telegram_id) for telegram_id in people}
 
 

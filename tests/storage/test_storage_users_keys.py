@@ -14,10 +14,24 @@ from bot.storage import (
     UserRepository,
 )
 from bot.storage.referrals import ReferralRepository
-from bot.storage.users import Newcomer, Newcomers
+from bot.storage.users import Newcomer, Newcomers, create_users
 from tests.storage.sql import rows
 
 PANEL_KEY = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+
+
+async def test_newcomers_another_writer_made_first_are_read_back_as_they_are(
+    db: Database, users: UserRepository
+) -> None:
+    # Another process created two of them between this one's read and its insert.
+    await users.ensure(1, "ru", now=1.0)
+    await users.ensure(3, "ja", now=3.0)
+    made = await create_users(db, {n: Newcomer("en", None, 10.0 + n) for n in (1, 2, 3)})
+    assert {n: (row.language, row.created_at) for n, row in made.items()} == {
+        1: ("ru", 1.0),
+        2: ("en", 12.0),
+        3: ("ja", 3.0),
+    }
 
 
 async def test_ensure_creates_once_and_keeps_language(users: UserRepository) -> None:
