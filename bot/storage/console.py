@@ -18,7 +18,7 @@ from bot.broadcasts import (
     Progress,
     Segment,
 )
-from bot.storage.session import Params, Session, Source
+from bot.storage.session import Params, Session, Source, many_values
 
 _BROADCAST = (
     "SELECT id, admin_id, content_json, state, progress_chat_id, progress_message_id "
@@ -209,15 +209,16 @@ class PeopleStore:
         if not usernames:
             return
         now = time.time()
-        params: dict[str, Any] = {"now": now}
-        values = []
-        for i, (telegram_id, username) in enumerate(usernames.items()):
-            params[f"id{i}"] = telegram_id
-            params[f"name{i}"] = username.lower() if username else None
-            values.append(f"(:id{i}, :name{i}, :now)")
+        values, params = many_values(
+            "(:id, :name, :now)",
+            (
+                {"id": telegram_id, "name": username.lower() if username else None, "now": now}
+                for telegram_id, username in usernames.items()
+            ),
+        )
         await self._src.write_statement(
             "INSERT INTO console_people (telegram_id, username, updated_at) "
-            f"VALUES {', '.join(values)} ON CONFLICT (telegram_id) DO UPDATE SET "
+            f"VALUES {values} ON CONFLICT (telegram_id) DO UPDATE SET "
             "username = excluded.username, updated_at = excluded.updated_at",
             params,
         )

@@ -23,7 +23,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, StateType, StorageKey
 
-from bot.storage.session import Source
+from bot.storage.session import Source, many_values
 from bot.storage.together import Together
 
 EMPTY = "{}"
@@ -278,13 +278,12 @@ class DatabaseStorage(BaseStorage):
         self._remember(name, new)
 
     async def _upsert(self, dialogs: Mapping[str, Dialog]) -> dict[str, None]:
-        params: dict[str, Any] = {}
-        values = []
-        for i, (name, dialog) in enumerate(dialogs.items()):
-            params |= {f"key{i}": name, f"state{i}": dialog.state, f"data{i}": dialog.data}
-            values.append(f"(:key{i}, :state{i}, :data{i})")
+        values, params = many_values(
+            "(:key, :state, :data)",
+            ({"key": name, "state": d.state, "data": d.data} for name, d in dialogs.items()),
+        )
         await self._src.write_statement(
-            f"INSERT INTO fsm (key, state, data) VALUES {', '.join(values)} "
+            f"INSERT INTO fsm (key, state, data) VALUES {values} "
             "ON CONFLICT (key) DO UPDATE SET state = excluded.state, data = excluded.data",
             params,
         )

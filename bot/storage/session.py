@@ -68,6 +68,18 @@ class Dialect:
         return re.sub(r":(\w+)", lambda match: f"{mark}{index[match[1]]}", statement)
 
 
+def many_values(template: str, rows: Iterable[Mapping[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """Many rows in one statement's VALUES: `template` ("(:id, :name)") once for each row, its
+    :names numbered apart (:id0, :name0, :id1...), and the parameters of them all."""
+    numbered_template = re.sub(r":(\w+)", r":\1{i}", template)
+    names = re.findall(r":(\w+)", template)
+    values, params = [], {}
+    for i, row in enumerate(rows):
+        values.append(numbered_template.format(i=i))
+        params.update({f"{name}{i}": row[name] for name in names})
+    return ", ".join(values), params
+
+
 # Locked beyond busy_timeout, disk full, I/O errors, the file cannot be opened: not the
 # statement's fault, and another try later may succeed.
 _SQLITE_UNAVAILABLE = re.compile(r"SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY)")

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from bot.storage.rows import UserRow
-from bot.storage.session import Session, Source
+from bot.storage.session import Session, Source, many_values
 from bot.storage.together import Together
 from bot.storage.tracked import now_or
 
@@ -17,8 +17,8 @@ _UPSERT = (
 
 # One newcomer's values; attributed to whoever holds the code, never to themselves.
 _NEWCOMER = (
-    "(:id{i}, :language{i}, 0, :ts{i}, :ts{i}, (SELECT telegram_id FROM users "
-    "WHERE referral_code = :code{i} AND telegram_id <> :id{i}))"
+    "(:id, :language, 0, :ts, :ts, (SELECT telegram_id FROM users "
+    "WHERE referral_code = :code AND telegram_id <> :id))"
 )
 
 _COLUMNS = "telegram_id, language, blocked, created_at, updated_at"
@@ -46,19 +46,16 @@ class Newcomer(NamedTuple):
 async def create_users(source: Source, people: Mapping[int, Newcomer]) -> dict[int, UserRow]:
     """The rows of `people`, created in one statement and read back with it; a row another
     writer made first (nothing returned) is read after it: users are never deleted."""
-    params: dict[str, Any] = {}
-    values = []
-    for i, (telegram_id, person) in enumerate(people.items()):
-        params |= {
-            f"id{i}": telegram_id,
-            f"language{i}": person.language,
-            f"code{i}": person.referral_code,
-            f"ts{i}": person.now,
-        }
-        values.append(_NEWCOMER.format(i=i))
+    values, params = many_values(
+        _NEWCOMER,
+        (
+            {"id": telegram_id, "language": p.language, "code": p.referral_code, "ts": p.now}
+            for telegram_id, p in people.items()
+        ),
+    )
     rows = await source.write_statement(
         "INSERT INTO users (telegram_id, language, blocked, created_at, updated_at, referred_by) "
-        f"VALUES {', '.join(values)} ON CONFLICT (telegram_id) DO NOTHING RETURNING {_COLUMNS}",
+        f"VALUES {values} ON CONFLICT (telegram_id) DO NOTHING RETURNING {_COLUMNS}",
         params,
     )
     made = {user.telegram_id: user for user in map(_user, rows)}
