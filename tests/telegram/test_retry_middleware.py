@@ -46,6 +46,25 @@ async def test_flood_control_pauses_the_whole_bot_and_resends_once(
     assert middleware.limiter.floods == 1
 
 
+async def test_a_call_that_costs_no_message_waits_out_the_pause_too(
+    fake: FakeTelegram, make_bot: BotFactory
+) -> None:
+    # Such calls skip the queue when no pause holds; during one, Telegram refuses them as well.
+    middleware = FloodControlMiddleware(unlimited())
+    bot = make_bot(middleware)
+    fake.faults.fail_next("sendMessage", retry_after=1, chat_id=1)
+
+    flooded = asyncio.create_task(bot.send_message(1, "flooded"))
+    refused = await fake.wait_for_call("sendMessage", chat_id=1)
+    await fake.wait_for(lambda: middleware.limiter.paused_for > 0)
+    await bot.send_chat_action(2, "typing")
+    await flooded
+
+    action = await fake.wait_for_call("sendChatAction", chat_id=2)
+    assert action.time >= refused.time + 1
+    assert middleware.limiter.floods == 1
+
+
 async def test_a_long_pause_is_waited_out_until_the_limiter_closes(
     fake: FakeTelegram, make_bot: BotFactory
 ) -> None:
