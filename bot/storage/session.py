@@ -71,13 +71,18 @@ class Dialect:
 def many_values(template: str, rows: Iterable[Mapping[str, Any]]) -> tuple[str, dict[str, Any]]:
     """Many rows in one statement's VALUES: `template` ("(:id, :name)") once for each row, its
     :names numbered apart (:id0, :name0, :id1...), and the parameters of them all."""
-    numbered_template = re.sub(r":(\w+)", r":\1{i}", template)
-    names = re.findall(r":(\w+)", template)
+    numbered_template, names = _numbering(template)
     values, params = [], {}
     for i, row in enumerate(rows):
         values.append(numbered_template.format(i=i))
         params.update({f"{name}{i}": row[name] for name in names})
     return ", ".join(values), params
+
+
+@lru_cache(maxsize=64)
+def _numbering(template: str) -> tuple[str, tuple[str, ...]]:
+    # Once per template: they are the repositories' constants, written at every update.
+    return re.sub(r":(\w+)", r":\1{i}", template), tuple(re.findall(r":(\w+)", template))
 
 
 # Locked beyond busy_timeout, disk full, I/O errors, the file cannot be opened: not the
