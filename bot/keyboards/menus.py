@@ -127,8 +127,8 @@ def wizard_step(
 ) -> InlineKeyboardMarkup:
     """`collecting`: part of a list is in, and Done ends it."""
     # Rows made directly, without a builder: its export deep-copies every button, at each
-    # question of every order (the choices come from the panel: a handful, well within
-    # Telegram's 100 buttons).
+    # question of every order (the choices are the order form's own constants, a handful,
+    # well within Telegram's 100 buttons).
     rows: list[list[InlineKeyboardButton]] = []
     if collecting:
         rows.append([_button(_("✅ Done"), WizardStep(action="done", field=spec.name))])
