@@ -220,7 +220,7 @@ def build_services(
         ),
         maintenance=Maintenance(SettingsStore(db)),
         order_stats=OrderStats(db),
-        people=People(PeopleStore(db)),
+        people=People(PeopleStore(db), admin_ids=s.admin_ids),
         referrals=referrals,
         shop=seller,
         wallets=wallets,
@@ -366,7 +366,7 @@ def build_dispatcher(services: Services, inflight: InFlight) -> Dispatcher:
         PersonMiddleware(services.users, services.i18n, s.default_language, services.queue.unblock)
     )
     PersonLocaleMiddleware(services.i18n).setup(dp)
-    ban_gate = BanGate(services.people, s.admin_ids)
+    ban_gate = BanGate(services.people)
     dp.message.outer_middleware(ban_gate)
     dp.callback_query.outer_middleware(ban_gate)
     throttling = ThrottlingMiddleware(buckets)

@@ -247,12 +247,9 @@ async def _invoice(bot: Bot, chat_id: int, user_id: int, minor: int, topups: Top
     )
 
 
-async def pre_checkout(
-    query: PreCheckoutQuery, topups: TopupService, people: People, settings: Settings
-) -> None:
+async def pre_checkout(query: PreCheckoutQuery, topups: TopupService, people: People) -> None:
     payer = query.from_user.id
-    # As the ban gate judges messages: admins are never turned away.
-    banned = payer not in settings.admin_ids and await people.is_banned(payer)
+    banned = await people.turned_away(payer)  # as the ban gate judges messages
     refusal = await topups.pre_checkout(
         payer, query.invoice_payload, query.currency, query.total_amount, banned=banned
     )

@@ -3,7 +3,7 @@ payments; also remembers every person's username, so the console can find them b
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
@@ -20,11 +20,8 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class BanGate(BaseMiddleware):
-    def __init__(
-        self, people: People, admin_ids: Collection[int], *, interval: float = 3600.0
-    ) -> None:
+    def __init__(self, people: People, *, interval: float = 3600.0) -> None:
         self._people = people
-        self._admin_ids = admin_ids
         self._told = RecentlyTold(interval)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -34,11 +31,7 @@ class BanGate(BaseMiddleware):
         await self._people.seen(user.id, user.username)
         # A payment passes: Telegram took the Stars (or gave them back) and says so once, so a
         # ban that came after the pre-checkout must not lose the credit, nor keep a refunded one.
-        if (
-            user.id in self._admin_ids
-            or is_payment(event)
-            or not await self._people.is_banned(user.id)
-        ):
+        if is_payment(event) or not await self._people.turned_away(user.id):
             return await handler(event, data)
         first = await self._told.first_time(user.id)
         text = _("Sorry, this bot no longer serves you.")

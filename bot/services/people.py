@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Protocol
 
 from bot.storage.together import Together
@@ -53,8 +53,17 @@ class PeoplePort(Protocol):
 
 
 class People:
-    def __init__(self, store: PeoplePort, *, cache_seconds: float = CACHE_SECONDS) -> None:
+    """`admin_ids`: never turned away, whatever the ban list says (see turned_away)."""
+
+    def __init__(
+        self,
+        store: PeoplePort,
+        *,
+        admin_ids: Collection[int] = (),
+        cache_seconds: float = CACHE_SECONDS,
+    ) -> None:
         self._store = store
+        self._admin_ids = frozenset(admin_ids)
         self._cache_seconds = cache_seconds
         self._usernames: dict[int, str | None] = {}  # as written, or about to be
         self._names: Together[int, str | None, None] = Together(
@@ -89,6 +98,10 @@ class People:
         for telegram_id, name in batch.items():
             if self._usernames.get(telegram_id, name) == name:
                 self._usernames.pop(telegram_id, None)
+
+    async def turned_away(self, telegram_id: int) -> bool:
+        """Whether the bot serves this person nothing: banned, and no admin."""
+        return telegram_id not in self._admin_ids and await self.is_banned(telegram_id)
 
     async def is_banned(self, telegram_id: int) -> bool:
         now = time.monotonic()

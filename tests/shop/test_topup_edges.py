@@ -234,6 +234,16 @@ async def test_a_person_banned_after_their_invoice_cannot_pay_it_and_loses_no_st
     await sound(shop)
 
 
+async def test_an_admin_on_the_ban_list_is_still_served_and_may_pay(shop: Harness) -> None:
+    await shop.say(ADMIN, f"/ban {ADMIN}")
+    assert "Banned: yes" in (await shop.say(ADMIN, f"/user {ADMIN}")).text
+    sent = await invoice(shop, ADMIN)
+    assert (await pay(shop, sent, ADMIN)).ok
+    assert await balance(shop, ADMIN) == 1000
+    assert "no longer serves you" not in "\n".join(shop.texts(ADMIN))
+    await sound(shop)
+
+
 async def test_a_payment_that_arrives_after_the_payers_ban_is_still_credited(
     tmp_path: Path, sim: PanelSimulator, tg: FakeTelegram
 ) -> None:
