@@ -414,9 +414,8 @@ class TopupService:
         """'I have paid': one look at the person's own top-up's invoice, and nobody else's
         (a forged button asks Crypto Pay nothing); the top-up as it then stands."""
         topup = await self.usable(topup_id, user_id)
-        if topup is None:
-            return await self.own(topup_id, user_id)
-        await self._look_at([topup])
+        if topup is not None:
+            await self._look_at([topup])
         return await self.own(topup_id, user_id)
 
     async def _look_at(self, topups: Sequence[Topup]) -> None:
